@@ -1,0 +1,138 @@
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from spectranet.engine.training import fit, load_checkpoint, make_optimizer, predict_proba, seed_everything
+from spectranet.errors import ConfigError
+
+
+class Batches:
+    """Seeded shuffled batches of a fixed tensor dataset, reshuffled per epoch."""
+
+    def __init__(self, x, y, batch_size=16, shuffle=True, seed=0):
+        self.x, self.y, self.bs, self.shuffle, self.seed, self.epoch = x, y, batch_size, shuffle, seed, 0
+
+    def set_epoch(self, epoch):
+        self.epoch = epoch
+
+    def __len__(self):
+        return -(-len(self.y) // self.bs)
+
+    def __iter__(self):
+        idx = np.arange(len(self.y))
+        if self.shuffle:
+            idx = np.random.default_rng([self.seed, self.epoch]).permutation(idx)
+        for s in range(0, len(idx), self.bs):
+            j = idx[s : s + self.bs]
+            yield {"x": self.x[j], "y": self.y[j], "id": torch.as_tensor(j)}
+
+
+def blobs(n=200, seed=0):
+    g = np.random.default_rng(seed)
+    y = g.integers(0, 3, n)
+    x = g.normal(size=(n, 4)).astype(np.float32) + 2.5 * np.eye(3, 4, dtype=np.float32)[y]
+    return torch.as_tensor(x), torch.as_tensor(y)
+
+
+def model_and_opt(seed=0):
+    seed_everything(seed)
+    model = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Dropout(0.1), nn.Linear(16, 3))
+    return model, make_optimizer(model.parameters(), name="adam", lr=0.01)
+
+
+def test_fit_learns_and_keeps_best_epoch(tmp_path):
+    x, y = blobs()
+    model, opt = model_and_opt()
+    res = fit(model, Batches(x, y), Batches(x[:50], y[:50], shuffle=False), optimizer=opt,
+              epochs=6, checkpoint_path=tmp_path / "c.pt", progress=False, metadata={"k": 3})
+    assert len(res.history) == 6
+    assert res.history[-1]["train_accuracy"] > 0.8
+    best = max(h["val_accuracy"] for h in res.history)
+    assert res.best_val_accuracy == best
+    assert res.history[res.best_epoch - 1]["val_accuracy"] == best
+    ckpt = load_checkpoint(tmp_path / "c.pt")
+    assert "resume" not in ckpt and ckpt["metadata"] == {"k": 3}
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, ckpt["model"][k])
+
+
+def test_best_not_last_weights_are_returned():
+    x, y = blobs()
+    model, _ = model_and_opt()
+    # a learning rate that makes training diverge after the first epochs
+    opt = make_optimizer(model.parameters(), name="sgd", lr=0.5, momentum=0.9)
+    val = Batches(x[:50], y[:50], shuffle=False)
+    res = fit(model, Batches(x, y), val, optimizer=opt, epochs=8, progress=False)
+    from spectranet.engine.training import evaluate
+
+    _, acc = evaluate(model, val)
+    assert acc == pytest.approx(res.best_val_accuracy)
+
+
+def test_resume_equals_uninterrupted(tmp_path):
+    x, y = blobs()
+    val = Batches(x[:50], y[:50], shuffle=False)
+    model_a, opt_a = model_and_opt()
+    full = fit(model_a, Batches(x, y), val, optimizer=opt_a, epochs=4, progress=False)
+
+    path2 = tmp_path / "d.pt"
+    model_d, opt_d = model_and_opt()
+
+    class Interrupt(Batches):
+        def __iter__(self):
+            if self.epoch == 2:
+                raise KeyboardInterrupt
+            return super().__iter__()
+
+    with pytest.raises(KeyboardInterrupt):
+        fit(model_d, Interrupt(x, y), val, optimizer=opt_d, epochs=4, progress=False,
+            checkpoint_path=path2)
+    assert "resume" in load_checkpoint(path2)
+    model_e, opt_e = model_and_opt(seed=99)  # different init: must be overwritten by the resume
+    resumed = fit(model_e, Batches(x, y), val, optimizer=opt_e, epochs=4, progress=False,
+                  checkpoint_path=path2)
+    assert [h["train_loss"] for h in resumed.history] == pytest.approx(
+        [h["train_loss"] for h in full.history], rel=1e-6)
+    for k, v in model_a.state_dict().items():
+        assert torch.allclose(v, model_e.state_dict()[k])
+
+
+def test_same_seed_same_numbers():
+    x, y = blobs()
+    val = Batches(x[:50], y[:50], shuffle=False)
+    runs = []
+    for _ in range(2):
+        model, opt = model_and_opt(seed=7)
+        runs.append(fit(model, Batches(x, y), val, optimizer=opt, epochs=2, progress=False))
+    assert [h["train_loss"] for h in runs[0].history] == [h["train_loss"] for h in runs[1].history]
+
+
+def test_bf16_runs_and_predict_proba():
+    x, y = blobs()
+    model, opt = model_and_opt()
+    fit(model, Batches(x, y), Batches(x, y, shuffle=False), optimizer=opt, epochs=2,
+        precision="bf16", progress=False)
+    probs, ids = predict_proba(model, Batches(x, y, shuffle=False), precision="bf16")
+    assert probs.shape == (200, 3) and probs.dtype == np.float32
+    assert np.allclose(probs.sum(1), 1, atol=1e-5)
+    assert ids.tolist() == list(range(200))
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [
+    ({"name": "rmsprop"}, "optimizer must be one of"),
+    ({"lr": 0}, "learning rate"),
+    ({"name": "sgd", "nesterov": True}, "nesterov"),
+])
+def test_optimizer_errors(kwargs, match):
+    with pytest.raises(ConfigError, match=match):
+        make_optimizer(nn.Linear(2, 2).parameters(), **kwargs)
+
+
+def test_fit_rejects_bad_epochs_and_precision():
+    model, opt = model_and_opt()
+    x, y = blobs(20)
+    with pytest.raises(ConfigError, match="epochs"):
+        fit(model, Batches(x, y), Batches(x, y), optimizer=opt, epochs=0)
+    with pytest.raises(ConfigError, match="precision"):
+        fit(model, Batches(x, y), Batches(x, y), optimizer=opt, epochs=1, precision="fp16")
