@@ -1,0 +1,312 @@
+"""Typed, validated experiment configuration and the papers' presets.
+
+A configuration is a frozen dataclass: :class:`HSIConfig` for hyperspectral runs and
+:class:`AudioConfig` for sound runs. Presets are TOML files in ``spectranet/presets/``
+(``hsi_paper.toml``, ``hsi_quick.toml``, ``audio_paper.toml``, ``audio_quick.toml``); explicit
+options override a preset. A run writes its resolved configuration to ``config.json``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any, TypeVar
+
+from spectranet.errors import ConfigError
+
+__all__ = [
+    "HSIConfig",
+    "AudioConfig",
+    "load_preset",
+    "make_config",
+    "list_presets",
+    "resolve_precision",
+]
+
+PRESETS = ("paper", "quick")
+_C = TypeVar("_C", "HSIConfig", "AudioConfig")
+
+
+def _choice(name: str, value: Any, choices: tuple[Any, ...]) -> None:
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
+
+
+def _positive(name: str, value: Any, *, integer: bool = False, allow_zero: bool = False) -> None:
+    kind = int if integer else (int, float)
+    bad = isinstance(value, bool) or not isinstance(value, kind)
+    if bad or value < 0 or (value == 0 and not allow_zero):
+        what = "an integer" if integer else "a number"
+        raise ConfigError(f"{name} must be {what} {'>= 0' if allow_zero else '> 0'}, got {value!r}")
+
+
+def _fraction(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
+        raise ConfigError(f"{name} must be a fraction in (0, 1), got {value!r}")
+
+
+def _seeds(seeds: Any) -> None:
+    if not seeds or any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in seeds):
+        raise ConfigError(f"seeds must be a non-empty list of integers >= 0, got {seeds!r}")
+    if len(set(seeds)) != len(seeds):
+        raise ConfigError(f"seeds must be distinct, got {seeds!r}")
+
+
+def _training(cfg: HSIConfig | AudioConfig) -> None:
+    _choice("optimizer", cfg.optimizer, ("adam", "adamw", "sgd"))
+    _positive("lr", cfg.lr)
+    _positive("batch_size", cfg.batch_size, integer=True)
+    _positive("epochs", cfg.epochs, integer=True)
+    _choice("precision", cfg.precision, ("auto", "fp32", "bf16"))
+    _positive("weight_decay", cfg.weight_decay, allow_zero=True)
+    _seeds(cfg.seeds)
+
+
+@dataclass(frozen=True)
+class HSIConfig:
+    """Settings of a hyperspectral run (Ahmad 2020 unless stated).
+
+    Parameters
+    ----------
+    scene : str, optional
+        Registered scene name (``spectranet data list``); or give ``cube`` and ``gt``.
+    cube, gt : str, optional
+        A user's cube (H, W, B) and label map (H, W) files (.mat, .npy, .npz, ENVI).
+    window : odd int >= 3, pixels, default 11
+        Patch side S; the paper uses 11 to 25.
+    components : int >= 1, default 20
+        PCA components kept (paper: 20).
+    protocol : {"paper", "disjoint"}, default "paper"
+        ``paper``: stratified random split, PCA on the whole cube; ``disjoint``: spatially
+        disjoint regions, PCA and scaling fitted on training pixels only.
+    test_size : fraction, default 0.3
+        Share of labelled pixels for testing.
+    val_fraction : fraction, default 0.5
+        Share of the non-test pixels used for validation (paper: the 70 % are halved).
+    train_per_class : int or float, optional
+        Fixed number (int >= 1) or fraction (float in (0, 1)) of training pixels per class
+        instead of the paper split; the validation set then takes as many, the rest is test.
+    model : str, default "fast3dcnn"
+    dropout : float in [0, 1), default 0.4
+        Not given by the paper; our assumption.
+    optimizer, lr, batch_size, epochs, weight_decay
+        Paper: Adam, 0.001, 256, 50, 0.
+    precision : {"auto", "fp32", "bf16"}, default "auto"
+        "auto" picks bf16 autocast on CPUs with native bfloat16 support, else fp32.
+    seeds : list of int, default [0]
+    """
+
+    scene: str | None = None
+    cube: str | None = None
+    gt: str | None = None
+    cube_variable: str | None = None
+    gt_variable: str | None = None
+    window: int = 11
+    components: int = 20
+    protocol: str = "paper"
+    test_size: float = 0.3
+    val_fraction: float = 0.5
+    train_per_class: int | float | None = None
+    model: str = "fast3dcnn"
+    dropout: float = 0.4
+    optimizer: str = "adam"
+    lr: float = 0.001
+    batch_size: int = 256
+    epochs: int = 50
+    weight_decay: float = 0.0
+    precision: str = "auto"
+    seeds: list[int] = field(default_factory=lambda: [0])
+    map_batch_size: int = 1024
+    device: str = "cpu"
+    preset: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.scene is None and (self.cube is None or self.gt is None):
+            raise ConfigError("give a scene name, or both a cube file and a label-map file")
+        if self.scene is not None and (self.cube is not None or self.gt is not None):
+            raise ConfigError("give either a scene name or cube and label-map files, not both")
+        w = self.window
+        if isinstance(w, bool) or not isinstance(w, int) or w < 3 or w % 2 == 0:
+            raise ConfigError(f"window must be an odd integer >= 3, got {w!r}")
+        _positive("components", self.components, integer=True)
+        _choice("protocol", self.protocol, ("paper", "disjoint"))
+        _fraction("test_size", self.test_size)
+        _fraction("val_fraction", self.val_fraction)
+        tpc = self.train_per_class
+        if tpc is not None and not (
+            (isinstance(tpc, int) and not isinstance(tpc, bool) and tpc >= 1)
+            or (isinstance(tpc, float) and 0 < tpc < 1)
+        ):
+            raise ConfigError(
+                "train_per_class must be a count (integer >= 1) or a fraction (float in (0, 1)), "
+                f"got {tpc!r}"
+            )
+        if not 0 <= self.dropout < 1:
+            raise ConfigError(f"dropout must be in [0, 1), got {self.dropout!r}")
+        _positive("map_batch_size", self.map_batch_size, integer=True)
+        _training(self)
+
+
+@dataclass(frozen=True)
+class AudioConfig:
+    """Settings of a sound run (Chen et al. 2019 unless stated).
+
+    Parameters
+    ----------
+    dataset : str, default "urbansound8k"
+        ``urbansound8k``, ``esc50``, ``esc10`` or a folder of audio files with a labels CSV.
+    folds : list of int, optional
+        Test folds to run (default: every fold present).
+    arch : str, default "Cov1 + Cov2 + Cov3 + DilaCov1(2)"
+        Layer spec in the paper's notation, or a registered model name (``piczak``).
+    filters : list of int, optional
+        Filters per convolution; default 32, 32, 64, 64, then 64 (our assumption).
+    sr, n_fft, hop_length, n_mels : feature settings (22,050 Hz, 1024, 512, 64)
+    frames : int, default 41
+        Frames per window; ``overlap`` 0.5.
+    short_clip : {"repeat", "zeros"}, default "repeat"
+        How a clip shorter than one window is padded to one window.
+    drop_silent : bool, default True
+        Drop silent windows from training (never from validation or test).
+    aggregate : {"mean", "vote"}, default "mean"
+        Clip score: mean of window probabilities or majority vote.
+    optimizer, lr, momentum, nesterov, batch_size, epochs
+        Paper: SGD with Nesterov momentum 0.9, 0.001, 32, 500.
+    augment : bool, default False
+        Random time shift and mixing of training windows (not in the paper).
+    """
+
+    dataset: str = "urbansound8k"
+    folds: list[int] | None = None
+    arch: str = "Cov1 + Cov2 + Cov3 + DilaCov1(2)"
+    filters: list[int] | None = None
+    dropout: float = 0.5
+    sr: int = 22050
+    n_fft: int = 1024
+    hop_length: int = 512
+    n_mels: int = 64
+    frames: int = 41
+    overlap: float = 0.5
+    short_clip: str = "repeat"
+    drop_silent: bool = True
+    aggregate: str = "mean"
+    optimizer: str = "sgd"
+    lr: float = 0.001
+    momentum: float = 0.9
+    nesterov: bool = True
+    batch_size: int = 32
+    epochs: int = 500
+    weight_decay: float = 0.0
+    augment: bool = False
+    precision: str = "auto"
+    seeds: list[int] = field(default_factory=lambda: [0])
+    jobs: int = 2
+    on_error: str = "raise"
+    device: str = "cpu"
+    preset: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("sr", "n_fft", "hop_length", "n_mels", "frames", "jobs"):
+            _positive(name, getattr(self, name), integer=True)
+        if not 0 <= self.overlap < 1:
+            raise ConfigError(f"overlap must be in [0, 1), got {self.overlap!r}")
+        if not 0 <= self.dropout < 1:
+            raise ConfigError(f"dropout must be in [0, 1), got {self.dropout!r}")
+        if not 0 <= self.momentum < 1:
+            raise ConfigError(f"momentum must be in [0, 1), got {self.momentum!r}")
+        _choice("short_clip", self.short_clip, ("repeat", "zeros"))
+        _choice("aggregate", self.aggregate, ("mean", "vote"))
+        _choice("on_error", self.on_error, ("raise", "skip"))
+        if self.folds is not None and (
+            not self.folds or any(isinstance(f, bool) or not isinstance(f, int) for f in self.folds)
+        ):
+            raise ConfigError(f"folds must be a non-empty list of integers, got {self.folds!r}")
+        if self.filters is not None and any(
+            isinstance(f, bool) or not isinstance(f, int) or f < 1 for f in self.filters
+        ):
+            raise ConfigError(f"filters must be positive integers, got {self.filters!r}")
+        _training(self)
+
+
+_CLASSES: dict[str, type] = {"hsi": HSIConfig, "audio": AudioConfig}
+
+
+def list_presets(domain: str) -> list[str]:
+    """Names of the presets shipped for ``domain`` ("hsi" or "audio")."""
+    _choice("domain", domain, tuple(_CLASSES))
+    folder = resources.files("spectranet") / "presets"
+    return sorted(
+        p.name[len(domain) + 1 : -5]
+        for p in folder.iterdir()
+        if p.name.startswith(f"{domain}_") and p.name.endswith(".toml")
+    )
+
+
+def load_preset(domain: str, name: str) -> dict[str, Any]:
+    """Read a preset's settings as a dict (keys of :class:`HSIConfig` / :class:`AudioConfig`)."""
+    names = list_presets(domain)
+    if name not in names:
+        raise ConfigError(f"preset must be one of {', '.join(map(repr, names))}, got {name!r}")
+    text = (resources.files("spectranet") / "presets" / f"{domain}_{name}.toml").read_text()
+    data = tomllib.loads(text)
+    data.pop("about", None)
+    return data
+
+
+def make_config(domain: str, preset: str | None = "paper", **overrides: Any) -> Any:
+    """Build a validated configuration: a preset's settings, then ``overrides``.
+
+    Overrides equal to ``None`` are ignored, so command-line options left unset keep the preset.
+
+    Parameters
+    ----------
+    domain : {"hsi", "audio"}
+    preset : str or None, default "paper"
+    **overrides
+        Any field of the configuration class.
+
+    Raises
+    ------
+    ConfigError
+        Unknown preset, unknown option or invalid value.
+    """
+    _choice("domain", domain, tuple(_CLASSES))
+    cls = _CLASSES[domain]
+    settings = load_preset(domain, preset) if preset is not None else {}
+    settings.update({k: v for k, v in overrides.items() if v is not None})
+    settings["preset"] = preset
+    return from_dict(cls, settings)
+
+
+def from_dict(cls: type[_C], data: dict[str, Any]) -> _C:
+    """Build ``cls`` from a dict, rejecting unknown keys with the list of valid ones."""
+    valid = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - valid)
+    if unknown:
+        raise ConfigError(f"unknown option(s) {', '.join(unknown)}; valid: {', '.join(sorted(valid))}")
+    values = {k: list(v) if isinstance(v, tuple) else v for k, v in data.items()}
+    return cls(**values)
+
+
+def resolve_precision(precision: str) -> str:
+    """Turn "auto" into "bf16" when the CPU has native bfloat16 support, else "fp32"."""
+    if precision != "auto":
+        return precision
+    import torch
+
+    try:
+        capability = torch.backends.cpu.get_cpu_capability()
+    except AttributeError:  # pragma: no cover - older torch
+        return "fp32"
+    return "bf16" if _cpu_has_bf16() or "AMX" in capability else "fp32"
+
+
+def _cpu_has_bf16() -> bool:
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="ignore") as fh:
+            flags = fh.read()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags

@@ -1,0 +1,69 @@
+import pytest
+
+from spectranet.config import AudioConfig, HSIConfig, list_presets, load_preset, make_config
+from spectranet.errors import ConfigError
+
+
+def test_paper_presets_hold_the_papers_settings():
+    hsi = make_config("hsi", "paper", scene="indian_pines")
+    assert (hsi.window, hsi.components, hsi.optimizer, hsi.lr, hsi.batch_size, hsi.epochs) == (
+        11, 20, "adam", 0.001, 256, 50)
+    assert (hsi.test_size, hsi.val_fraction, hsi.protocol) == (0.3, 0.5, "paper")
+    audio = make_config("audio", "paper")
+    assert (audio.optimizer, audio.momentum, audio.nesterov, audio.lr, audio.batch_size,
+            audio.epochs) == ("sgd", 0.9, True, 0.001, 32, 500)
+    assert (audio.sr, audio.n_fft, audio.hop_length, audio.n_mels, audio.frames, audio.overlap) == (
+        22050, 1024, 512, 64, 41, 0.5)
+
+
+def test_flags_override_preset_and_none_keeps_it():
+    cfg = make_config("hsi", "quick", scene="indian_pines", window=13, epochs=None, seeds=[0, 1])
+    assert cfg.window == 13 and cfg.epochs == load_preset("hsi", "quick")["epochs"]
+    assert cfg.seeds == [0, 1] and cfg.preset == "quick"
+
+
+def test_list_presets():
+    assert list_presets("hsi") == ["paper", "quick"]
+    assert list_presets("audio") == ["paper", "quick"]
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [
+    ({"window": 10}, "window must be an odd integer >= 3, got 10"),
+    ({"window": 1}, "window must be an odd integer"),
+    ({"protocol": "random"}, "protocol must be one of 'paper', 'disjoint'"),
+    ({"test_size": 30}, r"test_size must be a fraction in \(0, 1\), got 30"),
+    ({"train_per_class": 1.0}, "count .* or a fraction"),
+    ({"train_per_class": 0}, "count .* or a fraction"),
+    ({"seeds": []}, "seeds"),
+    ({"seeds": [1, 1]}, "distinct"),
+    ({"epochs": 0}, "epochs must be an integer > 0"),
+    ({"bogus": 1}, "unknown option"),
+])
+def test_hsi_errors(kwargs, match):
+    with pytest.raises(ConfigError, match=match):
+        make_config("hsi", "paper", scene="indian_pines", **kwargs)
+
+
+def test_scene_or_files():
+    with pytest.raises(ConfigError, match="scene name, or both"):
+        HSIConfig(cube="c.mat")
+    with pytest.raises(ConfigError, match="not both"):
+        HSIConfig(scene="indian_pines", cube="c.mat", gt="g.mat")
+    assert HSIConfig(cube="c.npy", gt="g.npy").scene is None
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [
+    ({"aggregate": "max"}, "aggregate must be one of"),
+    ({"overlap": 1.0}, "overlap"),
+    ({"filters": [32, 0]}, "filters"),
+    ({"folds": []}, "folds"),
+    ({"short_clip": "loop"}, "short_clip"),
+])
+def test_audio_errors(kwargs, match):
+    with pytest.raises(ConfigError, match=match):
+        AudioConfig(**kwargs)
+
+
+def test_unknown_preset():
+    with pytest.raises(ConfigError, match="preset must be one of 'paper', 'quick', got 'fast'"):
+        make_config("hsi", "fast", scene="x")
