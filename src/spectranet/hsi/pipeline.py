@@ -1,0 +1,412 @@
+"""Hyperspectral runs: ``train``, ``evaluate`` and ``predict``, the functions behind ``spectranet hsi``.
+
+A run folder holds ``config.json``, ``metrics.json`` and ``report.md`` for all seeds, and one
+``seed_<k>/`` folder per seed with that seed's split (``split.npz``), checkpoint (best on
+validation), metrics, classification map (``map.npy``) and figures. Finished seeds are skipped
+on a rerun and an interrupted seed resumes from its checkpoint.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import platform
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from spectranet.config import HSIConfig, resolve_precision
+from spectranet.engine.metrics import classification_metrics, mean_std
+from spectranet.engine.plots import plot_confusion_matrix, plot_history
+from spectranet.engine.runs import RunDir, read_json, save_npy
+from spectranet.engine.training import (
+    fit,
+    load_checkpoint,
+    make_optimizer,
+    predict_proba,
+    seed_everything,
+)
+from spectranet.errors import ConfigError, DataError, DataNotFoundError
+from spectranet.hsi import report
+from spectranet.hsi.datasets import Scene, load_cube, load_scene
+from spectranet.hsi.maps import plot_map, predict_map
+from spectranet.hsi.models import build_model, count_parameters
+from spectranet.hsi.patches import PatchBatches, pad_cube
+from spectranet.hsi.reduce import SpectralReducer
+from spectranet.hsi.splits import Split, disjoint_split, per_class_split, random_split
+
+__all__ = ["train", "evaluate", "predict", "load_run_model", "make_split"]
+
+
+def _load(config: HSIConfig, root: str | Path | None) -> Scene:
+    if config.scene is not None:
+        return load_scene(config.scene, root=root)
+    assert config.cube is not None and config.gt is not None  # guaranteed by HSIConfig
+    return load_cube(
+        config.cube, config.gt, cube_variable=config.cube_variable, gt_variable=config.gt_variable
+    )
+
+
+def make_split(labels: np.ndarray, config: HSIConfig, seed: int) -> Split:
+    """The split of ``config.protocol`` (or ``train_per_class``) for one seed."""
+    if config.protocol == "disjoint":
+        return disjoint_split(
+            labels,
+            window=config.window,
+            test_size=config.test_size,
+            val_size=(1 - config.test_size) * config.val_fraction,
+            seed=seed,
+        )
+    if config.train_per_class is not None:
+        return per_class_split(
+            labels,
+            train_per_class=config.train_per_class,
+            val_per_class=config.train_per_class,
+            seed=seed,
+        )
+    return random_split(
+        labels, test_size=config.test_size, val_fraction=config.val_fraction, seed=seed
+    )
+
+
+def _check_window(scene: Scene, window: int) -> None:
+    h, w = scene.labels.shape
+    if window > min(h, w):
+        raise ConfigError(
+            f"window must not exceed the scene's smaller side ({min(h, w)} pixels), got {window}"
+        )
+
+
+def train(
+    config: HSIConfig,
+    out: str | Path,
+    *,
+    root: str | Path | None = None,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Train and evaluate a model on a scene for every seed of ``config``; write a run folder.
+
+    Parameters
+    ----------
+    config : HSIConfig
+        Validated settings (see :func:`spectranet.config.make_config`).
+    out : path-like
+        Run folder; created, or resumed when it holds an unfinished run of the same config.
+    root : path-like, optional
+        Data root for registered scenes (default ``$SPECTRANET_DATA``).
+    progress : bool, default True
+        Progress bars for seeds, epochs and batches.
+
+    Returns
+    -------
+    dict
+        The contents of ``metrics.json``: OA, AA, kappa, per-class accuracy, confusion matrix
+        (of the first seed with one seed; ``mean``/``std`` and ``seeds`` with several).
+
+    Raises
+    ------
+    ConfigError, DataError, DataNotFoundError
+        Before any file is written, for invalid settings or input.
+    """
+    scene = _load(config, root)
+    _check_window(scene, config.window)
+    splits = {seed: make_split(scene.labels, config, seed) for seed in config.seeds}
+    build_model(config.model, bands=config.components, window=config.window,
+                n_classes=len(scene.class_names), dropout=config.dropout)  # validates early
+    precision = resolve_precision(config.precision)
+    resolved = dataclasses.asdict(config) | {"precision_resolved": precision}
+    run = RunDir(out)
+    if (run / "config.json").is_file():
+        previous = read_json(run / "config.json")
+        if previous.get("config") != dataclasses.asdict(config):
+            raise ConfigError(f"{run.path} holds a run with another configuration; use a new --out")
+    run.write_json("config.json", {"config": dataclasses.asdict(config), "resolved": resolved,
+                                   "environment": _environment(), "scene": _scene_meta(scene)})
+    run.log(f"hsi train {scene.name}: {resolved}")
+    per_seed = []
+    for seed in _seed_bar(config.seeds, progress):
+        per_seed.append(
+            _train_seed(scene, config, splits[seed], seed, precision, run.path / f"seed_{seed}",
+                        progress=progress)
+        )
+    metrics = _summarise(per_seed, config.seeds)
+    run.write_text("report.md", report.render(scene, config, precision, per_seed, metrics))
+    run.write_json("metrics.json", metrics)
+    run.log(f"done: OA {metrics['overall_accuracy']:.4f}")
+    run.close()
+    return metrics
+
+
+def _seed_bar(seeds: list[int], progress: bool) -> Any:
+    from tqdm.auto import tqdm
+
+    return tqdm(seeds, desc="seeds", disable=not progress or len(seeds) == 1)
+
+
+def _summarise(per_seed: list[dict[str, Any]], seeds: list[int]) -> dict[str, Any]:
+    first = {k: v for k, v in per_seed[0].items() if k != "seed"}
+    if len(per_seed) == 1:
+        return first | {"seed": seeds[0]}
+    mean, std = mean_std(per_seed)
+    mean.pop("seed", None)
+    std.pop("seed", None)
+    return {k: mean[k] for k in mean} | {
+        "confusion_matrix": np.sum([r["confusion_matrix"] for r in per_seed], axis=0).tolist(),
+        "mean": mean,
+        "std": std,
+        "seeds": per_seed,
+    }
+
+
+def _environment() -> dict[str, Any]:
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "machine": platform.machine(),
+        "processor": platform.processor() or platform.machine(),
+        "threads": torch.get_num_threads(),
+        "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+    }
+
+
+def _scene_meta(scene: Scene) -> dict[str, Any]:
+    return {
+        "name": scene.name,
+        "shape": list(scene.cube.shape),
+        "class_ids": [int(c) for c in scene.class_ids],
+        "class_names": list(scene.class_names),
+        "labelled_pixels": int((scene.labels >= 0).sum()),
+        "source": {k: str(v) for k, v in scene.source.items()},
+    }
+
+
+def _fit_reducer(scene: Scene, config: HSIConfig, split: Split) -> SpectralReducer:
+    reducer = SpectralReducer(n_components=config.components)
+    if config.protocol == "disjoint":
+        mask = np.zeros(scene.labels.size, dtype=bool)
+        mask[split.train] = True  # leakage-free: PCA and scaling see training pixels only
+        return reducer.fit(scene.cube, mask=mask.reshape(scene.labels.shape))
+    return reducer.fit(scene.cube)
+
+
+def _train_seed(
+    scene: Scene,
+    config: HSIConfig,
+    split: Split,
+    seed: int,
+    precision: str,
+    folder: Path,
+    *,
+    progress: bool,
+) -> dict[str, Any]:
+    run = RunDir(folder)
+    if run.is_complete():
+        run.close()
+        return run.read_json("metrics.json")
+    np.savez(folder / ".split.npz", **split.to_dict())
+    (folder / ".split.npz").replace(folder / "split.npz")
+    generator = seed_everything(seed)
+    reducer = _fit_reducer(scene, config, split)
+    reduced = reducer.transform(scene.cube)
+    padded = pad_cube(reduced, config.window)
+    labels = scene.labels.ravel()
+    n_classes = len(scene.class_names)
+
+    def batches(indices: np.ndarray, shuffle: bool, batch_size: int) -> PatchBatches:
+        return PatchBatches(padded, indices, labels[indices], window=config.window,
+                            batch_size=batch_size, shuffle=shuffle, seed=seed)
+
+    model = build_model(config.model, bands=config.components, window=config.window,
+                        n_classes=n_classes, dropout=config.dropout)
+    optimizer = make_optimizer(model.parameters(), name=config.optimizer, lr=config.lr,
+                               weight_decay=config.weight_decay)
+    metadata = {
+        "domain": "hsi",
+        "model": config.model,
+        "model_kwargs": {"bands": config.components, "window": config.window,
+                         "n_classes": n_classes, "dropout": config.dropout},
+        "parameters": count_parameters(model),
+        "class_ids": [int(c) for c in scene.class_ids],
+        "class_names": list(scene.class_names),
+        "palette": [list(map(int, c)) for c in scene.palette],
+        "input_bands": int(scene.cube.shape[2]),
+        "reducer": reducer,
+        "precision": precision,
+        "seed": seed,
+    }
+    del generator
+    result = fit(
+        model,
+        batches(split.train, True, config.batch_size),
+        batches(split.val, False, config.map_batch_size),
+        optimizer=optimizer,
+        epochs=config.epochs,
+        checkpoint_path=folder / "checkpoint.pt",
+        device=config.device,
+        precision=precision,
+        metadata=metadata,
+        progress=progress,
+        desc=f"seed {seed}",
+    )
+    tic = time.perf_counter()
+    probs, ids = predict_proba(model, batches(split.test, False, config.map_batch_size),
+                               device=config.device, precision=precision)
+    test_seconds = time.perf_counter() - tic
+    metrics = classification_metrics(labels[ids], probs.argmax(1), n_classes=n_classes)
+    tic = time.perf_counter()
+    label_map = predict_map(model, reduced, window=config.window,
+                            batch_size=config.map_batch_size, device=config.device,
+                            precision=precision, progress=progress)
+    map_seconds = time.perf_counter() - tic
+    save_npy(folder / "map.npy", label_map)
+    _seed_figures(run, scene, label_map, metrics, result.history, seed)
+    metrics |= {
+        "seed": seed,
+        "train_seconds": result.train_seconds,
+        "test_seconds": test_seconds,
+        "map_seconds": map_seconds,
+        "map_pixels_per_second": label_map.size / map_seconds,
+        "best_epoch": result.best_epoch,
+        "epochs": config.epochs,
+        "parameters": metadata["parameters"],
+        "split_sizes": {k: int(len(getattr(split, k))) for k in ("train", "val", "test")},
+        "class_counts": {k: np.bincount(labels[getattr(split, k)], minlength=n_classes).tolist()
+                         for k in ("train", "val", "test")},
+        "split_notes": list(getattr(split, "notes", []) or []),
+        "history": result.history,
+    }
+    run.write_json("metrics.json", metrics)
+    run.close()
+    return metrics
+
+
+def _seed_figures(run: RunDir, scene: Scene, label_map: np.ndarray, metrics: dict[str, Any],
+                  history: list[dict[str, float]], seed: int) -> None:
+    gt = np.where(scene.labels >= 0, scene.labels, -1)
+    run.save_figure(plot_map(label_map, scene.palette, scene.class_names, ground_truth=gt,
+                             title=f"{scene.name}, seed {seed}"), "map")
+    run.save_figure(plot_confusion_matrix(metrics["confusion_matrix"], scene.class_names),
+                    "confusion_matrix")
+    run.save_figure(plot_history(history, title=f"{scene.name}, seed {seed}"), "curves")
+
+
+def load_run_model(run: str | Path, *, seed: int | None = None) -> tuple[torch.nn.Module, dict]:
+    """Load the model kept by a run (the seed with the best validation accuracy by default).
+
+    Returns
+    -------
+    model : nn.Module
+        In eval mode, best-on-validation weights.
+    metadata : dict
+        Class ids and names, palette, fitted reducer, window, precision, seed.
+    """
+    run = Path(run)
+    if not (run / "config.json").is_file():
+        raise DataNotFoundError(f"{run}: not a spectranet run folder (no config.json)")
+    candidates = sorted(run.glob("seed_*/checkpoint.pt"))
+    if seed is not None:
+        candidates = [p for p in candidates if p.parent.name == f"seed_{seed}"]
+    if not candidates:
+        raise DataNotFoundError(f"{run}: no checkpoint.pt" + (f" for seed {seed}" if seed else ""))
+    states = [load_checkpoint(p) for p in candidates]
+    state = max(states, key=lambda s: s["best_val_accuracy"])
+    meta = state["metadata"]
+    if meta.get("domain") != "hsi":
+        raise DataError(f"{run}: not a hyperspectral run")
+    model = build_model(meta["model"], **meta["model_kwargs"])
+    model.load_state_dict(state["model"])
+    return model.eval(), meta
+
+
+def evaluate(run: str | Path, *, root: str | Path | None = None,
+             progress: bool = True) -> dict[str, Any]:
+    """Re-score every seed of a finished run on its saved test split from its checkpoint.
+
+    Returns the per-seed metrics (OA, AA, kappa, per-class accuracy, confusion matrix) and, with
+    several seeds, their mean and std; ``metrics.json`` and ``report.md`` are not modified.
+    """
+    run = Path(run)
+    config = HSIConfig(**read_json(run / "config.json")["config"])
+    scene = _load(config, root)
+    per_seed = []
+    for seed in config.seeds:
+        folder = run / f"seed_{seed}"
+        if not (folder / "split.npz").is_file():
+            raise DataNotFoundError(f"{folder}: split.npz missing; the seed did not finish")
+        model, meta = load_run_model(run, seed=seed)
+        test = np.load(folder / "split.npz")["test"]
+        padded = pad_cube(meta["reducer"].transform(scene.cube), config.window)
+        labels = scene.labels.ravel()
+        loader = PatchBatches(padded, test, labels[test], window=config.window,
+                              batch_size=config.map_batch_size, shuffle=False, seed=seed)
+        probs, ids = predict_proba(model, loader, precision=meta["precision"], progress=progress)
+        per_seed.append(classification_metrics(labels[ids], probs.argmax(1),
+                                                n_classes=len(scene.class_names)) | {"seed": seed})
+    return _summarise(per_seed, config.seeds)
+
+
+def predict(
+    run: str | Path,
+    cube: str | Path,
+    *,
+    gt: str | Path | None = None,
+    out: str | Path,
+    cube_variable: str | None = None,
+    gt_variable: str | None = None,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Classify every pixel of a new cube with a run's model; optionally score it.
+
+    Writes ``map.npy`` (class indices, (H, W)), ``map_ids.npy`` (the original label ids),
+    ``figures/map.png`` and ``prediction.json`` (with ``metrics`` when ``gt`` is given) to ``out``.
+
+    Raises
+    ------
+    DataError
+        The cube has another number of bands than the run was trained on, or the label map
+        holds class ids the run does not know.
+    """
+    from spectranet.hsi.datasets import read_array
+
+    model, meta = load_run_model(run)
+    data = read_array(cube, variable=cube_variable)
+    if data.ndim != 3:
+        raise DataError(f"{cube}: expected a 3-D cube (rows, cols, bands), got shape {data.shape}")
+    if data.shape[2] != meta["input_bands"]:
+        raise DataError(f"{cube}: expected {meta['input_bands']} bands, got {data.shape[2]}")
+    window = meta["model_kwargs"]["window"]
+    scene = None
+    if gt is not None:
+        scene = load_cube(cube, gt, cube_variable=cube_variable, gt_variable=gt_variable)
+        unknown = sorted(set(int(c) for c in scene.class_ids) - set(meta["class_ids"]))
+        if unknown:
+            raise DataError(f"{gt}: label ids {unknown} are not classes of the run "
+                            f"({meta['class_ids']})")
+    reduced = meta["reducer"].transform(np.asarray(data, dtype=np.float32))
+    tic = time.perf_counter()
+    label_map = predict_map(model, reduced, window=window, precision=meta["precision"],
+                            progress=progress)
+    seconds = time.perf_counter() - tic
+    out_dir = RunDir(out)
+    class_ids = np.asarray(meta["class_ids"])
+    save_npy(out_dir / "map.npy", label_map)
+    save_npy(out_dir / "map_ids.npy", class_ids[label_map])
+    result: dict[str, Any] = {"run": str(run), "cube": str(cube), "shape": list(data.shape),
+                              "seconds": seconds, "pixels_per_second": label_map.size / seconds}
+    truth = None
+    if scene is not None:
+        # map the new label map's ids onto the run's class indices
+        to_index = {cid: i for i, cid in enumerate(meta["class_ids"])}
+        own = np.asarray([to_index[int(c)] for c in scene.class_ids])
+        truth = np.where(scene.labels >= 0, own[np.maximum(scene.labels, 0)], -1)
+        mask = truth >= 0
+        result["metrics"] = classification_metrics(truth[mask], label_map[mask],
+                                                   n_classes=len(class_ids))
+    out_dir.save_figure(plot_map(label_map, [tuple(c) for c in meta["palette"]],
+                                 meta["class_names"], ground_truth=truth,
+                                 title=Path(cube).name), "map")
+    out_dir.write_json("prediction.json", result)
+    out_dir.close()
+    return result
