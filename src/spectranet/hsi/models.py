@@ -1,0 +1,275 @@
+"""Hyperspectral patch classifiers: the fast 3D CNN of Ahmad (2020) and a model registry.
+
+Input convention for every model: a float32 batch of patches ``(N, 1, B, S, S)`` (channel,
+``B`` spectral bands after PCA, ``S x S`` odd window centred on the pixel). Output: logits
+``(N, n_classes)``. Models never apply softmax: :class:`torch.nn.CrossEntropyLoss` does it in
+training, and inference applies ``softmax(dim=1)`` (``spectranet.engine.training.predict_proba``).
+
+The comparison models of Ahmad's Table IV live in :mod:`spectranet.hsi.comparison_models`; all
+are registered here in :data:`MODELS`, the single source of model names (CLI choices, configs).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+
+import torch
+from torch import nn
+
+from spectranet.errors import ConfigError
+from spectranet.hsi.comparison_models import (
+    Conv2DCNN,
+    Hamida3DCNN,
+    HybridSN,
+    MultiScale3DCNN,
+    _check_dims,
+    _check_input,
+    _check_rate,
+    _flat_size,
+    _keras_init,
+)
+
+__all__ = [
+    "Fast3DCNN",
+    "Hamida3DCNN",
+    "Conv2DCNN",
+    "MultiScale3DCNN",
+    "HybridSN",
+    "MODELS",
+    "list_models",
+    "build_model",
+    "count_parameters",
+    "layer_shapes",
+    "TABLE_I_CONVS",
+    "TABLE_I_DENSE",
+]
+
+#: Ahmad (2020), Table I: (filters, spectral kernel depth) of the four 3x3-spatial Conv3D layers.
+TABLE_I_CONVS: tuple[tuple[int, int], ...] = ((8, 7), (16, 5), (32, 3), (64, 3))
+#: Ahmad (2020), Table I: widths of the two hidden dense layers.
+TABLE_I_DENSE: tuple[int, ...] = (256, 128)
+
+
+class Fast3DCNN(nn.Module):
+    """The fast 3D CNN of Ahmad (2020), Table I.
+
+    M. Ahmad, "A Fast 3D CNN for Hyperspectral Image Classification", 2020, Table I: Conv3D
+    8@3x3x7, 16@3x3x5, 32@3x3x3, 64@3x3x3 (depths along the spectral axis, valid padding,
+    ReLU) -> flatten -> Dense 256 + ReLU -> Dropout -> Dense 128 + ReLU -> Dropout ->
+    Dense ``n_classes``. At 11 x 11 x 20 with 6 classes the feature maps are 9x9x14x8, 7x7x10x16,
+    5x5x8x32, 3x3x6x64 (3456 features) and the model has 994,166 parameters, as published. The
+    first dense layer grows with the window: 28,519,286 parameters at 25 x 25 x 20, 6 classes.
+
+    Assumptions: the paper does not state the dropout rate, we default to 0.4 (HybridSN's, the
+    model Table I derives from); Keras initialisation (Glorot-uniform weights, zero biases).
+
+    Parameters
+    ----------
+    bands : int >= 13
+        Spectral bands ``B`` after PCA (the paper: 20); the spectral kernels 7, 5, 3, 3 need 13.
+    window : odd int >= 9, pixels
+        Patch side ``S`` (the paper: 11); four valid 3x3 convolutions need 9.
+    n_classes : int >= 2
+        Number of classes ``K``.
+    dropout : float in [0, 1), default 0.4
+        Dropout rate after each hidden dense layer.
+
+    Raises
+    ------
+    ConfigError
+        If an argument is out of range, e.g. "window must be an odd integer >= 9, got 10".
+
+    Examples
+    --------
+    >>> model = Fast3DCNN(20, 11, 6)
+    >>> count_parameters(model)
+    994166
+    >>> model(torch.zeros(4, 1, 20, 11, 11)).shape
+    torch.Size([4, 6])
+    """
+
+    def __init__(
+        self, bands: int, window: int, n_classes: int, *, dropout: float = 0.4
+    ) -> None:
+        super().__init__()
+        _check_dims(bands, window, n_classes, min_bands=13, min_window=9)
+        _check_rate("dropout", dropout)
+        self.bands, self.window, self.n_classes = bands, window, n_classes
+        layers: OrderedDict[str, nn.Module] = OrderedDict()
+        in_channels = 1
+        for i, (filters, depth) in enumerate(TABLE_I_CONVS, start=1):
+            layers[f"conv{i}"] = nn.Conv3d(in_channels, filters, (depth, 3, 3))
+            layers[f"relu{i}"] = nn.ReLU()
+            in_channels = filters
+        self.features = nn.Sequential(layers)
+
+        head: OrderedDict[str, nn.Module] = OrderedDict(flatten=nn.Flatten())
+        width = _flat_size(self.features, bands, window)
+        for i, units in enumerate(TABLE_I_DENSE, start=1):
+            head[f"fc{i}"] = nn.Linear(width, units)
+            head[f"relu_fc{i}"] = nn.ReLU()
+            head[f"dropout{i}"] = nn.Dropout(dropout)
+            width = units
+        head[f"fc{len(TABLE_I_DENSE) + 1}"] = nn.Linear(width, n_classes)
+        self.classifier = nn.Sequential(head)
+        self.apply(_keras_init)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Map patches ``(N, 1, B, S, S)`` to logits ``(N, K)``.
+
+        Raises
+        ------
+        DataError
+            If ``x`` is not ``(N, 1, bands, window, window)``.
+        """
+        _check_input(x, self.bands, self.window)
+        return self.classifier(self.features(x))
+
+
+#: Model name -> builder ``(bands, window, n_classes, **options) -> nn.Module``.
+MODELS: dict[str, Callable[..., nn.Module]] = {
+    "fast3dcnn": Fast3DCNN,
+    "hamida": Hamida3DCNN,
+    "conv2d": Conv2DCNN,
+    "he_multiscale": MultiScale3DCNN,
+    "hybridsn": HybridSN,
+}
+
+
+def list_models() -> list[str]:
+    """Names of the registered models, sorted.
+
+    Returns
+    -------
+    list of str
+        Keys of :data:`MODELS`.
+    """
+    return sorted(MODELS)
+
+
+def build_model(
+    name: str, *, bands: int, window: int, n_classes: int, **kwargs: object
+) -> nn.Module:
+    """Build a registered model by name.
+
+    Parameters
+    ----------
+    name : str
+        One of :func:`list_models`.
+    bands, window, n_classes : int
+        Input bands ``B``, odd patch side ``S`` (pixels) and number of classes ``K``; each
+        model states its own minimum.
+    **kwargs
+        Model options (keyword-only constructor arguments, e.g. ``dropout``).
+
+    Returns
+    -------
+    torch.nn.Module
+        The model, mapping ``(N, 1, B, S, S)`` to logits ``(N, K)``.
+
+    Raises
+    ------
+    ConfigError
+        On an unknown name or option, or an argument out of range.
+    """
+    if not isinstance(name, str) or name not in MODELS:
+        raise ConfigError(f"model must be one of {list_models()}, got {name!r}")
+    builder = MODELS[name]
+    options = [
+        p.name for p in inspect.signature(builder).parameters.values()
+        if p.kind is inspect.Parameter.KEYWORD_ONLY
+    ]
+    unknown = sorted(set(kwargs) - set(options))
+    if unknown:
+        raise ConfigError(
+            f"model {name!r} options must be among {options}, got {unknown}"
+        )
+    return builder(bands, window, n_classes, **kwargs)
+
+
+def count_parameters(model: nn.Module, *, trainable_only: bool = False) -> int:
+    """Number of parameters (weights and biases), as Keras' ``summary`` counts them.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    trainable_only : bool, default False
+        Count only parameters with ``requires_grad``.
+
+    Returns
+    -------
+    int
+    """
+    return sum(
+        p.numel() for p in model.parameters() if p.requires_grad or not trainable_only
+    )
+
+
+def layer_shapes(
+    model: nn.Module,
+    input_shape: Sequence[int],
+    *,
+    skip: tuple[type[nn.Module], ...] = (nn.ReLU, nn.Tanh),
+) -> list[tuple[str, tuple[int, ...]]]:
+    """Output shape of every leaf layer, for one sample: the rows of a table like Table I.
+
+    Runs one forward pass on zeros in eval mode without gradients; the model's training mode is
+    restored afterwards.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    input_shape : sequence of int > 0
+        Shape of one sample without the batch axis, e.g. ``(1, 20, 11, 11)`` for ``(1, B, S, S)``.
+    skip : tuple of module types, default (ReLU, Tanh)
+        Leaf layer types left out (activations, by default).
+
+    Returns
+    -------
+    list of (str, tuple of int)
+        ``(qualified layer name, output shape without the batch axis)`` in call order, PyTorch
+        axis order: ``(C, D, H, W)`` for Conv3D, so Table I's 9x9x14x8 reads ``(8, 14, 9, 9)``.
+
+    Raises
+    ------
+    ConfigError
+        If ``input_shape`` is not a sequence of positive integers.
+
+    Examples
+    --------
+    >>> layer_shapes(Fast3DCNN(20, 11, 6), (1, 20, 11, 11))[0]
+    ('features.conv1', (8, 14, 9, 9))
+    """
+    dims = tuple(input_shape) if isinstance(input_shape, Sequence) else ()
+    if not dims or not all(isinstance(d, int) and not isinstance(d, bool) and d > 0
+                           for d in dims):
+        raise ConfigError(
+            f"input_shape must be a sequence of positive integers, got {input_shape!r}"
+        )
+    rows: list[tuple[str, tuple[int, ...]]] = []
+
+    def record(name: str) -> Callable[[nn.Module, object, torch.Tensor], None]:
+        def hook(module: nn.Module, inputs: object, output: torch.Tensor) -> None:
+            rows.append((name, tuple(output.shape[1:])))
+
+        return hook
+
+    handles = [
+        module.register_forward_hook(record(name))
+        for name, module in model.named_modules()
+        if name and next(module.children(), None) is None and not isinstance(module, skip)
+    ]
+    first = next(model.parameters(), None)
+    device = first.device if first is not None else torch.device("cpu")
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            model(torch.zeros((1, *dims), device=device))
+    finally:
+        for handle in handles:
+            handle.remove()
+        model.train(was_training)
+    return rows
