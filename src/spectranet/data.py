@@ -1,0 +1,210 @@
+"""The functions behind ``spectranet data list | download NAME | verify NAME``.
+
+Every public dataset, of either domain, is seen here as a folder under the data root plus a
+list of :class:`~spectranet.datahome.RemoteFile` records (file name, URL, sha256). The one
+place that gathers them is :func:`_registry`; adding the audio registry is a few lines there.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from spectranet.datahome import RemoteFile, data_home, download, sha256sum
+from spectranet.errors import ChecksumError, ConfigError, DataNotFoundError
+
+__all__ = ["list_datasets", "download_dataset", "verify_dataset"]
+
+PathLike = str | os.PathLike[str]
+
+
+@dataclass(frozen=True)
+class _Dataset:
+    """A downloadable dataset: its domain, folder (relative to the data root) and files."""
+
+    name: str
+    domain: str  # "hsi" or "audio"
+    folder: Path
+    files: tuple[RemoteFile, ...]
+
+
+def _registry() -> dict[str, _Dataset]:
+    """Gather every registered dataset of both domains, by name."""
+    from spectranet.hsi import datasets as hsi
+
+    entries = {}
+    for name in hsi.list_scenes():
+        info = hsi.get_scene_info(name)
+        entries[name] = _Dataset(name, "hsi", Path("hsi", info.folder), info.files)
+    # ---- AUDIO REGISTRY: add it here, e.g. (field names to match spectranet.audio.datasets):
+    # from spectranet.audio import datasets as audio
+    # for name in audio.list_datasets():
+    #     info = audio.get_dataset_info(name)
+    #     entries[name] = _Dataset(name, "audio", Path("audio", info.folder),
+    #                              (RemoteFile(info.filename, info.url, info.sha256),))
+    # Archives (UrbanSound8K, ESC-50) also need an extract step after download_dataset.
+    return entries
+
+
+def _get(name: str) -> _Dataset:
+    entries = _registry()
+    if name not in entries:
+        raise ConfigError(f"unknown dataset {name!r}; valid datasets: {', '.join(sorted(entries))}")
+    return entries[name]
+
+
+def _root(root: PathLike | None) -> Path:
+    return Path(root) if root is not None else data_home()
+
+
+def _file_status(path: Path, remote: RemoteFile) -> tuple[str, str | None]:
+    """Return (status, actual sha256): status "missing", "ok", "mismatch" or "unverified"."""
+    if not path.is_file():
+        return "missing", None
+    actual = sha256sum(path)
+    if remote.sha256 is None:
+        return "unverified", actual
+    return ("ok" if actual == remote.sha256 else "mismatch"), actual
+
+
+def verify_dataset(name: str, root: PathLike | None = None) -> dict[str, str]:
+    """Check the files of dataset ``name`` against their registered sha256.
+
+    Parameters
+    ----------
+    name : str
+        A registered dataset (see :func:`list_datasets`).
+    root : path-like or None, default None
+        Data root; None = :func:`spectranet.datahome.data_home`.
+
+    Returns
+    -------
+    dict
+        File name -> status, in registry order: "ok" (present, sum matches), "mismatch"
+        (present, sum differs), "unverified" (present, no canonical sum registered) or
+        "missing".
+
+    Raises
+    ------
+    ConfigError
+        Unknown dataset name.
+    """
+    entry = _get(name)
+    folder = _root(root) / entry.folder
+    return {f.filename: _file_status(folder / f.filename, f)[0] for f in entry.files}
+
+
+def _summary(files: dict[str, str]) -> str:
+    """One word or phrase for a dataset's file statuses."""
+    states = set(files.values())
+    if states == {"missing"}:
+        return "missing"
+    if "mismatch" in states:
+        return "checksum mismatch: " + ", ".join(k for k, v in files.items() if v == "mismatch")
+    if "missing" in states:
+        return "incomplete, missing: " + ", ".join(k for k, v in files.items() if v == "missing")
+    if states == {"ok"}:
+        return "verified"
+    return "present" if states == {"present"} else "present, unverified: " + ", ".join(
+        k for k, v in files.items() if v == "unverified")  # fmt: skip
+
+
+def list_datasets(
+    root: PathLike | None = None, *, checksums: bool = True
+) -> list[dict[str, object]]:
+    """Describe every registered dataset and the state of its files under ``root``.
+
+    Parameters
+    ----------
+    root : path-like or None, default None
+        Data root; None = :func:`spectranet.datahome.data_home`.
+    checksums : bool, default True
+        Hash present files (about 0.5 s per 100 MB); if False, ``verified`` is None.
+
+    Returns
+    -------
+    list of dict
+        One per dataset, sorted by name: ``name``, ``domain`` ("hsi" or "audio"), ``folder``,
+        ``files`` (file name -> status as in :func:`verify_dataset`, or "present"/"missing"
+        without checksums), ``present`` (all files present), ``verified`` (all files present
+        with a matching canonical sum) and ``status`` (a one-line summary).
+    """
+    base = _root(root)
+    rows = []
+    for name, entry in sorted(_registry().items()):
+        folder = base / entry.folder
+        if checksums:
+            files = verify_dataset(name, base)
+            verified: bool | None = all(s == "ok" for s in files.values())
+        else:
+            files = {f.filename: "present" if (folder / f.filename).is_file() else "missing"
+                     for f in entry.files}  # fmt: skip
+            verified = None
+        rows.append({"name": name, "domain": entry.domain, "folder": str(folder), "files": files,
+                     "present": all(s != "missing" for s in files.values()),
+                     "verified": verified, "status": _summary(files)})  # fmt: skip
+    return rows
+
+
+def download_dataset(
+    name: str, root: PathLike | None = None, *, allow_download: bool = True, progress: bool = True
+) -> list[Path]:
+    """Make the files of dataset ``name`` present and verified; return their paths.
+
+    For each file: present with a matching sum -> used as is; present without a canonical sum
+    -> used, with a warning; present with a different sum -> error (never overwritten);
+    missing -> downloaded from the official address to a temporary file, checked, moved in.
+
+    Parameters
+    ----------
+    name : str
+        A registered dataset (see :func:`list_datasets`).
+    root : path-like or None, default None
+        Data root; None = :func:`spectranet.datahome.data_home`.
+    allow_download : bool, default True
+        If False, a missing file is an error instead of a download.
+    progress : bool, default True
+        Show download progress bars.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The dataset's files, in registry order.
+
+    Raises
+    ------
+    ConfigError
+        Unknown dataset name.
+    ChecksumError
+        A present file or a fresh download has the wrong sha256 (nothing is left behind).
+    DataNotFoundError
+        A file is missing and cannot be downloaded (no URL, downloads disallowed, network).
+    """
+    entry = _get(name)
+    folder = _root(root) / entry.folder
+    todo = []
+    for remote in entry.files:  # check everything before fetching anything
+        path = folder / remote.filename
+        if path.is_file():
+            status, actual = _file_status(path, remote)
+            if status == "mismatch":
+                raise ChecksumError(
+                    f"{path}: sha256 mismatch, expected {remote.sha256}, "
+                    f"got {actual}; delete it to download it again"
+                )
+            if status == "unverified":
+                warnings.warn(f"{path}: no canonical sha256 registered, file unverified",
+                              stacklevel=2)  # fmt: skip
+        elif remote.url is None:
+            raise DataNotFoundError(f"{path} is missing and has no public URL: obtain it and "
+                                    "place it there yourself")  # fmt: skip
+        elif not allow_download:
+            raise DataNotFoundError(f"{path} is missing: run `spectranet data download {name}` "
+                                    "or place the file there yourself")  # fmt: skip
+        else:
+            todo.append((remote, path))
+    for remote, path in todo:
+        download(remote.url, path, sha256=remote.sha256, progress=progress)  # type: ignore[arg-type]
+    return [folder / remote.filename for remote in entry.files]
