@@ -20,6 +20,7 @@ __all__ = [
     "HSIConfig",
     "AudioConfig",
     "load_preset",
+    "describe_preset",
     "make_config",
     "list_presets",
     "resolve_precision",
@@ -175,7 +176,10 @@ class AudioConfig:
     optimizer, lr, momentum, nesterov, batch_size, epochs
         Paper: SGD with Nesterov momentum 0.9, 0.001, 32, 500.
     augment : bool, default False
-        Random time shift and mixing of training windows (not in the paper).
+        Random circular time shift and time/frequency masking of training windows (not in
+        the paper).
+    feature_cache : bool, default True
+        Reuse features cached under ``$SPECTRANET_CACHE`` (default ``~/.cache/spectranet``).
     """
 
     dataset: str = "urbansound8k"
@@ -200,6 +204,7 @@ class AudioConfig:
     epochs: int = 500
     weight_decay: float = 0.0
     augment: bool = False
+    feature_cache: bool = True
     precision: str = "auto"
     seeds: list[int] = field(default_factory=lambda: [0])
     jobs: int = 2
@@ -253,6 +258,13 @@ def load_preset(domain: str, name: str) -> dict[str, Any]:
     data = tomllib.loads(text)
     data.pop("about", None)
     return data
+
+
+def describe_preset(domain: str, name: str) -> str:
+    """The one-line description (``about``) of a preset: what it is and what it changes."""
+    load_preset(domain, name)  # validates
+    text = (resources.files("spectranet") / "presets" / f"{domain}_{name}.toml").read_text()
+    return str(tomllib.loads(text).get("about", ""))
 
 
 def make_config(domain: str, preset: str | None = "paper", **overrides: Any) -> Any:

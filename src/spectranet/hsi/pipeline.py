@@ -1,7 +1,7 @@
 """Hyperspectral runs: ``train``, ``evaluate`` and ``predict``, the functions behind ``spectranet hsi``.
 
 A run folder holds ``config.json``, ``metrics.json`` and ``report.md`` for all seeds, and one
-``seed_<k>/`` folder per seed with that seed's split (``split.npz``), checkpoint (best on
+``seed_<k>/`` folder per seed with that seed's split (``split.json``: flat pixel indices ``r * W + c``), checkpoint (best on
 validation), metrics, classification map (``map.npy``) and figures. Finished seeds are skipped
 on a rerun and an interrupted seed resumes from its checkpoint.
 """
@@ -33,7 +33,7 @@ from spectranet.hsi import report
 from spectranet.hsi.datasets import Scene, load_cube, load_scene
 from spectranet.hsi.maps import plot_map, predict_map
 from spectranet.hsi.models import build_model, count_parameters
-from spectranet.hsi.patches import PatchBatches, pad_cube
+from spectranet.hsi.patches import PatchBatches, PatchDataset
 from spectranet.hsi.reduce import SpectralReducer
 from spectranet.hsi.splits import Split, disjoint_split, per_class_split, random_split
 
@@ -205,18 +205,16 @@ def _train_seed(
     if run.is_complete():
         run.close()
         return run.read_json("metrics.json")
-    np.savez(folder / ".split.npz", **split.to_dict())
-    (folder / ".split.npz").replace(folder / "split.npz")
+    run.write_json("split.json", split.to_dict())
     generator = seed_everything(seed)
     reducer = _fit_reducer(scene, config, split)
     reduced = reducer.transform(scene.cube)
-    padded = pad_cube(reduced, config.window)
+    patches = PatchDataset(reduced, scene.labels, split.train, window=config.window)
     labels = scene.labels.ravel()
     n_classes = len(scene.class_names)
 
     def batches(indices: np.ndarray, shuffle: bool, batch_size: int) -> PatchBatches:
-        return PatchBatches(padded, indices, labels[indices], window=config.window,
-                            batch_size=batch_size, shuffle=shuffle, seed=seed)
+        return PatchBatches(patches.subset(indices), batch_size, shuffle=shuffle, seed=seed)
 
     model = build_model(config.model, bands=config.components, window=config.window,
                         n_classes=n_classes, dropout=config.dropout)
@@ -333,14 +331,14 @@ def evaluate(run: str | Path, *, root: str | Path | None = None,
     per_seed = []
     for seed in config.seeds:
         folder = run / f"seed_{seed}"
-        if not (folder / "split.npz").is_file():
-            raise DataNotFoundError(f"{folder}: split.npz missing; the seed did not finish")
+        if not (folder / "split.json").is_file():
+            raise DataNotFoundError(f"{folder}: split.json missing; the seed did not finish")
         model, meta = load_run_model(run, seed=seed)
-        test = np.load(folder / "split.npz")["test"]
-        padded = pad_cube(meta["reducer"].transform(scene.cube), config.window)
+        test = np.asarray(read_json(folder / "split.json")["test"], dtype=np.int64)
+        patches = PatchDataset(meta["reducer"].transform(scene.cube), scene.labels, test,
+                               window=config.window)
         labels = scene.labels.ravel()
-        loader = PatchBatches(padded, test, labels[test], window=config.window,
-                              batch_size=config.map_batch_size, shuffle=False, seed=seed)
+        loader = PatchBatches(patches, config.map_batch_size)
         probs, ids = predict_proba(model, loader, precision=meta["precision"], progress=progress)
         per_seed.append(classification_metrics(labels[ids], probs.argmax(1),
                                                 n_classes=len(scene.class_names)) | {"seed": seed})

@@ -1,0 +1,186 @@
+"""Spectral reduction of a hyperspectral cube: incremental PCA, then per-component scaling.
+
+Ahmad (2020) reduces the bands with PCA fitted on the whole cube (the paper protocol). The
+leakage-free protocol fits on the training pixels only (``mask``). The components are then
+standardised: unscaled PCA output makes the first epochs' loss explode.
+"""
+
+from __future__ import annotations
+
+from numbers import Integral
+from typing import Any
+
+import numpy as np
+from sklearn.decomposition import IncrementalPCA
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils import gen_batches
+
+from spectranet.errors import ConfigError, DataError, NotFittedError
+
+__all__ = ["SpectralReducer"]
+
+# Pixels transformed per chunk: bounds the float64 temporaries of transform (~16 MB at 200 bands).
+_CHUNK = 10_000
+
+
+def _check_cube(cube: Any, name: str = "cube") -> np.ndarray:
+    if not isinstance(cube, np.ndarray) or cube.ndim != 3:
+        shape = getattr(cube, "shape", type(cube).__name__)
+        raise DataError(f"{name} must be a 3-D (H, W, bands) ndarray, got {shape}")
+    if not (np.issubdtype(cube.dtype, np.floating) or np.issubdtype(cube.dtype, np.integer)):
+        raise DataError(f"{name} must hold real numbers, got dtype {cube.dtype}")
+    if 0 in cube.shape:
+        raise DataError(f"{name} must not be empty, got shape {cube.shape}")
+    if np.issubdtype(cube.dtype, np.floating) and not np.isfinite(cube).all():
+        raise DataError(f"{name} must hold finite values, got NaN or inf")
+    return cube
+
+
+class SpectralReducer:
+    """Incremental PCA of the spectra, then standardisation of the components.
+
+    sklearn-style estimator: ``__init__`` only stores parameters, :meth:`fit` validates and
+    learns, learned state ends in ``_``.
+
+    Parameters
+    ----------
+    n_components : int >= 1, default 20
+        Components kept; must not exceed the number of bands.
+    batch_size : int >= n_components or None, default None
+        Pixels per :class:`~sklearn.decomposition.IncrementalPCA` step; None = 5 x bands
+        (sklearn's default).
+    whiten : bool, default False
+        Passed to :class:`~sklearn.decomposition.IncrementalPCA`.
+    scale : bool, default True
+        Standardise each component (zero mean, unit variance on the fitted pixels).
+
+    Attributes
+    ----------
+    pca_ : IncrementalPCA
+    scaler_ : StandardScaler or None
+    n_bands_in_ : int
+    n_pixels_fit_ : int
+    explained_variance_ratio_ : ndarray, shape (n_components,)
+
+    Examples
+    --------
+    >>> reducer = SpectralReducer(20).fit(cube, mask=train_mask)   # leakage-free protocol
+    >>> reduced = reducer.transform(cube)                           # (H, W, 20) float32
+    """
+
+    def __init__(
+        self,
+        n_components: int = 20,
+        *,
+        batch_size: int | None = None,
+        whiten: bool = False,
+        scale: bool = True,
+    ) -> None:
+        self.n_components = n_components
+        self.batch_size = batch_size
+        self.whiten = whiten
+        self.scale = scale
+
+    def __repr__(self) -> str:
+        return (f"SpectralReducer(n_components={self.n_components!r}, "
+                f"batch_size={self.batch_size!r}, whiten={self.whiten!r}, scale={self.scale!r})")
+
+    def _check_params(self, n_bands: int) -> int:
+        n = self.n_components
+        if isinstance(n, bool) or not isinstance(n, Integral) or n < 1:
+            raise ConfigError(f"n_components must be an integer >= 1, got {n!r}")
+        if n > n_bands:
+            raise ConfigError(f"n_components must be <= the number of bands ({n_bands}), got {n}")
+        bs = self.batch_size
+        if bs is not None and (isinstance(bs, bool) or not isinstance(bs, Integral) or bs < n):
+            raise ConfigError(f"batch_size must be None or an integer >= n_components ({n}), "
+                              f"got {bs!r}")
+        return int(bs) if bs is not None else 5 * n_bands
+
+    def fit(self, cube: np.ndarray, mask: np.ndarray | None = None) -> SpectralReducer:
+        """Fit the PCA and the scaler on the pixels of ``cube`` where ``mask`` is True.
+
+        Parameters
+        ----------
+        cube : ndarray, shape (H, W, bands), real
+            The scene; any real dtype (computations in float64).
+        mask : bool ndarray, shape (H, W), or None, default None
+            Pixels to fit on (e.g. the training pixels); None = every pixel (paper protocol).
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        DataError
+            Malformed cube or mask, NaN/inf, or fewer masked pixels than components.
+        ConfigError
+            Invalid parameters, e.g. more components than bands.
+        """
+        cube = _check_cube(cube)
+        h, w, bands = cube.shape
+        batch_size = self._check_params(bands)
+        if mask is None:
+            pixels = np.arange(h * w)
+        else:
+            mask = np.asarray(mask)
+            if mask.shape != (h, w) or mask.dtype != bool:
+                raise DataError(f"mask must be a bool array of shape {(h, w)}, "
+                                f"got {mask.dtype} {mask.shape}")
+            pixels = np.flatnonzero(mask)
+        if pixels.size < self.n_components:
+            raise DataError(f"mask must select >= n_components ({self.n_components}) pixels, "
+                            f"got {pixels.size}")
+        flat = cube.reshape(-1, bands)
+        pca = IncrementalPCA(self.n_components, whiten=self.whiten, batch_size=batch_size)
+        # The same batches as IncrementalPCA.fit, gathered one at a time to bound memory.
+        for batch in gen_batches(pixels.size, batch_size, min_batch_size=self.n_components):
+            pca.partial_fit(flat[pixels[batch]].astype(np.float64), check_input=False)
+        pca.batch_size_ = batch_size
+        scaler = None
+        if self.scale:
+            scaler = StandardScaler()
+            for start in range(0, pixels.size, _CHUNK):
+                chunk = flat[pixels[start:start + _CHUNK]].astype(np.float64)
+                scaler.partial_fit(pca.transform(chunk))
+        self.pca_, self.scaler_ = pca, scaler
+        self.n_bands_in_, self.n_pixels_fit_ = bands, int(pixels.size)
+        self.explained_variance_ratio_ = pca.explained_variance_ratio_
+        return self
+
+    def transform(self, cube: np.ndarray) -> np.ndarray:
+        """Project every pixel of ``cube`` on the fitted components.
+
+        Parameters
+        ----------
+        cube : ndarray, shape (H, W, bands), real
+            Must have the fitted number of bands.
+
+        Returns
+        -------
+        ndarray, shape (H, W, n_components), float32
+
+        Raises
+        ------
+        NotFittedError
+            Called before :meth:`fit`.
+        DataError
+            Malformed cube, NaN/inf, or a different number of bands than at fit.
+        """
+        if not hasattr(self, "pca_"):
+            raise NotFittedError("SpectralReducer is not fitted: call fit(cube) before transform")
+        cube = _check_cube(cube)
+        h, w, bands = cube.shape
+        if bands != self.n_bands_in_:
+            raise DataError(f"cube must have {self.n_bands_in_} bands as at fit, got {bands}")
+        flat = cube.reshape(-1, bands)
+        out = np.empty((h * w, self.pca_.n_components_), dtype=np.float32)
+        for start in range(0, h * w, _CHUNK):
+            z = self.pca_.transform(flat[start:start + _CHUNK].astype(np.float64))
+            out[start:start + _CHUNK] = self.scaler_.transform(z) if self.scaler_ else z
+        return out.reshape(h, w, -1)
+
+    def fit_transform(self, cube: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+        """:meth:`fit` on the masked pixels, then :meth:`transform` the whole cube."""
+        return self.fit(cube, mask).transform(cube)

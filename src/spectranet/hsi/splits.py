@@ -1,0 +1,458 @@
+"""Train / validation / test splits of a labelled scene's pixels.
+
+Splits are functions: a label map, fractions and a seed in, flat pixel indices (``r * W + c``)
+out, saved verbatim by the caller. Three protocols:
+
+- :func:`random_split`: the paper's stratified random split (Ahmad 2020: 30 % test, the rest
+  halved into training and validation);
+- :func:`per_class_split`: a fixed count or fraction of training (and validation) pixels per
+  class, the rest test;
+- :func:`disjoint_split`: spatially disjoint regions, so that no training or validation patch
+  contains a test pixel and no training patch contains a validation pixel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from numbers import Integral, Real
+from typing import Any
+
+import numpy as np
+from scipy import ndimage
+
+from spectranet.errors import ConfigError, DataError
+
+__all__ = ["Split", "random_split", "per_class_split", "disjoint_split", "SETS"]
+
+SETS = ("train", "val", "test")
+_EMPTY = np.zeros(0, dtype=np.int64)
+Seed = int | np.random.Generator
+
+
+def _index_array(name: str, values: Any) -> np.ndarray:
+    arr = np.asarray(values)
+    if arr.size == 0:
+        return _EMPTY.copy()
+    if arr.ndim != 1 or not np.issubdtype(arr.dtype, np.integer):
+        raise DataError(f"split {name} must be a 1-D integer array, got {arr.dtype} {arr.shape}")
+    if arr.min() < 0:
+        raise DataError(f"split {name} must hold pixel indices >= 0, got {int(arr.min())}")
+    return arr.astype(np.int64, copy=False)
+
+
+@dataclass(frozen=True, eq=False)
+class Split:
+    """Flat pixel indices of the training, validation and test sets.
+
+    Attributes
+    ----------
+    train, val, test : ndarray of int64, shape (n_set,)
+        Sorted flat pixel indices ``r * W + c``; no pixel is in two sets.
+    discarded : ndarray of int64, shape (n_discarded,)
+        Labelled pixels left out on purpose (the buffer of :func:`disjoint_split`).
+    notes : tuple of str
+        Human-readable remarks, e.g. classes absent from a set.
+    info : dict
+        Protocol, parameters and per-class bookkeeping (JSON-serialisable).
+    """
+
+    train: np.ndarray
+    val: np.ndarray
+    test: np.ndarray
+    discarded: np.ndarray = field(default_factory=lambda: _EMPTY.copy())
+    notes: tuple[str, ...] = ()
+    info: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        arrays = {n: _index_array(n, getattr(self, n)) for n in (*SETS, "discarded")}
+        for name, arr in arrays.items():
+            object.__setattr__(self, name, arr)
+        everything = np.concatenate(list(arrays.values()))
+        if np.unique(everything).size != everything.size:
+            raise DataError("split sets must be disjoint, got a pixel in two sets (or twice)")
+        object.__setattr__(self, "notes", tuple(str(n) for n in self.notes))
+
+    def masks(self, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Boolean (H, W) masks of the training, validation and test sets, in that order."""
+        h, w = (int(s) for s in shape)
+        out = []
+        for idx in (self.train, self.val, self.test):
+            if idx.size and idx.max() >= h * w:
+                raise DataError(f"split holds pixel {idx.max()}, outside a scene of shape {(h, w)}")
+            out.append(np.isin(np.arange(h * w), idx).reshape(h, w))
+        return out[0], out[1], out[2]
+
+    def class_counts(self, labels: np.ndarray) -> dict[int, dict[str, int]]:
+        """Count each class's pixels in each set (and discarded), keyed by class index."""
+        flat = _check_labels(labels).ravel()
+        names = (*SETS, "discarded")
+        return {int(k): {n: int((flat[getattr(self, n)] == k).sum()) for n in names}
+                for k in np.unique(flat[flat >= 0])}
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable form; :meth:`from_dict` restores it exactly."""
+        arrays = {n: getattr(self, n).tolist() for n in (*SETS, "discarded")}
+        return {**arrays, "notes": list(self.notes), "info": dict(self.info)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Split:
+        """Rebuild a split saved by :meth:`to_dict`."""
+        missing = [n for n in SETS if n not in data]
+        if missing:
+            raise DataError(f"split dict must hold keys {SETS}, missing {missing}")
+        return cls(**{n: np.asarray(data[n], dtype=np.int64) for n in SETS},
+                   discarded=np.asarray(data.get("discarded", []), dtype=np.int64),
+                   notes=tuple(data.get("notes", ())), info=dict(data.get("info", {})))
+
+
+# --------------------------------------------------------------------------- validation
+def _check_labels(labels: Any) -> np.ndarray:
+    if not isinstance(labels, np.ndarray) or labels.ndim != 2:
+        shape = getattr(labels, "shape", type(labels).__name__)
+        raise DataError(f"labels must be a 2-D (H, W) integer ndarray, got {shape}")
+    if not np.issubdtype(labels.dtype, np.integer):
+        raise DataError(f"labels must have an integer dtype, got {labels.dtype}")
+    if labels.size and labels.min() < -1:
+        raise DataError(f"labels must be -1 (unlabelled) or a class index >= 0, got {labels.min()}")
+    return labels
+
+
+def _check_fraction(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, Real) or not 0.0 < float(value) < 1.0:
+        raise ConfigError(f"{name} must be a fraction in (0, 1), got {value!r}")
+    return float(value)
+
+
+def _check_seed(seed: Any) -> np.random.Generator:
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if isinstance(seed, bool) or not isinstance(seed, Integral) or seed < 0:
+        raise ConfigError(f"seed must be an integer >= 0 or a numpy Generator, got {seed!r}")
+    return np.random.default_rng(int(seed))
+
+
+def _class_pixels(labels: np.ndarray) -> dict[int, np.ndarray]:
+    flat = labels.ravel()
+    order = np.argsort(flat, kind="stable")
+    sorted_labels = flat[order]
+    classes, starts = np.unique(sorted_labels, return_index=True)
+    bounds = np.append(starts, flat.size)
+    out = {int(k): order[bounds[i]:bounds[i + 1]].astype(np.int64)
+           for i, k in enumerate(classes) if k >= 0}
+    if not out:
+        raise DataError("labels hold no labelled pixel (every value is -1)")
+    return out
+
+
+def _draw(pixels: dict[int, np.ndarray], sizes: dict[int, tuple[int, int]],
+          rng: np.random.Generator, info: dict[str, Any]) -> Split:
+    """Draw (n_train, n_val) = ``sizes[k]`` pixels of class k at random, the rest test."""
+    parts: dict[str, list[np.ndarray]] = {n: [] for n in SETS}
+    for k, idx in pixels.items():
+        perm, (n_train, n_val) = rng.permutation(idx), sizes[k]
+        for name, part in zip(SETS, np.split(perm, [n_train, n_train + n_val]), strict=True):
+            parts[name].append(part)
+    seed = info["seed"]
+    info["seed"] = "generator" if isinstance(seed, np.random.Generator) else int(seed)
+    return Split(**{n: np.sort(np.concatenate(parts[n])) for n in SETS}, info=info)
+
+
+# --------------------------------------------------------------------------- random / per class
+def random_split(
+    labels: np.ndarray, *, test_size: float = 0.3, val_fraction: float = 0.5, seed: Seed
+) -> Split:
+    """Stratified random split of the labelled pixels (the paper protocol).
+
+    Per class of ``n`` pixels: ``ceil(test_size * n)`` test pixels, then ``floor(val_fraction *
+    rest)`` validation pixels, the others training; each set keeps at least one pixel.
+
+    Parameters
+    ----------
+    labels : ndarray of int, shape (H, W)
+        Class index 0..K-1 per pixel, -1 = unlabelled.
+    test_size : float in (0, 1), default 0.3
+        Share of each class's pixels that go to test.
+    val_fraction : float in (0, 1), default 0.5
+        Share of the remaining pixels that go to validation (0.5 halves them, as in the paper).
+    seed : int >= 0 or numpy.random.Generator
+
+    Returns
+    -------
+    Split
+
+    Raises
+    ------
+    DataError
+        A class holds fewer than 3 pixels, or ``labels`` is malformed.
+    ConfigError
+        A fraction is outside (0, 1) or the seed is invalid.
+
+    Examples
+    --------
+    >>> split = random_split(labels, seed=0)
+    >>> train_mask, val_mask, test_mask = split.masks(labels.shape)
+    """
+    labels = _check_labels(labels)
+    test_size = _check_fraction("test_size", test_size)
+    val_fraction = _check_fraction("val_fraction", val_fraction)
+    rng = _check_seed(seed)
+    pixels = _class_pixels(labels)
+    sizes = {}
+    for k, idx in pixels.items():
+        n = idx.size
+        if n < 3:
+            raise DataError(f"class {k} has {n} pixels, a stratified split needs >= 3")
+        n_test = min(max(int(np.ceil(test_size * n)), 1), n - 2)
+        n_val = min(max(int(np.floor(val_fraction * (n - n_test))), 1), n - n_test - 1)
+        sizes[k] = (n - n_test - n_val, n_val)
+    info = {"protocol": "random", "test_size": test_size, "val_fraction": val_fraction,
+            "seed": seed}
+    return _draw(pixels, sizes, rng, info)
+
+
+def _count_or_fraction(name: str, value: Any, *, allow_zero: bool) -> tuple[str, float]:
+    if isinstance(value, bool):
+        raise ConfigError(f"{name} must be an int count or a float fraction, got {value!r}")
+    if isinstance(value, Integral):
+        if value < int(not allow_zero):
+            raise ConfigError(f"{name} as a count must be an integer >= {int(not allow_zero)}, "
+                              f"got {value!r}")
+        return "count", float(value)
+    if isinstance(value, Real) and 0.0 < float(value) < 1.0:
+        return "fraction", float(value)
+    raise ConfigError(
+        f"{name} must be an int >= 1 (a count) or a float in (0, 1) (a fraction), got {value!r}"
+        + (" (pass an int for a count)" if isinstance(value, Real) and float(value) >= 1 else "")
+    )
+
+
+def per_class_split(
+    labels: np.ndarray,
+    *,
+    train_per_class: int | float,
+    val_per_class: int | float = 0,
+    seed: Seed,
+) -> Split:
+    """Take a fixed count or fraction of training (and validation) pixels per class, rest test.
+
+    Parameters
+    ----------
+    labels : ndarray of int, shape (H, W)
+        Class index 0..K-1 per pixel, -1 = unlabelled.
+    train_per_class : int >= 1 (a count) or float in (0, 1) (a fraction)
+        Training pixels per class. Ints are counts and floats are fractions: ``1.0`` or ``10.0``
+        are rejected as ambiguous.
+    val_per_class : int >= 0 (a count) or float in (0, 1) (a fraction), default 0
+        Validation pixels per class, same reading.
+    seed : int >= 0 or numpy.random.Generator
+
+    Returns
+    -------
+    Split
+        A fraction is rounded to the nearest count with at least one pixel; every class keeps at
+        least one test pixel.
+
+    Raises
+    ------
+    ConfigError
+        Ambiguous or out-of-range counts/fractions, or fractions summing to >= 1.
+    DataError
+        A class too small for the requested counts (the message names the class and its size).
+    """
+    labels = _check_labels(labels)
+    kind_t, n_t = _count_or_fraction("train_per_class", train_per_class, allow_zero=False)
+    kind_v, n_v = _count_or_fraction("val_per_class", val_per_class, allow_zero=True)
+    if kind_t == kind_v == "fraction" and n_t + n_v >= 1.0:
+        raise ConfigError(
+            f"train_per_class + val_per_class must be < 1 as fractions, got {n_t} + {n_v}"
+        )
+    rng = _check_seed(seed)
+    pixels = _class_pixels(labels)
+
+    def _n(kind: str, value: float, size: int) -> int:
+        return int(value) if kind == "count" or value == 0 else max(int(round(value * size)), 1)
+
+    sizes = {}
+    for k, idx in pixels.items():
+        n_train, n_val = _n(kind_t, n_t, idx.size), _n(kind_v, n_v, idx.size)
+        if n_train + n_val + 1 > idx.size:
+            raise DataError(f"class {k} has {idx.size} pixels, needs >= {n_train + n_val + 1} "
+                            f"({n_train} train + {n_val} val + 1 test)")
+        sizes[k] = (n_train, n_val)
+    info = {"protocol": "per_class", "train_per_class": train_per_class,
+            "val_per_class": val_per_class, "seed": seed}
+    return _draw(pixels, sizes, rng, info)
+
+
+# --------------------------------------------------------------------------- disjoint
+# Set priorities when a class cannot reach all three sets: training first, then test.
+_EMPTY_COST = {"train": 1000.0, "test": 100.0, "val": 10.0}
+_ORDERS = (("test", "train", "val"), ("test", "val", "train"), ("val", "test", "train"))
+
+
+def _near(mask: np.ndarray, window: int) -> np.ndarray:
+    """Pixels whose ``window x window`` patch contains a pixel of ``mask`` (binary dilation)."""
+    return ndimage.maximum_filter(mask.astype(np.uint8), size=window, mode="constant") > 0
+
+
+def _stripes(mask: np.ndarray, gap: int, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    """Order a class's pixels as one sequence of stripes.
+
+    Pixels at most ``gap`` apart (Chebyshev) are grouped into one field; each field is cut
+    into stripes across its longer side (random direction), fields are chained in random order
+    with ``gap`` empty stripes between them. Any two pixels ``gap`` stripes apart or more are then
+    more than ``gap`` pixels apart. Returns (stripe position per pixel, flat pixel indices).
+    """
+    side = 2 * (gap // 2) + 1  # dilated by gap // 2, pixels up to gap apart touch
+    fields, n_fields = ndimage.label(_near(mask, side), structure=np.ones((3, 3), dtype=bool))
+    fields = np.where(mask, fields, 0)
+    positions, pixels, offset = [], [], 0
+    for lab in rng.permutation(np.arange(1, n_fields + 1)):
+        rr, cc = np.nonzero(fields == lab)
+        along = rr if np.ptp(rr) >= np.ptp(cc) else cc
+        t = along - along.min()
+        if rng.random() < 0.5:
+            t = t.max() - t
+        positions.append(t + offset)
+        pixels.append(rr.astype(np.int64) * mask.shape[1] + cc)
+        offset += int(t.max()) + 1 + gap
+    return np.concatenate(positions), np.concatenate(pixels)
+
+
+def _best_cut(
+    counts: np.ndarray, gap: int, share: np.ndarray, empty_cost: np.ndarray, total: int
+) -> tuple[int, int, float]:
+    """Cut stripes into ``first [0, a) | middle [a+gap, b-gap) | last [b, R)``.
+
+    ``counts`` (3, R) holds, per set of the order, the usable pixels of each stripe. The loss is
+    the summed relative miss of the target ``share`` (3,) among the kept pixels, plus the share
+    of the class's ``total`` pixels lost, plus ``empty_cost`` (3,) per empty set.
+    Returns (a, b, loss).
+    """
+    cum = np.concatenate([np.zeros((3, 1)), np.cumsum(counts, axis=1)], axis=1)
+    n_rows = counts.shape[1]
+    b = np.arange(n_rows + 1)
+    best = (0, n_rows, np.inf)
+    for a in range(n_rows + 1):
+        lo = min(a + gap, n_rows) if a > 0 else 0  # no gap needed after an empty first set
+        hi = np.clip(np.where(b < n_rows, b - gap, n_rows), lo, n_rows)
+        got = np.stack([np.full(b.size, cum[0, a]), cum[1, hi] - cum[1, lo],
+                        cum[2, -1] - cum[2, b]])
+        kept = np.maximum(got.sum(0), 1.0)
+        loss = (np.abs(got / kept - share[:, None]) / share[:, None]).sum(0) + 1.0 - kept / total
+        loss += (empty_cost[:, None] * (got <= 0)).sum(0)
+        # the last set starts at least gap stripes after the first (unless one is empty)
+        loss[(b < a) | ((b < a + gap) & (a > 0) & (b < n_rows))] = np.inf
+        j = int(np.argmin(loss))
+        if loss[j] < best[2]:
+            best = (a, j, float(loss[j]))
+    return best
+
+
+def disjoint_split(
+    labels: np.ndarray,
+    *,
+    window: int,
+    test_size: float = 0.3,
+    val_size: float = 0.15,
+    seed: Seed,
+) -> Split:
+    """Spatially disjoint split without patch leakage (the leakage-free protocol).
+
+    Classes are placed one at a time, smallest first. A class's fields are cut into stripes
+    across their longer side, and the stripe sequence into three contiguous parts (test,
+    training, validation in the order that best meets the targets) with ``window // 2`` free
+    stripes at each cut. A pixel may only join a set if that keeps the rules with the classes
+    already placed: no training or validation patch (``window x window`` around its centre)
+    contains a test pixel, and no training patch contains a validation pixel. A final pass
+    (binary dilation of the test, then validation masks) enforces both rules on the result.
+    Classes too small for three sets keep training, then test. Labelled pixels in no set are
+    ``discarded`` (the buffer).
+
+    Parameters
+    ----------
+    labels : ndarray of int, shape (H, W)
+        Class index 0..K-1 per pixel, -1 = unlabelled.
+    window : odd int >= 3, pixels
+        Patch side of the model; the buffer is ``window // 2`` pixels wide.
+    test_size : float in (0, 1), default 0.3
+        Target share of test among each class's kept (non-buffer) pixels.
+    val_size : float in (0, 1), default 0.15
+        Target share of validation among each class's kept pixels; training gets the rest.
+    seed : int >= 0 or numpy.random.Generator
+        Chooses the order of each class's fields and the direction of their stripes.
+
+    Returns
+    -------
+    Split
+        ``notes`` names every class absent from a set; ``info["missing"]`` maps those classes
+        (as str) to the sets they miss; ``info["discarded_per_class"]`` counts buffer pixels
+        per class (str keys, JSON-stable).
+
+    Raises
+    ------
+    ConfigError
+        Invalid window, fractions (``test_size + val_size`` must be < 1) or seed.
+    DataError
+        Malformed labels.
+    """
+    labels = _check_labels(labels)
+    if isinstance(window, bool) or not isinstance(window, Integral) or window < 3 \
+            or window % 2 == 0:
+        raise ConfigError(f"window must be an odd integer >= 3, got {window!r}")
+    test_size = _check_fraction("test_size", test_size)
+    val_size = _check_fraction("val_size", val_size)
+    if test_size + val_size >= 1.0:
+        raise ConfigError(f"test_size + val_size must be < 1, got {test_size} + {val_size}")
+    rng = _check_seed(seed)
+    pixels = _class_pixels(labels)
+    window, gap = int(window), int(window) // 2
+    share = {"test": test_size, "val": val_size, "train": 1.0 - test_size - val_size}
+
+    placed = {n: np.zeros(labels.shape, dtype=bool) for n in SETS}
+    near = {n: np.zeros(labels.shape, dtype=bool) for n in SETS}
+    for k in sorted(pixels, key=lambda c: (pixels[c].size, c)):
+        pos, pix = _stripes(labels == k, gap, rng)
+        usable = {  # joining set n must not break the rules with classes already placed
+            "test": ~(near["train"] | near["val"]).flat[pix],
+            "val": ~(near["test"] | near["train"]).flat[pix],
+            "train": ~(near["test"] | near["val"]).flat[pix],
+        }
+        best = None
+        for order in _ORDERS:
+            counts = np.stack([np.bincount(pos, weights=usable[n]) for n in order])
+            target = np.array([share[n] for n in order])
+            cost = np.array([_EMPTY_COST[n] for n in order])
+            a, b, loss = _best_cut(counts, gap, target, cost, pix.size)
+            if best is None or loss < best[0]:
+                best = (loss, order, a, b)
+        _, order, a, b = best
+        n_rows = int(pos.max()) + 1
+        mid_lo, mid_hi = (a + gap if a > 0 else 0), (b - gap if b < n_rows else n_rows)
+        parts = (pos < a, (pos >= mid_lo) & (pos < mid_hi), pos >= b)
+        for name, part in zip(order, parts, strict=True):
+            new = np.isin(np.arange(labels.size), pix[part & usable[name]]).reshape(labels.shape)
+            placed[name] |= new
+            near[name] |= _near(new, window)
+
+    test = placed["test"]
+    val = placed["val"] & ~_near(test, window)
+    train = placed["train"] & ~_near(test, window) & ~_near(val, window)
+    kept = (train | val | test).ravel()
+    discarded = np.flatnonzero((labels.ravel() >= 0) & ~kept)
+
+    notes, missing, dropped = [], {}, {}  # keyed by str(class) to survive JSON unchanged
+    for k, idx in pixels.items():
+        absent = [n for n, m in zip(SETS, (train, val, test), strict=True) if not m.flat[idx].any()]
+        dropped[str(k)] = int((~kept[idx]).sum())
+        if absent:
+            missing[str(k)] = absent
+            notes.append(f"class {k} ({idx.size} pixels) is absent from {', '.join(absent)} "
+                         f"at window {window}")
+    info = {"protocol": "disjoint", "window": window, "test_size": test_size,
+            "val_size": val_size, "missing": missing,
+            "seed": "generator" if isinstance(seed, np.random.Generator) else int(seed),
+            "discarded_per_class": dropped, "n_discarded": int(discarded.size)}
+    return Split(np.flatnonzero(train), np.flatnonzero(val), np.flatnonzero(test),
+                 discarded=discarded, notes=tuple(notes), info=info)

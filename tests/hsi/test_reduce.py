@@ -1,0 +1,124 @@
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.decomposition import IncrementalPCA
+from sklearn.preprocessing import StandardScaler
+
+from spectranet.errors import ConfigError, DataError, NotFittedError
+from spectranet.hsi.reduce import SpectralReducer
+
+
+@pytest.fixture
+def cube(rng):
+    # correlated bands with a large offset, like radiances
+    base = rng.normal(size=(24, 18, 12)) @ rng.normal(size=(12, 12))
+    return (1000.0 + 50.0 * base).astype(np.float32)
+
+
+def _reference(cube, mask, n, batch_size, whiten=False):
+    x = cube[mask].astype(np.float64)
+    pca = IncrementalPCA(n, batch_size=batch_size, whiten=whiten).fit(x)
+    scaler = StandardScaler().fit(pca.transform(x))
+    flat = cube.reshape(-1, cube.shape[2]).astype(np.float64)
+    return pca, scaler.transform(pca.transform(flat)).reshape(*cube.shape[:2], n)
+
+
+@pytest.mark.parametrize("whiten", [False, True])
+@pytest.mark.parametrize("use_mask", [False, True])
+def test_matches_sklearn(cube, rng, whiten, use_mask):
+    mask = rng.random(cube.shape[:2]) < 0.4 if use_mask else np.ones(cube.shape[:2], bool)
+    reducer = SpectralReducer(5, batch_size=30, whiten=whiten)
+    out = reducer.fit(cube, mask if use_mask else None).transform(cube)
+    pca, expected = _reference(cube, mask, 5, 30, whiten)
+    assert out.shape == (24, 18, 5) and out.dtype == np.float32
+    np.testing.assert_allclose(reducer.pca_.components_, pca.components_, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5)
+    assert reducer.n_pixels_fit_ == mask.sum()
+
+
+def test_default_batch_and_standardised_output(cube):
+    out = SpectralReducer(4).fit_transform(cube)
+    _, expected = _reference(cube, np.ones(cube.shape[:2], bool), 4, 5 * 12)
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5)
+    flat = out.reshape(-1, 4)
+    np.testing.assert_allclose(flat.mean(0), 0.0, atol=1e-5)
+    np.testing.assert_allclose(flat.std(0), 1.0, atol=1e-4)
+
+
+def test_no_scale_returns_raw_components(cube):
+    out = SpectralReducer(3, scale=False).fit_transform(cube)
+    assert np.abs(out).max() > 10  # unscaled PCA output of radiances
+    assert SpectralReducer(3, scale=False).fit(cube).scaler_ is None
+
+
+def test_fit_twice_same_result(cube, rng):
+    mask = rng.random(cube.shape[:2]) < 0.5
+    reducer = SpectralReducer(5)
+    first = reducer.fit(cube, mask).transform(cube)
+    second = reducer.fit(cube, mask).transform(cube)
+    np.testing.assert_array_equal(first, second)
+
+
+def test_mask_changes_fit(cube):
+    mask = np.zeros(cube.shape[:2], bool)
+    mask[:8] = True
+    a = SpectralReducer(3).fit_transform(cube, mask)
+    b = SpectralReducer(3).fit_transform(cube)
+    assert not np.allclose(a, b)
+    np.testing.assert_allclose(a[:8].reshape(-1, 3).mean(0), 0.0, atol=1e-5)
+
+
+def test_pickle_round_trip(cube):
+    reducer = SpectralReducer(5).fit(cube)
+    clone = pickle.loads(pickle.dumps(reducer))
+    np.testing.assert_array_equal(clone.transform(cube), reducer.transform(cube))
+
+
+def test_init_only_stores():
+    reducer = SpectralReducer(500, batch_size=-3)  # validated at fit, like sklearn
+    assert reducer.n_components == 500 and reducer.batch_size == -3
+    assert "n_components=500" in repr(reducer)
+
+
+def test_not_fitted():
+    with pytest.raises(NotFittedError, match="not fitted"):
+        SpectralReducer().transform(np.zeros((2, 2, 3), np.float32))
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_nan_rejected(cube, bad):
+    cube[3, 4, 5] = bad
+    with pytest.raises(DataError, match="finite"):
+        SpectralReducer(3).fit(cube)
+    clean = np.nan_to_num(cube, nan=0.0, posinf=0.0)
+    reducer = SpectralReducer(3).fit(clean)
+    with pytest.raises(DataError, match="finite"):
+        reducer.transform(cube)
+
+
+def test_errors(cube):
+    with pytest.raises(ConfigError, match=r"must be <= the number of bands \(12\), got 13"):
+        SpectralReducer(13).fit(cube)
+    with pytest.raises(ConfigError, match="n_components must be an integer >= 1, got 0"):
+        SpectralReducer(0).fit(cube)
+    with pytest.raises(ConfigError, match="batch_size must be None or an integer >= n_components"):
+        SpectralReducer(5, batch_size=3).fit(cube)
+    with pytest.raises(DataError, match=r"3-D \(H, W, bands\)"):
+        SpectralReducer(3).fit(cube[0])
+    with pytest.raises(DataError, match="mask must be a bool array of shape"):
+        SpectralReducer(3).fit(cube, np.ones((2, 2), bool))
+    few = np.zeros(cube.shape[:2], bool)
+    few[0, :2] = True
+    with pytest.raises(DataError, match=r"mask must select >= n_components \(3\) pixels, got 2"):
+        SpectralReducer(3).fit(cube, few)
+    reducer = SpectralReducer(3).fit(cube)
+    with pytest.raises(DataError, match="cube must have 12 bands as at fit, got 11"):
+        reducer.transform(cube[:, :, :11])
+
+
+def test_integer_cube(cube):
+    ints = cube.astype(np.uint16)
+    np.testing.assert_allclose(SpectralReducer(3).fit_transform(ints),
+                               SpectralReducer(3).fit_transform(ints.astype(np.float32)),
+                               atol=1e-5)
