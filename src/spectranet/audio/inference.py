@@ -1,0 +1,114 @@
+"""``spectranet audio predict``: label new recordings with a trained run."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from spectranet.audio.datasets import load_audio
+from spectranet.audio.features import FeatureSettings, Standardizer, clip_features, window_hop
+from spectranet.audio.models import build_model
+from spectranet.audio.plots import plot_timeline
+from spectranet.audio.protocol import aggregate_clips
+from spectranet.engine.runs import RunDir, atomic_write_text
+from spectranet.engine.training import autocast, load_checkpoint
+from spectranet.errors import DataNotFoundError
+
+__all__ = ["predict", "load_run_model"]
+
+
+def load_run_model(run: str | Path) -> tuple[torch.nn.Module, dict[str, Any]]:
+    """The model of a sound run's round with the best validation accuracy, in eval mode."""
+    run = Path(run)
+    paths = sorted(run.glob("fold_*/seed_*/checkpoint.pt"))
+    if not paths:
+        raise DataNotFoundError(f"{run}: no fold_*/seed_*/checkpoint.pt; is it a sound run?")
+    states = [load_checkpoint(p) for p in paths]
+    state = max(states, key=lambda s: s["best_val_accuracy"])
+    meta = state["metadata"]
+    model = build_model(meta["arch"], len(meta["class_names"]), filters=meta["filters"],
+                        dropout=meta["dropout"])
+    model.load_state_dict(state["model"])
+    return model.eval(), meta
+
+
+def predict(run: str | Path, files: list[str | Path], *, out: str | Path | None = None,
+            top: int = 3) -> list[dict[str, Any]]:
+    """Label each file with a run's model: top label, top-3 probabilities, window timeline.
+
+    The clip score is the mean (or vote, as the run was trained) of its window probabilities.
+    With ``out``, writes ``predictions.csv`` and, for each recording longer than one window,
+    ``<stem>_timeline.csv`` (window start and end in seconds, predicted class, probabilities)
+    and ``figures/<stem>_timeline.png``.
+
+    Returns
+    -------
+    list of dict
+        Per file: ``file``, ``label``, ``top3`` (name, probability) pairs, ``windows``,
+        ``timeline`` (per window: ``start``, ``end``, ``label``, ``probabilities``).
+
+    Raises
+    ------
+    DataNotFoundError, DataError
+        A missing, empty or undecodable file (checked for every file before any output).
+    """
+    model, meta = load_run_model(run)
+    settings = FeatureSettings(**meta["features"])
+    scaler = Standardizer.from_dict(meta["standardizer"])
+    names = meta["class_names"]
+    audio = [load_audio(f, sr=settings.sr) for f in files]  # validates every file first
+    step = window_hop(settings.frames, settings.overlap) * settings.hop_length  # samples
+    rows = []
+    for path, y in zip(files, audio, strict=True):
+        x = scaler.transform(clip_features(y, settings=settings))
+        with torch.no_grad(), autocast(meta["precision"]):
+            logits = model(torch.from_numpy(x))
+        probs = torch.softmax(logits.float(), 1).numpy()
+        _, clip = aggregate_clips(probs, np.zeros(len(probs), np.int64), method=meta["aggregate"])
+        order = np.argsort(-clip[0])[:top]
+        starts = np.arange(len(probs)) * step / settings.sr
+        span = (settings.frames - 1) * settings.hop_length / settings.sr
+        rows.append({
+            "file": str(path),
+            "label": names[order[0]],
+            "top3": [(names[k], float(clip[0, k])) for k in order],
+            "windows": len(probs),
+            "timeline": [{"start": float(s), "end": float(s + span), "label": names[int(p.argmax())],
+                          "probabilities": p.round(5).tolist()} for s, p in zip(starts, probs,
+                                                                               strict=True)],
+        })
+    if out is not None:
+        _write(Path(out), rows, names)
+    return rows
+
+
+def _write(out: Path, rows: list[dict[str, Any]], names: list[str]) -> None:
+    folder = RunDir(out)
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(["file", "label", "top1", "p1", "top2", "p2", "top3", "p3", "windows"])
+    for r in rows:
+        pairs = [v for name, p in r["top3"] for v in (name, f"{p:.4f}")]
+        writer.writerow([r["file"], r["label"], *pairs, r["windows"]])
+    atomic_write_text(out / "predictions.csv", buf.getvalue())
+    for r in rows:
+        if r["windows"] < 2:
+            continue
+        stem = Path(r["file"]).stem
+        buf = io.StringIO()
+        writer = csv.writer(buf)
+        writer.writerow(["start_s", "end_s", "label", *names])
+        for w in r["timeline"]:
+            writer.writerow([f"{w['start']:.3f}", f"{w['end']:.3f}", w["label"],
+                             *(f"{p:.4f}" for p in w["probabilities"])])
+        atomic_write_text(out / f"{stem}_timeline.csv", buf.getvalue())
+        times = np.array([w["start"] for w in r["timeline"]])
+        probs = np.array([w["probabilities"] for w in r["timeline"]])
+        folder.save_figure(plot_timeline(times, probs, names, title=Path(r["file"]).name),
+                           f"{stem}_timeline")
+    folder.close()

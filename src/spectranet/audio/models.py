@@ -1,0 +1,317 @@
+"""CNNs for log-mel windows: Chen et al. (2019) layer specs, and Piczak's (2015) baseline.
+
+Chen, Guo, Liang, Wang & Qian, "Environmental sound classification with dilated convolutions",
+Applied Acoustics 148 (2019) 123-132, describe each model as a ``+``-separated layer string:
+
+- ``Cov<n>``: 3x3 convolution, stride 1, 'same' padding, ReLU;
+- ``Max-pooling``: 2x2 max-pooling, stride 2;
+- ``DilaCov<n>(r)``: 3x3 convolution with dilation (r, r), 'same' padding, ReLU; a bare
+  ``DilaCov<n>`` means r = 2 (the paper's Table 1);
+
+followed by global average pooling, dropout 0.5 and a linear layer to the classes (logits;
+softmax at inference). ``<n>`` numbers the layers of each kind from 1, in order.
+
+**Our assumption:** the paper gives no filter counts; we use 32, 32, 64, 64 for the first four
+convolutions (plain or dilated, in order) and 64 for any further one (``filters`` overrides).
+
+**Reconstructed, not copied:** the paper's Tables 1-3 could not be retrieved. ``PAPER_SPECS``
+rebuilds them from the structure the text describes and the three strings quoted in our issue
+(``Cov1 + Cov2 + Cov3 + DilaCov1(2)``, its twin ``Cov1 + Cov2 + Cov3 + Max-pooling + Cov4`` and
+``Cov1 + Max-pooling + Cov2 + Cov3 + Cov4``): four convolutions with the pooling step after
+convolution 3, 2 or 1 (groups 1-3); each pooled model's dilated twin replaces
+``Max-pooling + Cov<k>`` by one ``DilaCov1(2)``. Table 1 (Experiment 1, Tests 1-6): dilated vs
+pooled per group. Table 2 (Experiment 2): rate 2 vs 3 in the same three structures. Table 3
+(Experiment 3): one more dilated layer (``DilaCov2``, same rate) right after ``DilaCov1``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import torch
+from torch import nn
+
+from spectranet.errors import ConfigError
+
+__all__ = [
+    "DEFAULT_FILTERS",
+    "PAPER_SPECS",
+    "LayerToken",
+    "PiczakCNN",
+    "SpecCNN",
+    "build_model",
+    "from_spec",
+    "list_models",
+    "parse_spec",
+]
+
+DEFAULT_FILTERS = (32, 32, 64, 64)  # OUR assumption; the paper does not state filter counts
+_EXTRA_FILTERS = 64
+
+_GROUPS = {1: "Cov1 + Cov2 + Cov3 + {}", 2: "Cov1 + Cov2 + {} + Cov3", 3: "Cov1 + {} + Cov2 + Cov3"}
+_POOLED = {
+    1: "Cov1 + Cov2 + Cov3 + Max-pooling + Cov4",
+    2: "Cov1 + Cov2 + Max-pooling + Cov3 + Cov4",
+    3: "Cov1 + Max-pooling + Cov2 + Cov3 + Cov4",
+}
+
+#: Every model of the paper's Tables 1-3 (reconstructed, see the module docstring).
+PAPER_SPECS: dict[str, str] = {}
+for _g in (1, 2, 3):  # Table 1: Test 2g-1 = dilated, Test 2g = its max-pooling twin
+    PAPER_SPECS[f"exp1_test{2 * _g - 1}_dilated"] = _GROUPS[_g].format("DilaCov1(2)")
+    PAPER_SPECS[f"exp1_test{2 * _g}_pooling"] = _POOLED[_g]
+for _g in (1, 2, 3):  # Table 2: dilation rate 2 vs 3
+    for _r in (2, 3):
+        PAPER_SPECS[f"exp2_group{_g}_rate{_r}"] = _GROUPS[_g].format(f"DilaCov1({_r})")
+for _g in (1, 2, 3):  # Table 3: one more dilated layer
+    PAPER_SPECS[f"exp3_group{_g}_two_dilated"] = _GROUPS[_g].format("DilaCov1(2) + DilaCov2(2)")
+
+
+@dataclass(frozen=True)
+class LayerToken:
+    """One parsed layer: ``kind`` in {"conv", "dilated", "pool"}, its number and dilation."""
+
+    kind: Literal["conv", "dilated", "pool"]
+    index: int | None
+    dilation: int
+    text: str
+
+
+_CONV = re.compile(r"^(DilaCov|Cov)(\d+)(?:\((\d+)\))?$", re.IGNORECASE)
+_POOL = re.compile(r"^Max-?pooling$", re.IGNORECASE)
+_EXPECTED = "expected Cov<n>, DilaCov<n>(r) or Max-pooling"
+
+
+def parse_spec(spec: str) -> list[LayerToken]:
+    """Parse a layer string in the paper's notation (pure).
+
+    Parameters
+    ----------
+    spec : str
+        E.g. ``"Cov1 + Cov2 + Cov3 + DilaCov1(2)"``; whitespace is ignored.
+
+    Returns
+    -------
+    list of LayerToken
+
+    Raises
+    ------
+    ConfigError
+        Unknown or malformed token, numbering out of order, rate < 1, a pooling layer first,
+        or no convolution at all; the message names the token and its 1-based position.
+    """
+    if not isinstance(spec, str) or not spec.strip():
+        raise ConfigError(f"spec must be a non-empty layer string ({_EXPECTED}), got {spec!r}")
+    tokens: list[LayerToken] = []
+    counts = {"conv": 0, "dilated": 0}
+    for pos, raw in enumerate(spec.split("+"), start=1):
+        text = "".join(raw.split())
+        where = f"at position {pos} in spec {spec!r}"
+        if _POOL.match(text):
+            tokens.append(LayerToken("pool", None, 1, text))
+            continue
+        m = _CONV.match(text)
+        if not m:
+            raise ConfigError(f"unknown layer {text!r} {where}; {_EXPECTED}")
+        kind: Literal["conv", "dilated"] = "dilated" if m[1].lower() == "dilacov" else "conv"
+        index = int(m[2])
+        if kind == "conv" and m[3] is not None:
+            raise ConfigError(f"layer {text!r} {where} takes no dilation rate; "
+                              f"use DilaCov<n>(r)")  # fmt: skip
+        rate = 2 if m[3] is None and kind == "dilated" else int(m[3] or 1)
+        if rate < 1:
+            raise ConfigError(f"dilation rate of {text!r} {where} must be >= 1, got {rate}")
+        counts[kind] += 1
+        if index != counts[kind]:
+            name = "Cov" if kind == "conv" else "DilaCov"
+            raise ConfigError(f"layer {text!r} {where} is out of order; expected "
+                              f"{name}{counts[kind]}")  # fmt: skip
+        tokens.append(LayerToken(kind, index, rate, text))
+    if tokens[0].kind == "pool":
+        raise ConfigError(f"spec {spec!r} must start with a convolution, got {tokens[0].text!r}")
+    return tokens
+
+
+class SpecCNN(nn.Module):
+    """CNN built from a layer spec (Chen et al. 2019), then GAP, dropout and a linear layer.
+
+    Parameters
+    ----------
+    spec : str
+        Layer string, see :func:`parse_spec`.
+    n_classes : int >= 2
+    filters : sequence of int, optional
+        Output channels of each convolution in order; default 32, 32, 64, 64, then 64
+        (our assumption).
+    in_channels : int, default 2
+        Log-mel and deltas.
+    dropout : float in [0, 1), default 0.5
+
+    Input (batch, in_channels, n_mels, frames) -> logits (batch, n_classes). Convolutions keep
+    the spatial size; each max-pooling halves it (floor).
+    """
+
+    def __init__(
+        self,
+        spec: str,
+        n_classes: int,
+        filters: Sequence[int] | None = None,
+        *,
+        in_channels: int = 2,
+        dropout: float = 0.5,
+    ) -> None:
+        super().__init__()
+        tokens = parse_spec(spec)
+        n_conv = sum(t.kind != "pool" for t in tokens)
+        if filters is None:
+            filters = [*DEFAULT_FILTERS, *[_EXTRA_FILTERS] * n_conv][:n_conv]
+        filters = list(filters)
+        if len(filters) != n_conv or any(not isinstance(f, int) or f < 1 for f in filters):
+            raise ConfigError(f"filters must be {n_conv} positive integers (one per convolution "
+                              f"in {spec!r}), got {filters}")  # fmt: skip
+        if not isinstance(n_classes, int) or n_classes < 2:
+            raise ConfigError(f"n_classes must be an integer >= 2, got {n_classes!r}")
+        if in_channels < 1:
+            raise ConfigError(f"in_channels must be >= 1, got {in_channels}")
+        if not 0.0 <= dropout < 1.0:
+            raise ConfigError(f"dropout must be in [0, 1), got {dropout}")
+        layers: list[nn.Module] = []
+        channels, k = in_channels, 0
+        for t in tokens:
+            if t.kind == "pool":
+                layers.append(nn.MaxPool2d(kernel_size=2, stride=2))
+                continue
+            conv = nn.Conv2d(channels, filters[k], 3, padding=t.dilation, dilation=t.dilation)
+            layers += [conv, nn.ReLU(inplace=True)]
+            channels, k = filters[k], k + 1
+        self.spec, self.tokens, self.n_classes = spec, tokens, n_classes
+        self.features = nn.Sequential(*layers)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.dropout = nn.Dropout(dropout)
+        self.classifier = nn.Linear(channels, n_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits, shape (batch, n_classes)."""
+        x = self.pool(self.features(x)).flatten(1)
+        return self.classifier(self.dropout(x))
+
+
+def from_spec(
+    spec: str,
+    n_classes: int,
+    filters: Sequence[int] | None = None,
+    *,
+    in_channels: int = 2,
+    dropout: float = 0.5,
+) -> SpecCNN:
+    """Build the CNN described by ``spec``; see :class:`SpecCNN`.
+
+    Examples
+    --------
+    >>> model = from_spec("Cov1 + Cov2 + Cov3 + DilaCov1(2)", n_classes=10)
+    >>> model(torch.zeros(1, 2, 64, 41)).shape
+    torch.Size([1, 10])
+    """
+    return SpecCNN(spec, n_classes, filters, in_channels=in_channels, dropout=dropout)
+
+
+class PiczakCNN(nn.Module):
+    """Piczak (2015), "Environmental sound classification with convolutional neural networks".
+
+    Conv 80 @ 57x6 (stride 1) + ReLU, max-pool 4x3 stride 1x3; conv 80 @ 1x3 +
+    ReLU, max-pool 1x3 stride 1x3; two dense layers of 5000 ReLUs with dropout 0.5; linear
+    output (logits). The flatten size comes from a dry forward pass on zeros (1200 for 64x41;
+    ~31 M parameters). Piczak used 60 bands; we feed the same 64-band windows as Chen et al.
+
+    Parameters
+    ----------
+    n_classes : int >= 2
+    in_channels : int, default 2
+    n_mels : int >= 60, default 64
+    frames : int, default 41
+    dropout : float, default 0.5
+    """
+
+    def __init__(
+        self,
+        n_classes: int,
+        *,
+        in_channels: int = 2,
+        n_mels: int = 64,
+        frames: int = 41,
+        dropout: float = 0.5,
+    ) -> None:
+        super().__init__()
+        if not isinstance(n_classes, int) or n_classes < 2:
+            raise ConfigError(f"n_classes must be an integer >= 2, got {n_classes!r}")
+        if n_mels < 60 or frames < 15:
+            raise ConfigError(f"PiczakCNN needs n_mels >= 60 and frames >= 15, "
+                              f"got n_mels={n_mels}, frames={frames}")  # fmt: skip
+        self.features = nn.Sequential(
+            nn.Conv2d(in_channels, 80, kernel_size=(57, 6)),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(kernel_size=(4, 3), stride=(1, 3)),
+            nn.Conv2d(80, 80, kernel_size=(1, 3)),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(kernel_size=(1, 3), stride=(1, 3)),
+        )
+        with torch.no_grad():
+            flat = self.features(torch.zeros(1, in_channels, n_mels, frames)).numel()
+        self.classifier = nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(flat, 5000), nn.ReLU(inplace=True), nn.Dropout(dropout),
+            nn.Linear(5000, 5000), nn.ReLU(inplace=True), nn.Dropout(dropout),
+            nn.Linear(5000, n_classes),
+        )  # fmt: skip
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits, shape (batch, n_classes)."""
+        return self.classifier(self.features(x))
+
+
+def _piczak(n_classes: int, *, filters: Sequence[int] | None = None, **kw: Any) -> PiczakCNN:
+    if filters is not None:
+        raise ConfigError(f"filters must be None for 'piczak' (fixed 80, 80), got {filters}")
+    return PiczakCNN(n_classes, **kw)
+
+
+_BUILDERS: dict[str, Callable[..., nn.Module]] = {
+    "piczak": _piczak,
+    **{
+        name: (lambda n_classes, _s=spec, **kw: from_spec(_s, n_classes, **kw))
+        for name, spec in PAPER_SPECS.items()
+    },
+}
+
+
+def list_models() -> list[str]:
+    """Return the registered model names: the paper specs and ``piczak``."""
+    return sorted(_BUILDERS)
+
+
+def build_model(name_or_spec: str, n_classes: int, **kwargs: Any) -> nn.Module:
+    """Build a registered model by name, or any layer spec string.
+
+    Parameters
+    ----------
+    name_or_spec : str
+        A name from :func:`list_models` or a spec like ``"Cov1 + DilaCov1(3)"``.
+    n_classes : int >= 2
+    **kwargs
+        Passed to the builder (``filters``, ``in_channels``, ``dropout``; ``n_mels`` and
+        ``frames`` for ``piczak``).
+
+    Raises
+    ------
+    ConfigError
+        Neither a registered name nor a valid spec.
+    """
+    if name_or_spec in _BUILDERS:
+        return _BUILDERS[name_or_spec](n_classes, **kwargs)
+    if isinstance(name_or_spec, str) and re.search(r"cov|pool", name_or_spec, re.IGNORECASE):
+        return from_spec(name_or_spec, n_classes, **kwargs)
+    raise ConfigError(f"model must be one of {list_models()} or a layer spec "
+                      f"({_EXPECTED}), got {name_or_spec!r}")  # fmt: skip

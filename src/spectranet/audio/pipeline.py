@@ -1,0 +1,295 @@
+"""Sound runs: ``features``, ``train`` and ``evaluate``, the functions behind ``spectranet audio``.
+
+A run folder holds ``config.json``, ``metrics.json`` and ``report.md`` over every test fold and
+seed, and one ``fold_<k>/seed_<s>/`` folder per round with its split (clip indices),
+checkpoint (best on the validation fold), metrics and figures. Finished rounds are skipped on a
+rerun; an interrupted round resumes from its checkpoint.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from spectranet.audio.augment import SpecAugment
+from spectranet.audio.datasets import ClipTable, load_clips
+from spectranet.audio.features import (
+    FeatureCache,
+    FeatureSettings,
+    Standardizer,
+    WindowTable,
+    extract_features,
+)
+from spectranet.audio.models import build_model
+from spectranet.audio.protocol import aggregate_clips, fold_split
+from spectranet.config import AudioConfig, resolve_precision
+from spectranet.engine.batches import ArrayBatches
+from spectranet.engine.metrics import classification_metrics, mean_std
+from spectranet.engine.plots import plot_confusion_matrix, plot_history
+from spectranet.engine.runs import RunDir, read_json
+from spectranet.engine.training import (
+    fit,
+    load_checkpoint,
+    make_optimizer,
+    predict_proba,
+    seed_everything,
+)
+from spectranet.errors import ConfigError, DataNotFoundError
+
+__all__ = ["features", "train", "evaluate", "feature_settings", "default_cache", "prepare"]
+
+
+def feature_settings(config: AudioConfig) -> FeatureSettings:
+    """The :class:`FeatureSettings` of a configuration."""
+    return FeatureSettings(sr=config.sr, n_fft=config.n_fft, hop_length=config.hop_length,
+                           n_mels=config.n_mels, frames=config.frames, overlap=config.overlap,
+                           pad=config.short_clip)  # type: ignore[arg-type]
+
+
+def default_cache() -> FeatureCache:
+    """Feature cache under ``$SPECTRANET_CACHE`` (default ``~/.cache/spectranet``)/features."""
+    base = os.environ.get("SPECTRANET_CACHE") or Path.home() / ".cache" / "spectranet"
+    return FeatureCache(Path(base) / "features")
+
+
+def prepare(config: AudioConfig, *, root: str | Path | None = None,
+            progress: bool = True) -> tuple[ClipTable, WindowTable]:
+    """Read the dataset's clips (the folds present only) and their feature windows."""
+    clips = load_clips(config.dataset, root=root, on_error=config.on_error)  # type: ignore[arg-type]
+    present = clips.folds_present
+    if not present:
+        raise ConfigError(f"{config.dataset}: the clips have no folds; add a fold column")
+    missing = sorted(set(config.folds or []) - set(present))
+    if missing:
+        raise ConfigError(f"folds must be among the folds present {present}, got {missing}")
+    windows = extract_features(clips, feature_settings(config),
+                               cache=default_cache() if config.feature_cache else None,
+                               jobs=config.jobs, progress=progress,
+                               on_error=config.on_error)  # type: ignore[arg-type]
+    return clips, windows
+
+
+def features(config: AudioConfig, *, root: str | Path | None = None,
+             progress: bool = True) -> dict[str, Any]:
+    """Extract and cache the feature windows of a dataset; return a summary.
+
+    Returns
+    -------
+    dict
+        ``clips``, ``windows``, ``silent_windows``, ``folds``, ``cache_hits``, ``seconds``,
+        ``skipped`` (file and reason) and the feature ``settings``.
+    """
+    clips, windows = prepare(config, root=root, progress=progress)
+    return {
+        "dataset": config.dataset,
+        "clips": len(clips),
+        "windows": len(windows),
+        "silent_windows": int(windows.silent.sum()),
+        "folds": clips.folds_present,
+        "cache_hits": windows.cache_hits,
+        "seconds": round(windows.seconds, 3),
+        "skipped": [list(s) for s in (*clips.skipped, *windows.skipped)],
+        "settings": windows.settings.to_dict(),
+    }
+
+
+def train(config: AudioConfig, out: str | Path, *, root: str | Path | None = None,
+          progress: bool = True) -> dict[str, Any]:
+    """Cross-validate ``config.arch`` over the test folds and seeds; write a run folder.
+
+    For test fold k the validation fold is the previous fold present and the others train
+    (:func:`spectranet.audio.protocol.fold_split`); normalisation statistics come from the
+    training folds only; silent windows are dropped from training only; every test clip is
+    scored by the mean (or vote) of its windows.
+
+    Returns
+    -------
+    dict
+        ``metrics.json``: ``clip_accuracy`` and ``window_accuracy`` (mean over rounds),
+        ``folds`` (one object per test fold: ``fold``, ``clip_accuracy``, ...), ``mean`` and
+        ``std``, pooled ``per_class_accuracy`` and ``confusion_matrix``.
+    """
+    from spectranet.audio import report
+
+    clips, windows = prepare(config, root=root, progress=progress)
+    test_folds = config.folds or clips.folds_present
+    n_classes = len(clips.class_names)
+    build_model(config.arch, n_classes, filters=config.filters)  # validate before writing
+    precision = resolve_precision(config.precision)
+    run = RunDir(out)
+    settings = dataclasses.asdict(config)
+    if (run / "config.json").is_file() and read_json(run / "config.json")["config"] != settings:
+        raise ConfigError(f"{run.path} holds a run with another configuration; use a new --out")
+    run.write_json("config.json", {"config": settings, "precision_resolved": precision,
+                                   "features": windows.settings.to_dict(),
+                                   "classes": list(clips.class_names),
+                                   "skipped": [list(s) for s in (*clips.skipped,
+                                                                 *windows.skipped)]})
+    rounds = []
+    for fold in test_folds:
+        for seed in config.seeds:
+            rounds.append(_train_round(clips, windows, config, fold, seed, precision,
+                                       run.path / f"fold_{fold}" / f"seed_{seed}", progress))
+    metrics = summarise(rounds, n_classes)
+    run.save_figure(plot_confusion_matrix(metrics["confusion_matrix"], clips.class_names),
+                    "confusion_matrix")
+    from spectranet.audio.plots import plot_examples, plot_fold_accuracy
+
+    run.save_figure(plot_fold_accuracy({config.arch: metrics["folds"]}), "fold_accuracy")
+    run.save_figure(plot_examples(clips, feature_settings(config)), "examples")
+    run.write_text("report.md", report.render(config, clips, windows, precision, metrics))
+    run.write_json("metrics.json", metrics)
+    run.close()
+    return metrics
+
+
+def summarise(rounds: list[dict[str, Any]], n_classes: int) -> dict[str, Any]:
+    """Combine per-round metrics into the run's ``metrics.json``."""
+    folds = []
+    for fold in dict.fromkeys(r["fold"] for r in rounds):
+        mine = [r for r in rounds if r["fold"] == fold]
+        mean, _ = mean_std(mine)
+        folds.append({"fold": fold, "clip_accuracy": mean["clip_accuracy"],
+                      "window_accuracy": mean["window_accuracy"],
+                      "seeds": [r["seed"] for r in mine], "test_clips": mine[0]["test_clips"]})
+    keys = ("clip_accuracy", "window_accuracy")
+    mean, std = mean_std([{k: f[k] for k in keys} for f in folds])
+    t = np.concatenate([r["clip_true"] for r in rounds])
+    p = np.concatenate([r["clip_pred"] for r in rounds])
+    pooled = classification_metrics(t, p, n_classes=n_classes)
+    return {
+        "clip_accuracy": mean["clip_accuracy"],
+        "window_accuracy": mean["window_accuracy"],
+        "folds": folds,
+        "mean": mean,
+        "std": std,
+        "per_class_accuracy": pooled["per_class_accuracy"],
+        "macro_f1": pooled["macro_f1"],
+        "confusion_matrix": pooled["confusion_matrix"],
+        "train_seconds": float(sum(r["train_seconds"] for r in rounds)),
+        "rounds": [{k: v for k, v in r.items() if k not in ("clip_true", "clip_pred", "history")}
+                   for r in rounds],
+    }
+
+
+def _loaders(x: np.ndarray, clips: ClipTable, windows: WindowTable, split: dict[str, np.ndarray],
+             config: AudioConfig, seed: int
+             ) -> tuple[Standardizer, dict[str, ArrayBatches]]:
+    labels = clips.labels[windows.clip_ids]
+    train_w = windows.windows_of(split["train"])
+    if config.drop_silent:
+        kept = train_w[~windows.silent[train_w]]
+        train_w = kept if kept.size else train_w
+    scaler = Standardizer().fit(x, indices=train_w)
+    augment = SpecAugment() if config.augment else None
+
+    def train_tf(xb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        xb = scaler.transform(xb)
+        return augment(xb, rng) if augment is not None else xb
+
+    def eval_tf(xb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        return scaler.transform(xb)
+
+    loaders = {
+        "train": ArrayBatches(x, labels, windows.clip_ids, indices=train_w,
+                              batch_size=config.batch_size, shuffle=True, seed=seed,
+                              transform=train_tf),
+    }
+    for part in ("val", "test"):
+        loaders[part] = ArrayBatches(x, labels, windows.clip_ids,
+                                     indices=windows.windows_of(split[part]), batch_size=256,
+                                     transform=eval_tf)
+    return scaler, loaders
+
+
+def _train_round(clips: ClipTable, windows: WindowTable, config: AudioConfig, fold: int,
+                 seed: int, precision: str, folder: Path, progress: bool) -> dict[str, Any]:
+    run = RunDir(folder)
+    if run.is_complete() and (folder / "predictions.npz").is_file():
+        run.close()
+        saved = np.load(folder / "predictions.npz")
+        return run.read_json("metrics.json") | {"clip_true": saved["clip_true"],
+                                                 "clip_pred": saved["clip_pred"]}
+    split = fold_split(clips.folds, fold)
+    run.write_json("split.json", {k: v.tolist() for k, v in split.items()}
+                   | {"test_fold": fold, "clip_names": [r.name for r in clips.records]})
+    seed_everything(seed)
+    scaler, loaders = _loaders(windows.x, clips, windows, split, config, seed)
+    n_classes = len(clips.class_names)
+    model = build_model(config.arch, n_classes, filters=config.filters, dropout=config.dropout)
+    optimizer = make_optimizer(model.parameters(), name=config.optimizer, lr=config.lr,
+                               momentum=config.momentum, nesterov=config.nesterov,
+                               weight_decay=config.weight_decay)
+    metadata = {"domain": "audio", "arch": config.arch, "filters": config.filters,
+                "dropout": config.dropout, "class_names": list(clips.class_names),
+                "class_ids": list(clips.class_ids), "features": windows.settings.to_dict(),
+                "standardizer": scaler.to_dict(), "aggregate": config.aggregate,
+                "precision": precision, "fold": fold, "seed": seed}
+    result = fit(model, loaders["train"], loaders["val"], optimizer=optimizer,
+                 epochs=config.epochs, checkpoint_path=folder / "checkpoint.pt",
+                 device=config.device, precision=precision, metadata=metadata,
+                 progress=progress, desc=f"fold {fold} seed {seed}")
+    metrics = score(model, loaders["test"], clips, config.aggregate, precision, config.device)
+    run.save_figure(plot_history(result.history, title=f"test fold {fold}, seed {seed}"), "curves")
+    np.savez(folder / "predictions.npz", clip_true=metrics.pop("clip_true"),
+             clip_pred=metrics.pop("clip_pred"), clip_probs=metrics.pop("clip_probs"),
+             clip_ids=metrics.pop("clip_ids"))
+    saved = np.load(folder / "predictions.npz")
+    metrics |= {"fold": fold, "seed": seed, "train_seconds": result.train_seconds,
+                "best_epoch": result.best_epoch, "epochs": config.epochs,
+                "history": result.history,
+                "train_windows": len(loaders["train"].indices),
+                "test_clips": int(len(split["test"]))}
+    run.write_json("metrics.json", metrics)
+    run.close()
+    return metrics | {"clip_true": saved["clip_true"], "clip_pred": saved["clip_pred"]}
+
+
+def score(model: Any, loader: ArrayBatches, clips: ClipTable, aggregate: str, precision: str,
+          device: str = "cpu") -> dict[str, Any]:
+    """Window- and clip-level accuracy of ``model`` on a loader of test windows."""
+    probs, ids = predict_proba(model, loader, precision=precision, device=device)
+    labels = clips.labels
+    window_acc = float(np.mean(probs.argmax(1) == labels[ids]))
+    clip_ids, clip_probs = aggregate_clips(probs, ids, method=aggregate)  # type: ignore[arg-type]
+    clip_pred = clip_probs.argmax(1)
+    m = classification_metrics(labels[clip_ids], clip_pred, n_classes=len(clips.class_names))
+    return {"clip_accuracy": m["overall_accuracy"], "window_accuracy": window_acc,
+            "per_class_accuracy": m["per_class_accuracy"], "macro_f1": m["macro_f1"],
+            "confusion_matrix": m["confusion_matrix"], "clip_true": labels[clip_ids],
+            "clip_pred": clip_pred, "clip_probs": clip_probs.astype(np.float32),
+            "clip_ids": clip_ids}
+
+
+def evaluate(run: str | Path, *, root: str | Path | None = None,
+             progress: bool = True) -> dict[str, Any]:
+    """Re-score every round of a finished run from its checkpoint on its test fold."""
+    run = Path(run)
+    if not (run / "config.json").is_file():
+        raise DataNotFoundError(f"{run}: not a spectranet run folder (no config.json)")
+    config = AudioConfig(**read_json(run / "config.json")["config"])
+    clips, windows = prepare(config, root=root, progress=progress)
+    rounds = []
+    for ckpt in sorted(run.glob("fold_*/seed_*/checkpoint.pt")):
+        state = load_checkpoint(ckpt)
+        meta = state["metadata"]
+        model = build_model(meta["arch"], len(meta["class_names"]), filters=meta["filters"],
+                            dropout=meta["dropout"])
+        model.load_state_dict(state["model"])
+        split = fold_split(clips.folds, meta["fold"])
+        scaler = Standardizer.from_dict(meta["standardizer"])
+        loader = ArrayBatches(windows.x, clips.labels[windows.clip_ids], windows.clip_ids,
+                              indices=windows.windows_of(split["test"]), batch_size=256,
+                              transform=lambda xb, _rng: scaler.transform(xb))
+        m = score(model, loader, clips, meta["aggregate"], meta["precision"])
+        rounds.append(m | {"fold": meta["fold"], "seed": meta["seed"],
+                           "train_seconds": state["train_seconds"],
+                           "test_clips": int(len(split["test"]))})
+    if not rounds:
+        raise DataNotFoundError(f"{run}: no fold_*/seed_*/checkpoint.pt")
+    return summarise(rounds, len(clips.class_names))
+

@@ -1,0 +1,143 @@
+"""Fold-wise cross-validation over predefined folds, and clip-level aggregation.
+
+Folds are never reshuffled: for test fold k the validation fold is the previous fold *present*
+(cyclically) and training uses the rest, so model selection never sees the test fold. Every
+test clip is scored from its windows: mean window probability, or a majority vote.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Literal
+
+import numpy as np
+
+from spectranet.errors import ConfigError, DataError
+
+__all__ = ["aggregate_clips", "fold_assignments", "fold_split"]
+
+
+def fold_assignments(
+    folds_present: Iterable[int], test_fold: int
+) -> tuple[tuple[int, ...], int, int]:
+    """Training, validation and test folds for one cross-validation round.
+
+    Parameters
+    ----------
+    folds_present : iterable of int
+        Folds that actually hold clips (e.g. ``ClipTable.folds_present``); duplicates ignored.
+    test_fold : int
+        Must be present.
+
+    Returns
+    -------
+    train_folds : tuple of int
+        Every other present fold, ascending.
+    val_fold : int
+        The present fold just before ``test_fold`` in ascending order, wrapping around
+        (folds [1, 2, 3, 10], test 1 -> validation 10).
+    test_fold : int
+
+    Raises
+    ------
+    ConfigError
+        Fewer than 3 folds present, or ``test_fold`` absent.
+
+    Examples
+    --------
+    >>> fold_assignments([1, 2, 3, 10], 1)
+    ((2, 3), 10, 1)
+    """
+    present = sorted({int(f) for f in folds_present})
+    if len(present) < 3:
+        raise ConfigError(f"folds_present must hold at least 3 folds (train, validation, "
+                          f"test), got {present}")  # fmt: skip
+    if test_fold not in present:
+        raise ConfigError(f"test_fold must be one of the folds present {present}, "
+                          f"got {test_fold!r}")  # fmt: skip
+    k = present.index(test_fold)
+    val = present[k - 1]  # k == 0 wraps to the last fold
+    train = tuple(f for f in present if f not in (val, test_fold))
+    return train, val, int(test_fold)
+
+
+def fold_split(clip_folds: Sequence[int] | np.ndarray, test_fold: int) -> dict[str, np.ndarray]:
+    """Clip indices of the training, validation and test sets for ``test_fold``.
+
+    Parameters
+    ----------
+    clip_folds : array of int, shape (n_clips,)
+        Fold of each clip (``ClipTable.folds``).
+    test_fold : int
+
+    Returns
+    -------
+    dict
+        ``{"train", "val", "test"}`` -> ascending int64 index arrays, pairwise disjoint.
+    """
+    folds = np.asarray(clip_folds, dtype=np.int64)
+    if folds.ndim != 1:
+        raise DataError(f"clip_folds must be 1-D, got shape {folds.shape}")
+    train, val, test = fold_assignments(np.unique(folds[folds >= 0]).tolist(), test_fold)
+    return {
+        "train": np.flatnonzero(np.isin(folds, train)),
+        "val": np.flatnonzero(folds == val),
+        "test": np.flatnonzero(folds == test),
+    }
+
+
+def aggregate_clips(
+    window_probs: np.ndarray,
+    clip_ids: np.ndarray,
+    *,
+    method: Literal["mean", "vote"] = "mean",
+) -> tuple[np.ndarray, np.ndarray]:
+    """Combine window probabilities into one score per clip.
+
+    Parameters
+    ----------
+    window_probs : ndarray, shape (N, K), float
+        Class probabilities of each window (rows sum to 1).
+    clip_ids : ndarray, shape (N,), int
+        Clip of each window.
+    method : {"mean", "vote"}, default "mean"
+        ``"mean"``: the clip's mean window probability. ``"vote"``: majority vote of the
+        windows' arg-max classes, ties broken by the higher mean probability (then the lower
+        class index). The vote score is ``(votes_k + 0.5 * mean_prob_k) / (n_windows + 0.5)``:
+        rows sum to 1, any extra vote outranks any probability difference, and its arg-max is
+        the tie-broken winner.
+
+    Returns
+    -------
+    clip_ids_unique : ndarray, shape (C,), int64
+        Ascending.
+    clip_probs : ndarray, shape (C, K), float64
+        Scores aligned with ``clip_ids_unique``; predict with ``argmax(axis=1)``.
+
+    Raises
+    ------
+    ConfigError
+        Unknown ``method``.
+    DataError
+        Shapes disagree, no windows, or non-finite probabilities.
+    """
+    if method not in ("mean", "vote"):
+        raise ConfigError(f"method must be 'mean' or 'vote', got {method!r}")
+    probs = np.asarray(window_probs, dtype=np.float64)
+    ids = np.asarray(clip_ids)
+    if probs.ndim != 2 or probs.shape[0] == 0:
+        raise DataError(f"window_probs must have shape (N >= 1, K), got {probs.shape}")
+    if ids.shape != (probs.shape[0],):
+        raise DataError(f"clip_ids must have shape ({probs.shape[0]},), got {ids.shape}")
+    if not np.isfinite(probs).all():
+        raise DataError("window_probs must be finite, got NaN or inf")
+    unique, inverse = np.unique(ids, return_inverse=True)
+    counts = np.bincount(inverse, minlength=len(unique)).astype(np.float64)
+    sums = np.zeros((len(unique), probs.shape[1]))
+    np.add.at(sums, inverse, probs)
+    mean = sums / counts[:, None]
+    if method == "mean":
+        return unique.astype(np.int64), mean
+    votes = np.zeros_like(sums)
+    np.add.at(votes, (inverse, probs.argmax(axis=1)), 1.0)
+    return unique.astype(np.int64), (votes + 0.5 * mean) / (counts[:, None] + 0.5)

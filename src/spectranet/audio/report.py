@@ -1,0 +1,68 @@
+"""``report.md`` of a sound run: clip accuracy per fold, mean ± std, per-class accuracy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from spectranet.audio.datasets import ClipTable
+from spectranet.audio.features import WindowTable
+from spectranet.config import AudioConfig, describe_preset
+
+__all__ = ["render"]
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.2f}"
+
+
+def render(config: AudioConfig, clips: ClipTable, windows: WindowTable, precision: str,
+           metrics: dict[str, Any]) -> str:
+    """Markdown report of a cross-validated sound run."""
+    about = describe_preset("audio", config.preset) if config.preset else ""
+    mean, std = metrics["mean"], metrics["std"]
+    lines = [
+        f"# `{config.arch}` on {config.dataset}",
+        "",
+        f"Preset `{config.preset}`" + (f" ({about})" if about else "") + ": "
+        f"{config.optimizer} lr {config.lr}"
+        + (f" momentum {config.momentum} nesterov {config.nesterov}" if config.optimizer == "sgd"
+           else "")
+        + f", batch {config.batch_size}, {config.epochs} epochs, dropout {config.dropout}, "
+        f"augmentation {'on' if config.augment else 'off'}, precision {precision}, "
+        f"seeds {config.seeds}, filters {config.filters or 'default 32, 32, 64, 64 (assumed)'}.",
+        "",
+        f"Features: {config.sr} Hz, FFT {config.n_fft}, hop {config.hop_length}, "
+        f"{config.n_mels} mel bands, windows of {config.frames} frames with "
+        f"{config.overlap:.0%} overlap, log-mel + deltas; clips shorter than one window padded "
+        f"by {'repetition' if config.short_clip == 'repeat' else 'zeros'}. {len(clips)} clips, "
+        f"{len(windows)} windows ({int(windows.silent.sum())} silent, dropped from training "
+        f"only: {config.drop_silent}). Clip score: {config.aggregate} of window probabilities.",
+        "",
+        "Protocol: test fold k, validation fold = the previous fold present, training = the rest; "
+        "normalisation statistics from the training folds only; checkpoint = best on validation.",
+        "",
+        "## Accuracy per test fold",
+        "",
+        "| test fold | clips | clip accuracy (%) | window accuracy (%) |",
+        "|---|---|---|---|",
+    ]
+    for f in metrics["folds"]:
+        lines.append(f"| {f['fold']} | {f['test_clips']} | {_pct(f['clip_accuracy'])} | "
+                     f"{_pct(f['window_accuracy'])} |")
+    lines.append(f"| **mean ± std** | | **{_pct(mean['clip_accuracy'])} ± "
+                 f"{_pct(std['clip_accuracy'])}** | {_pct(mean['window_accuracy'])} ± "
+                 f"{_pct(std['window_accuracy'])} |")
+    lines += ["", f"Training time, all rounds: {metrics['train_seconds']:.0f} s.", "",
+              "## Per class (test clips pooled over folds)", "",
+              "| class | accuracy (%) |", "|---|---|"]
+    for name, acc in zip(clips.class_names, metrics["per_class_accuracy"], strict=True):
+        lines.append(f"| {name} | {_pct(acc)} |")
+    skipped = [*clips.skipped, *windows.skipped]
+    if skipped:
+        lines += ["", f"## Skipped files ({len(skipped)})", ""]
+        lines += [f"- `{path}`: {reason}" for path, reason in skipped]
+    lines += ["", "## Figures", "", "![accuracy per fold](figures/fold_accuracy.png)",
+              "![confusion matrix](figures/confusion_matrix.png)",
+              "![one clip per class](figures/examples.png)", ""]
+    return "\n".join(lines)
+
