@@ -67,8 +67,8 @@ class Fast3DCNN(nn.Module):
 
     Parameters
     ----------
-    bands : int >= 13
-        Spectral bands ``B`` after PCA (the paper: 20); the spectral kernels 7, 5, 3, 3 need 13.
+    bands : int >= 15
+        Spectral bands ``B`` after PCA (the paper: 20); the valid spectral kernels 7, 5, 3, 3 leave B - 14 planes, so B >= 15.
     window : odd int >= 9, pixels
         Patch side ``S`` (the paper: 11); four valid 3x3 convolutions need 9.
     n_classes : int >= 2
@@ -94,7 +94,7 @@ class Fast3DCNN(nn.Module):
         self, bands: int, window: int, n_classes: int, *, dropout: float = 0.4
     ) -> None:
         super().__init__()
-        _check_dims(bands, window, n_classes, min_bands=13, min_window=9)
+        _check_dims(bands, window, n_classes, min_bands=15, min_window=9)
         _check_rate("dropout", dropout)
         self.bands, self.window, self.n_classes = bands, window, n_classes
         layers: OrderedDict[str, nn.Module] = OrderedDict()

@@ -1,0 +1,176 @@
+"""The hyperspectral pipeline end to end: real Indian Pines, run folder, resume, predict, errors."""
+
+import json
+
+import numpy as np
+import pytest
+import scipy.io
+
+from spectranet.cli import main
+from spectranet.config import make_config
+from spectranet.errors import ConfigError, DataError
+from spectranet.hsi import pipeline
+
+
+@pytest.fixture(scope="module")
+def ip_run(tmp_path_factory, data_root):
+    out = tmp_path_factory.mktemp("runs") / "ip"
+    config = make_config("hsi", "quick", scene="indian_pines", epochs=2, window=9, seeds=[0])
+    metrics = pipeline.train(config, out, root=data_root, progress=False)
+    return out, metrics, config
+
+
+def test_short_training_well_above_chance(ip_run):
+    _, metrics, _ = ip_run
+    # 16 classes; the largest class holds 24 % of the labelled pixels
+    assert metrics["overall_accuracy"] > 0.5
+    assert 0 < metrics["kappa"] < 1
+    assert len(metrics["per_class_accuracy"]) == 16
+    cm = np.asarray(metrics["confusion_matrix"])
+    assert cm.shape == (16, 16) and cm.sum() == metrics["n_samples"]
+
+
+def test_run_folder_contents(ip_run):
+    out, metrics, _ = ip_run
+    for name in ("config.json", "metrics.json", "report.md", "run.log"):
+        assert (out / name).is_file(), name
+    seed = out / "seed_0"
+    for name in ("split.json", "checkpoint.pt", "metrics.json", "map.npy",
+                 "figures/map.png", "figures/curves.png", "figures/confusion_matrix.png"):
+        assert (seed / name).is_file(), name
+    saved = json.loads((out / "metrics.json").read_text())
+    assert saved["overall_accuracy"] == pytest.approx(metrics["overall_accuracy"])
+    report = (out / "report.md").read_text()
+    assert "| OA |" in report and "Corn-notill" in report
+
+
+def test_split_is_paper_protocol_and_disjoint(ip_run, data_root):
+    out, _, _ = ip_run
+    split = json.loads((out / "seed_0" / "split.json").read_text())
+    sets = [set(split[k]) for k in ("train", "val", "test")]
+    assert not (sets[0] & sets[1] or sets[0] & sets[2] or sets[1] & sets[2])
+    gt = scipy.io.loadmat(data_root / "hsi/indian_pines/Indian_pines_gt.mat")["indian_pines_gt"]
+    labelled = set(np.flatnonzero(gt.ravel() > 0).tolist())
+    assert sets[0] | sets[1] | sets[2] == labelled
+    assert len(sets[2]) == pytest.approx(0.3 * len(labelled), abs=16)
+    assert len(sets[0]) == pytest.approx(len(sets[1]), abs=16)
+
+
+def test_map_covers_every_pixel(ip_run):
+    out, _, _ = ip_run
+    label_map = np.load(out / "seed_0" / "map.npy")
+    assert label_map.shape == (145, 145)
+    assert label_map.min() >= 0 and label_map.max() < 16
+
+
+def test_rerun_skips_finished_seed(ip_run, data_root):
+    out, metrics, config = ip_run
+    before = (out / "seed_0" / "checkpoint.pt").stat().st_mtime_ns
+    again = pipeline.train(config, out, root=data_root, progress=False)
+    assert again["overall_accuracy"] == metrics["overall_accuracy"]
+    assert (out / "seed_0" / "checkpoint.pt").stat().st_mtime_ns == before
+
+
+def test_other_config_in_same_folder_is_refused(ip_run, data_root):
+    out, _, _ = ip_run
+    other = make_config("hsi", "quick", scene="indian_pines", epochs=3, window=9)
+    with pytest.raises(ConfigError, match="another configuration"):
+        pipeline.train(other, out, root=data_root, progress=False)
+
+
+def test_evaluate_reproduces_metrics(ip_run, data_root):
+    out, metrics, _ = ip_run
+    again = pipeline.evaluate(out, root=data_root, progress=False)
+    assert again["overall_accuracy"] == pytest.approx(metrics["overall_accuracy"], abs=1e-6)
+
+
+def test_predict_new_cube_with_labels(ip_run, data_root, tmp_path):
+    out, metrics, _ = ip_run
+    cube = data_root / "hsi/indian_pines/Indian_pines_corrected.mat"
+    gt = data_root / "hsi/indian_pines/Indian_pines_gt.mat"
+    result = pipeline.predict(out, cube, gt=gt, out=tmp_path / "pred", progress=False)
+    assert np.load(tmp_path / "pred" / "map.npy").shape == (145, 145)
+    assert (tmp_path / "pred" / "figures" / "map.png").is_file()
+    # every labelled pixel, training ones included: at least the test accuracy
+    assert result["metrics"]["overall_accuracy"] >= metrics["overall_accuracy"] - 0.05
+    ids = np.load(tmp_path / "pred" / "map_ids.npy")
+    assert set(np.unique(ids)) <= set(range(1, 17))
+
+
+def test_predict_rejects_wrong_band_count(ip_run, tmp_path):
+    out, _, _ = ip_run
+    np.save(tmp_path / "c.npy", np.ones((20, 20, 30), np.float32))
+    with pytest.raises(DataError, match="expected 200 bands, got 30"):
+        pipeline.predict(out, tmp_path / "c.npy", out=tmp_path / "p", progress=False)
+    assert not (tmp_path / "p").exists()
+
+
+def test_cli_train_and_predict_on_user_files(tmp_path):
+    """A user's own cube and label map, through the command line, with a non-contiguous gt."""
+    g = np.random.default_rng(0)
+    gt = np.zeros((24, 24), np.int64)
+    gt[2:12, 2:22] = 3
+    gt[13:22, 2:22] = 7
+    cube = g.normal(size=(24, 24, 16)).astype(np.float32)
+    cube[gt == 3] += 2.0
+    np.save(tmp_path / "cube.npy", cube)
+    np.save(tmp_path / "gt.npy", gt)
+    out = tmp_path / "run"
+    code = main(["hsi", "train", "--cube", str(tmp_path / "cube.npy"), "--gt",
+                 str(tmp_path / "gt.npy"), "--preset", "quick", "--window", "9",
+                 "--components", "16", "--epochs", "2", "--seeds", "0", "1", "--out", str(out),
+                 "--no-progress"])
+    assert code == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert set(metrics["mean"]) >= {"overall_accuracy", "average_accuracy", "kappa"}
+    assert [s["seed"] for s in metrics["seeds"]] == [0, 1]
+    code = main(["hsi", "predict", str(out), str(tmp_path / "cube.npy"), "--gt",
+                 str(tmp_path / "gt.npy"), "--out", str(tmp_path / "pred"), "--no-progress"])
+    assert code == 0
+    assert set(np.unique(np.load(tmp_path / "pred" / "map_ids.npy"))) <= {3, 7}
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--window", "10"], "window must be an odd integer >= 3, got 10"),
+    (["--window", "31"], "window must not exceed the scene's smaller side"),
+    (["--protocol", "random"], "Invalid value for '--protocol'"),
+])
+def test_cli_bad_options(tmp_path, capsys, args, message):
+    np.save(tmp_path / "cube.npy", np.ones((30, 30, 16), np.float32))
+    np.save(tmp_path / "gt.npy", np.repeat(np.arange(1, 4), 300).reshape(30, 30))
+    out = tmp_path / "run"
+    code = main(["hsi", "train", "--cube", str(tmp_path / "cube.npy"), "--gt",
+                 str(tmp_path / "gt.npy"), "--out", str(out), *args])
+    assert code != 0
+    err = capsys.readouterr().err
+    assert message in err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(("make", "message"), [
+    (lambda c, g: (c[:20], g), "spatial sizes (rows, cols) differ"),
+    (lambda c, g: (np.where(np.arange(16) == 3, np.nan, c), g), "NaN"),
+    (lambda c, g: (c, np.zeros_like(g)), "no labelled pixel"),
+    (lambda c, g: (c, np.where(np.arange(900).reshape(30, 30) == 0, 9, g)),
+     "class"),  # class 9 has a single pixel: too small for a stratified split
+])
+def test_cli_bad_data(tmp_path, capsys, make, message):
+    cube = np.random.default_rng(0).normal(size=(30, 30, 16)).astype(np.float32)
+    gt = np.repeat(np.arange(1, 4), 300).reshape(30, 30)
+    cube, gt = make(cube, gt)
+    np.save(tmp_path / "cube.npy", cube)
+    np.save(tmp_path / "gt.npy", gt)
+    out = tmp_path / "run"
+    code = main(["hsi", "train", "--cube", str(tmp_path / "cube.npy"), "--gt",
+                 str(tmp_path / "gt.npy"), "--window", "9", "--out", str(out)])
+    assert code == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and message in err and "\n" not in err
+    assert not out.exists()
+
+
+def test_cli_missing_file(tmp_path, capsys):
+    code = main(["hsi", "train", "--cube", str(tmp_path / "nope.mat"), "--gt",
+                 str(tmp_path / "gt.mat"), "--out", str(tmp_path / "run")])
+    assert code == 1
+    assert "nope.mat" in capsys.readouterr().err
