@@ -1,0 +1,126 @@
+"""The sound pipeline end to end on real UrbanSound8K clips: cross-validation, predict, errors."""
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from spectranet.audio import inference, pipeline
+from spectranet.cli import main
+from spectranet.config import make_config
+
+PER_CLASS = {1: 14, 2: 4, 3: 4}  # clips per class in each fold: fold 1 trains, 2 validates, 3 tests
+
+
+@pytest.fixture(scope="module")
+def subset(tmp_path_factory, data_root) -> Path:
+    """A user folder (audio files + labels.csv) holding real clips of folds 1, 2 and 3."""
+    src = data_root / "audio" / "urbansound8k_subset"
+    folder = tmp_path_factory.mktemp("us8k_small")
+    rows, taken = [], {}
+    with open(src / "metadata" / "UrbanSound8K.csv", newline="") as fh:
+        for row in csv.DictReader(fh):
+            fold = int(row["fold"])
+            key = (fold, row["class"])
+            if fold not in PER_CLASS or taken.get(key, 0) >= PER_CLASS[fold]:
+                continue
+            stem = Path(row["slice_file_name"]).stem
+            (folder / f"{stem}.flac").symlink_to(src / "audio" / f"fold{fold}" / f"{stem}.flac")
+            rows.append({"file": f"{stem}.wav", "label": row["class"], "fold": fold})
+            taken[key] = taken.get(key, 0) + 1
+    with open(folder / "labels.csv", "w", newline="") as fh:
+        writer = csv.DictWriter(fh, ["file", "label", "fold"])
+        writer.writeheader()
+        writer.writerows(rows)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def run(subset, tmp_path_factory):
+    cache = tmp_path_factory.mktemp("cache")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("SPECTRANET_CACHE", str(cache))
+    out = tmp_path_factory.mktemp("runs") / "audio"
+    config = make_config("audio", "quick", dataset=str(subset), folds=[3], epochs=6,
+                         filters=[16, 16, 32, 32], batch_size=32, jobs=1)
+    metrics = pipeline.train(config, out, progress=False)
+    yield out, metrics, config
+    mp.undo()
+
+
+def test_short_training_well_above_chance(run):
+    _, metrics, _ = run
+    assert metrics["clip_accuracy"] > 0.25  # 10 classes: chance is 0.10
+    assert [f["fold"] for f in metrics["folds"]] == [3]
+    assert 0 <= metrics["window_accuracy"] <= 1
+    assert np.asarray(metrics["confusion_matrix"]).sum() == metrics["folds"][0]["test_clips"]
+
+
+def test_fold_sets_and_files(run, subset):
+    out, _, _ = run
+    split = json.loads((out / "fold_3" / "seed_0" / "split.json").read_text())
+    sets = [set(split[k]) for k in ("train", "val", "test")]
+    assert not (sets[0] & sets[1] or sets[0] & sets[2] or sets[1] & sets[2])
+    names = split["clip_names"]
+    with open(subset / "labels.csv") as fh:
+        fold_of = {r["file"]: int(r["fold"]) for r in csv.DictReader(fh)}
+    assert {fold_of[names[i]] for i in sets[0]} == {1}
+    assert {fold_of[names[i]] for i in sets[1]} == {2}  # validation: the previous fold, not the test fold
+    assert {fold_of[names[i]] for i in sets[2]} == {3}
+    for name in ("config.json", "metrics.json", "report.md", "figures/fold_accuracy.png",
+                 "figures/examples.png", "figures/confusion_matrix.png",
+                 "fold_3/seed_0/checkpoint.pt", "fold_3/seed_0/figures/curves.png"):
+        assert (out / name).is_file(), name
+
+
+def test_second_run_hits_feature_cache(run, subset):
+    _, _, config = run
+    summary = pipeline.features(config, progress=False)
+    assert summary["cache_hits"] == summary["clips"] > 0
+
+
+def test_evaluate_reproduces_metrics(run):
+    out, metrics, _ = run
+    again = pipeline.evaluate(out, progress=False)
+    assert again["clip_accuracy"] == pytest.approx(metrics["clip_accuracy"])
+
+
+def test_predict_real_clip_with_timeline(run, subset, tmp_path):
+    out, _, _ = run
+    clip = sorted(subset.glob("*.flac"))[0]
+    rows = inference.predict(out, [clip], out=tmp_path / "pred")
+    row = rows[0]
+    names = json.loads((out / "config.json").read_text())["classes"]
+    assert row["label"] in names and row["label"] == row["top3"][0][0]
+    probs = [p for _, p in row["top3"]]
+    assert probs == sorted(probs, reverse=True) and sum(probs) <= 1 + 1e-6
+    assert (tmp_path / "pred" / "predictions.csv").is_file()
+    if row["windows"] > 1:
+        assert (tmp_path / "pred" / f"{clip.stem}_timeline.csv").is_file()
+        starts = [w["start"] for w in row["timeline"]]
+        assert np.allclose(np.diff(starts), 20 * 512 / 22050)  # 50 % overlap of 41 frames
+
+
+def test_cli_predict_bad_files(run, tmp_path, capsys):
+    out, _, _ = run
+    (tmp_path / "empty.wav").write_bytes(b"")
+    (tmp_path / "junk.wav").write_bytes(b"not audio at all" * 10)
+    for name, message in (("missing.wav", "not found"), ("empty.wav", "empty"),
+                          ("junk.wav", "cannot decode")):
+        code = main(["audio", "predict", str(out), str(tmp_path / name),
+                     "--out", str(tmp_path / "p")])
+        err = capsys.readouterr().err.strip()
+        assert code == 1 and name in err and message in err and "\n" not in err
+    assert not (tmp_path / "p").exists()
+
+
+def test_cli_bad_fold_and_spec(subset, tmp_path, capsys):
+    code = main(["audio", "train", "--dataset", str(subset), "--folds", "7",
+                 "--out", str(tmp_path / "r")])
+    assert code == 1 and "folds" in capsys.readouterr().err
+    code = main(["audio", "train", "--dataset", str(subset), "--arch", "Cov1 + Covv2",
+                 "--out", str(tmp_path / "r")])
+    assert code == 1 and "Covv2" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
