@@ -175,6 +175,10 @@ class AudioConfig:
         Clip score: mean of window probabilities or majority vote.
     optimizer, lr, momentum, nesterov, batch_size, epochs
         Paper: SGD with Nesterov momentum 0.9, 0.001, 32, 500.
+    batch_norm : bool, default False
+        Batch normalisation after each convolution (not in the paper).
+    scheduler : {"none", "cosine"}, default "none"
+        Learning-rate schedule per epoch (the paper uses none).
     augment : bool, default False
         Random circular time shift and time/frequency masking of training windows (not in
         the paper).
@@ -203,6 +207,8 @@ class AudioConfig:
     batch_size: int = 32
     epochs: int = 500
     weight_decay: float = 0.0
+    batch_norm: bool = False
+    scheduler: str = "none"
     augment: bool = False
     feature_cache: bool = True
     precision: str = "auto"
@@ -223,6 +229,7 @@ class AudioConfig:
             raise ConfigError(f"momentum must be in [0, 1), got {self.momentum!r}")
         _choice("short_clip", self.short_clip, ("repeat", "zeros"))
         _choice("aggregate", self.aggregate, ("mean", "vote"))
+        _choice("scheduler", self.scheduler, ("none", "cosine"))
         _choice("on_error", self.on_error, ("raise", "skip"))
         if self.folds is not None and (
             not self.folds or any(isinstance(f, bool) or not isinstance(f, int) for f in self.folds)

@@ -31,8 +31,7 @@ def load_run_model(run: str | Path) -> tuple[torch.nn.Module, dict[str, Any]]:
     states = [load_checkpoint(p) for p in paths]
     state = max(states, key=lambda s: s["best_val_accuracy"])
     meta = state["metadata"]
-    model = build_model(meta["arch"], len(meta["class_names"]), filters=meta["filters"],
-                        dropout=meta["dropout"])
+    model = build_model(meta["arch"], len(meta["class_names"]), **meta["model_options"])
     model.load_state_dict(state["model"])
     return model.eval(), meta
 

@@ -149,6 +149,9 @@ class SpecCNN(nn.Module):
     in_channels : int, default 2
         Log-mel and deltas.
     dropout : float in [0, 1), default 0.5
+    batch_norm : bool, default False
+        Batch normalisation after each convolution, before its ReLU. Not in the paper (which
+        does not mention it); the quick preset uses it to converge in few epochs.
 
     Input (batch, in_channels, n_mels, frames) -> logits (batch, n_classes). Convolutions keep
     the spatial size; each max-pooling halves it (floor).
@@ -162,6 +165,7 @@ class SpecCNN(nn.Module):
         *,
         in_channels: int = 2,
         dropout: float = 0.5,
+        batch_norm: bool = False,
     ) -> None:
         super().__init__()
         tokens = parse_spec(spec)
@@ -184,8 +188,10 @@ class SpecCNN(nn.Module):
             if t.kind == "pool":
                 layers.append(nn.MaxPool2d(kernel_size=2, stride=2))
                 continue
-            conv = nn.Conv2d(channels, filters[k], 3, padding=t.dilation, dilation=t.dilation)
-            layers += [conv, nn.ReLU(inplace=True)]
+            conv = nn.Conv2d(channels, filters[k], 3, padding=t.dilation, dilation=t.dilation,
+                             bias=not batch_norm)
+            norm = [nn.BatchNorm2d(filters[k])] if batch_norm else []
+            layers += [conv, *norm, nn.ReLU(inplace=True)]
             channels, k = filters[k], k + 1
         self.spec, self.tokens, self.n_classes = spec, tokens, n_classes
         self.features = nn.Sequential(*layers)
@@ -206,6 +212,7 @@ def from_spec(
     *,
     in_channels: int = 2,
     dropout: float = 0.5,
+    batch_norm: bool = False,
 ) -> SpecCNN:
     """Build the CNN described by ``spec``; see :class:`SpecCNN`.
 
@@ -215,7 +222,8 @@ def from_spec(
     >>> model(torch.zeros(1, 2, 64, 41)).shape
     torch.Size([1, 10])
     """
-    return SpecCNN(spec, n_classes, filters, in_channels=in_channels, dropout=dropout)
+    return SpecCNN(spec, n_classes, filters, in_channels=in_channels, dropout=dropout,
+                   batch_norm=batch_norm)
 
 
 class PiczakCNN(nn.Module):
@@ -272,9 +280,12 @@ class PiczakCNN(nn.Module):
         return self.classifier(self.features(x))
 
 
-def _piczak(n_classes: int, *, filters: Sequence[int] | None = None, **kw: Any) -> PiczakCNN:
+def _piczak(n_classes: int, *, filters: Sequence[int] | None = None, batch_norm: bool = False,
+            **kw: Any) -> PiczakCNN:
     if filters is not None:
         raise ConfigError(f"filters must be None for 'piczak' (fixed 80, 80), got {filters}")
+    if batch_norm:
+        raise ConfigError("batch_norm is not available for 'piczak' (the 2015 design has none)")
     return PiczakCNN(n_classes, **kw)
 
 

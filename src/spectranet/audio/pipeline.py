@@ -35,12 +35,14 @@ from spectranet.engine.training import (
     fit,
     load_checkpoint,
     make_optimizer,
+    make_scheduler,
     predict_proba,
     seed_everything,
 )
 from spectranet.errors import ConfigError, DataNotFoundError
 
-__all__ = ["features", "train", "evaluate", "feature_settings", "default_cache", "prepare"]
+__all__ = ["features", "train", "evaluate", "feature_settings", "default_cache", "prepare",
+           "model_options"]
 
 
 def feature_settings(config: AudioConfig) -> FeatureSettings:
@@ -48,6 +50,14 @@ def feature_settings(config: AudioConfig) -> FeatureSettings:
     return FeatureSettings(sr=config.sr, n_fft=config.n_fft, hop_length=config.hop_length,
                            n_mels=config.n_mels, frames=config.frames, overlap=config.overlap,
                            pad=config.short_clip)  # type: ignore[arg-type]
+
+
+def model_options(config: AudioConfig) -> dict[str, Any]:
+    """Keyword arguments of :func:`spectranet.audio.models.build_model` for ``config``."""
+    options: dict[str, Any] = {"filters": config.filters, "dropout": config.dropout}
+    if config.batch_norm:
+        options["batch_norm"] = True
+    return options
 
 
 def default_cache() -> FeatureCache:
@@ -118,7 +128,7 @@ def train(config: AudioConfig, out: str | Path, *, root: str | Path | None = Non
     clips, windows = prepare(config, root=root, progress=progress)
     test_folds = config.folds or clips.folds_present
     n_classes = len(clips.class_names)
-    build_model(config.arch, n_classes, filters=config.filters)  # validate before writing
+    build_model(config.arch, n_classes, **model_options(config))  # validate before writing
     precision = resolve_precision(config.precision)
     run = RunDir(out)
     settings = dataclasses.asdict(config)
@@ -220,17 +230,19 @@ def _train_round(clips: ClipTable, windows: WindowTable, config: AudioConfig, fo
     seed_everything(seed)
     scaler, loaders = _loaders(windows.x, clips, windows, split, config, seed)
     n_classes = len(clips.class_names)
-    model = build_model(config.arch, n_classes, filters=config.filters, dropout=config.dropout)
+    model = build_model(config.arch, n_classes, **model_options(config))
     optimizer = make_optimizer(model.parameters(), name=config.optimizer, lr=config.lr,
                                momentum=config.momentum, nesterov=config.nesterov,
                                weight_decay=config.weight_decay)
-    metadata = {"domain": "audio", "arch": config.arch, "filters": config.filters,
-                "dropout": config.dropout, "class_names": list(clips.class_names),
+    metadata = {"domain": "audio", "arch": config.arch, "model_options": model_options(config),
+                "class_names": list(clips.class_names),
                 "class_ids": list(clips.class_ids), "features": windows.settings.to_dict(),
                 "standardizer": scaler.to_dict(), "aggregate": config.aggregate,
                 "precision": precision, "fold": fold, "seed": seed}
     result = fit(model, loaders["train"], loaders["val"], optimizer=optimizer,
-                 epochs=config.epochs, checkpoint_path=folder / "checkpoint.pt",
+                 epochs=config.epochs,
+                 scheduler=make_scheduler(optimizer, name=config.scheduler, epochs=config.epochs),
+                 checkpoint_path=folder / "checkpoint.pt",
                  device=config.device, precision=precision, metadata=metadata,
                  progress=progress, desc=f"fold {fold} seed {seed}")
     metrics = score(model, loaders["test"], clips, config.aggregate, precision, config.device)
@@ -277,8 +289,7 @@ def evaluate(run: str | Path, *, root: str | Path | None = None,
     for ckpt in sorted(run.glob("fold_*/seed_*/checkpoint.pt")):
         state = load_checkpoint(ckpt)
         meta = state["metadata"]
-        model = build_model(meta["arch"], len(meta["class_names"]), filters=meta["filters"],
-                            dropout=meta["dropout"])
+        model = build_model(meta["arch"], len(meta["class_names"]), **meta["model_options"])
         model.load_state_dict(state["model"])
         split = fold_split(clips.folds, meta["fold"])
         scaler = Standardizer.from_dict(meta["standardizer"])

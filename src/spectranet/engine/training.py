@@ -2,6 +2,16 @@
 
 The loop only knows tensors: every batch is a dict ``{"x", "y", "id"}``. It never plots and never
 reads files other than its own checkpoint.
+
+Speed on CPU (``benchmarks/bench_training_throughput.py``): ``precision="bf16"`` runs under
+bfloat16 autocast, except convolutions with a single input channel, which stay in float32
+(oneDNN's bf16 kernels reduce input channels in pairs; with one channel they take a slow path,
+measured 3-4 times slower than fp32 for the fast 3D CNN's first layer). ``memory_format="auto"``
+puts 4-D activations and weights in channels-last layout under bf16 (measured faster for 2-D
+CNNs; channels-last-3d measured slower for Conv3d, so 5-D tensors stay contiguous).
+
+Under ``torchrun`` :func:`fit` trains one model with all processes
+(:mod:`spectranet.engine.distributed`).
 """
 
 from __future__ import annotations
@@ -10,7 +20,7 @@ import io
 import random
 import time
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +30,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from spectranet.engine import distributed as dist
 from spectranet.engine.runs import atomic_write_bytes
 from spectranet.errors import ConfigError
 
@@ -27,6 +38,7 @@ __all__ = [
     "FitResult",
     "seed_everything",
     "make_optimizer",
+    "make_scheduler",
     "fit",
     "train_one_epoch",
     "evaluate",
@@ -34,9 +46,13 @@ __all__ = [
     "autocast",
     "load_checkpoint",
     "PRECISIONS",
+    "MEMORY_FORMATS",
 ]
 
 PRECISIONS = ("fp32", "bf16")
+#: "auto": channels-last for 4-D tensors under bf16 only; "channels_last": 4-D and 5-D tensors.
+MEMORY_FORMATS = ("auto", "contiguous", "channels_last")
+Layouts = dict[int, torch.memory_format]  # tensor rank -> memory format
 Batch = Mapping[str, torch.Tensor]
 
 
@@ -119,6 +135,25 @@ def make_optimizer(
     raise ConfigError(f"optimizer must be one of 'adam', 'adamw', 'sgd', got {name!r}")
 
 
+def make_scheduler(
+    optimizer: torch.optim.Optimizer, *, name: str = "none", epochs: int
+) -> torch.optim.lr_scheduler.LRScheduler | None:
+    """Learning-rate schedule stepped once per epoch by :func:`fit`.
+
+    Parameters
+    ----------
+    optimizer : torch.optim.Optimizer
+    name : {"none", "cosine"}, default "none"
+        "cosine": cosine annealing from the initial rate to 0 over ``epochs``.
+    epochs : int >= 1
+    """
+    if name == "none":
+        return None
+    if name == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
+    raise ConfigError(f"scheduler must be one of 'none', 'cosine', got {name!r}")
+
+
 def autocast(precision: str, device: str | torch.device = "cpu") -> AbstractContextManager[Any]:
     """Autocast context for ``precision`` ("fp32": none; "bf16": bfloat16 mixed precision)."""
     if precision not in PRECISIONS:
@@ -128,8 +163,91 @@ def autocast(precision: str, device: str | torch.device = "cpu") -> AbstractCont
     return torch.autocast(torch.device(device).type, dtype=torch.bfloat16)
 
 
-def _to(batch: Batch, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    return batch["x"].to(device, non_blocking=True), batch["y"].to(device, non_blocking=True)
+def _layouts(memory_format: str, precision: str) -> Layouts:
+    """Memory format per tensor rank for ``memory_format`` (validated) under ``precision``."""
+    if memory_format not in MEMORY_FORMATS:
+        raise ConfigError(f"memory_format must be one of {MEMORY_FORMATS}, got {memory_format!r}")
+    if memory_format == "channels_last":
+        return {4: torch.channels_last, 5: torch.channels_last_3d}
+    if memory_format == "auto" and precision == "bf16":
+        return {4: torch.channels_last}
+    return {}
+
+
+@contextmanager
+def _weights_in(model: nn.Module, layouts: Layouts) -> Iterator[None]:
+    """Put the parameters of a rank in ``layouts`` in that memory format; restore on exit.
+
+    Only parameters not already in the format are converted (and restored to contiguous), so
+    nested uses are no-ops and a model the caller laid out itself is left alone.
+    """
+    changed = []
+    for p in model.parameters():
+        fmt = layouts.get(p.dim())
+        if fmt is not None and not p.is_contiguous(memory_format=fmt):
+            p.data = p.data.contiguous(memory_format=fmt)
+            changed.append(p)
+    try:
+        yield
+    finally:
+        for p in changed:
+            p.data = p.data.contiguous()
+
+
+class _Float32Island:
+    """Forward hooks running a module outside autocast on float32 inputs."""
+
+    def __init__(self, device_type: str) -> None:
+        self.device_type = device_type
+        self.saved: list[bool] = []
+
+    def enter(self, module: nn.Module, args: tuple[Any, ...]) -> tuple[Any, ...]:
+        self.saved.append(torch.is_autocast_enabled(self.device_type))
+        torch.set_autocast_enabled(self.device_type, False)
+        return tuple(a.float() if torch.is_tensor(a) and a.is_floating_point() else a for a in args)
+
+    def leave(self, module: nn.Module, args: tuple[Any, ...], output: Any) -> None:
+        torch.set_autocast_enabled(self.device_type, self.saved.pop())
+
+
+@contextmanager
+def _single_channel_convs_in_fp32(
+    model: nn.Module, precision: str, device: torch.device
+) -> Iterator[None]:
+    """Under CPU bf16, run convolutions with one input channel in float32 (see module doc)."""
+    if precision != "bf16" or device.type != "cpu":
+        yield
+        return
+    island, handles = _Float32Island(device.type), []
+    for m in model.modules():
+        if isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Conv3d)) and m.in_channels == 1:
+            handles.append(m.register_forward_pre_hook(island.enter))
+            handles.append(m.register_forward_hook(island.leave, always_call=True))
+    try:
+        yield
+    finally:
+        for h in handles:
+            h.remove()
+
+
+@contextmanager
+def _prepared(
+    model: nn.Module, precision: str, device: torch.device, layouts: Layouts
+) -> Iterator[None]:
+    with _weights_in(model, layouts), _single_channel_convs_in_fp32(model, precision, device):
+        yield
+
+
+def _input(x: torch.Tensor, device: torch.device, layouts: Layouts) -> torch.Tensor:
+    x = x.to(device, non_blocking=True)
+    fmt = layouts.get(x.dim())
+    return x if fmt is None else x.contiguous(memory_format=fmt)
+
+
+def _to(
+    batch: Batch, device: torch.device, layouts: Layouts | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    return _input(batch["x"], device, layouts or {}), batch["y"].to(device, non_blocking=True)
 
 
 def _batches(loader: Iterable[Batch], progress: bool, desc: str) -> Iterator[Batch]:
@@ -146,26 +264,49 @@ def train_one_epoch(
     precision: str = "fp32",
     loss_fn: nn.Module | None = None,
     progress: bool = False,
+    memory_format: str = "auto",
 ) -> tuple[float, float]:
-    """One pass over ``loader`` with gradient steps; returns (mean loss, accuracy)."""
-    loss_fn = loss_fn or nn.CrossEntropyLoss()
-    device = torch.device(device)
-    model.train()
-    total_loss, correct, seen = 0.0, 0, 0
-    for batch in _batches(loader, progress, "batches"):
-        x, y = _to(batch, device)
-        optimizer.zero_grad(set_to_none=True)
-        with autocast(precision, device):
-            logits = model(x)
-            loss = loss_fn(logits.float(), y)
-        loss.backward()
-        optimizer.step()
-        total_loss += float(loss.detach()) * len(y)
-        correct += int((logits.argmax(1) == y).sum())
-        seen += len(y)
+    """One pass over ``loader`` with gradient steps; returns (mean loss, accuracy).
+
+    ``precision`` and ``memory_format`` are those of :func:`fit`.
+    """
+    total_loss, correct, seen = _train_sums(
+        model, loader, optimizer, device=torch.device(device), precision=precision,
+        loss_fn=loss_fn, progress=progress, layouts=_layouts(memory_format, precision),
+    )
     if seen == 0:
         raise ConfigError("the training loader yielded no samples")
     return total_loss / seen, correct / seen
+
+
+def _train_sums(
+    model: nn.Module,
+    loader: Iterable[Batch],
+    optimizer: torch.optim.Optimizer,
+    *,
+    device: torch.device,
+    precision: str,
+    loss_fn: nn.Module | None,
+    progress: bool,
+    layouts: Layouts,
+) -> tuple[float, int, int]:
+    """(summed loss, correct predictions, samples) of one training pass."""
+    loss_fn = loss_fn or nn.CrossEntropyLoss()
+    model.train()
+    total_loss, correct, seen = 0.0, 0, 0
+    with _prepared(model, precision, device, layouts):
+        for batch in _batches(loader, progress, "batches"):
+            x, y = _to(batch, device, layouts)
+            optimizer.zero_grad(set_to_none=True)
+            with autocast(precision, device):
+                logits = model(x)
+                loss = loss_fn(logits.float(), y)
+            loss.backward()
+            optimizer.step()
+            total_loss += float(loss.detach()) * len(y)
+            correct += int((logits.argmax(1) == y).sum())
+            seen += len(y)
+    return total_loss, correct, seen
 
 
 @torch.no_grad()
@@ -176,22 +317,41 @@ def evaluate(
     device: str | torch.device = "cpu",
     precision: str = "fp32",
     loss_fn: nn.Module | None = None,
+    memory_format: str = "auto",
 ) -> tuple[float, float]:
     """Mean loss and accuracy of ``model`` on ``loader`` (eval mode, no gradients)."""
-    loss_fn = loss_fn or nn.CrossEntropyLoss()
-    device = torch.device(device)
-    model.eval()
-    total_loss, correct, seen = 0.0, 0, 0
-    for batch in loader:
-        x, y = _to(batch, device)
-        with autocast(precision, device):
-            logits = model(x)
-        total_loss += float(loss_fn(logits.float(), y)) * len(y)
-        correct += int((logits.argmax(1) == y).sum())
-        seen += len(y)
+    total_loss, correct, seen = _evaluate_sums(
+        model, loader, device=torch.device(device), precision=precision, loss_fn=loss_fn,
+        layouts=_layouts(memory_format, precision),
+    )
     if seen == 0:
         raise ConfigError("the validation loader yielded no samples")
     return total_loss / seen, correct / seen
+
+
+@torch.no_grad()
+def _evaluate_sums(
+    model: nn.Module,
+    loader: Iterable[Batch],
+    *,
+    device: torch.device,
+    precision: str,
+    loss_fn: nn.Module | None,
+    layouts: Layouts,
+) -> tuple[float, int, int]:
+    """(summed loss, correct predictions, samples) of ``model`` on ``loader``."""
+    loss_fn = loss_fn or nn.CrossEntropyLoss()
+    model.eval()
+    total_loss, correct, seen = 0.0, 0, 0
+    with _prepared(model, precision, device, layouts):
+        for batch in loader:
+            x, y = _to(batch, device, layouts)
+            with autocast(precision, device):
+                logits = model(x)
+            total_loss += float(loss_fn(logits.float(), y)) * len(y)
+            correct += int((logits.argmax(1) == y).sum())
+            seen += len(y)
+    return total_loss, correct, seen
 
 
 @torch.no_grad()
@@ -202,8 +362,11 @@ def predict_proba(
     device: str | torch.device = "cpu",
     precision: str = "fp32",
     progress: bool = False,
+    memory_format: str = "auto",
 ) -> tuple[np.ndarray, np.ndarray]:
     """Class probabilities for every sample of ``loader``.
+
+    ``precision`` and ``memory_format`` are those of :func:`fit`.
 
     Returns
     -------
@@ -212,13 +375,15 @@ def predict_proba(
         The samples' ``id`` entries, in loader order.
     """
     device = torch.device(device)
+    layouts = _layouts(memory_format, precision)
     model.eval()
     probs, ids = [], []
-    for batch in _batches(loader, progress, "predict"):
-        with autocast(precision, device):
-            logits = model(batch["x"].to(device))
-        probs.append(torch.softmax(logits.float(), dim=1).cpu().numpy())
-        ids.append(np.asarray(batch["id"]).astype(np.int64).ravel())
+    with _prepared(model, precision, device, layouts):
+        for batch in _batches(loader, progress, "predict"):
+            with autocast(precision, device):
+                logits = model(_input(batch["x"], device, layouts))
+            probs.append(torch.softmax(logits.float(), dim=1).cpu().numpy())
+            ids.append(np.asarray(batch["id"]).astype(np.int64).ravel())
     if not probs:
         return np.zeros((0, 0), np.float32), np.zeros(0, np.int64)
     return np.concatenate(probs).astype(np.float32), np.concatenate(ids)
@@ -256,12 +421,14 @@ def fit(
     *,
     optimizer: torch.optim.Optimizer,
     epochs: int,
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
     checkpoint_path: str | Path | None = None,
     device: str | torch.device = "cpu",
     precision: str = "fp32",
     metadata: dict[str, Any] | None = None,
     progress: bool = True,
     desc: str = "train",
+    memory_format: str = "auto",
 ) -> FitResult:
     """Train ``model`` for ``epochs`` epochs and keep the best weights on validation.
 
@@ -274,6 +441,13 @@ def fit(
     Loaders whose ``set_epoch(epoch)`` method exists get it called before each epoch, so that a
     seeded shuffle depends on the epoch and not on how many epochs ran in this process.
 
+    Under ``torchrun --nproc_per_node N`` the same call trains one model with N processes: the
+    process group is created from the environment, the model is wrapped in
+    DistributedDataParallel, each rank trains on every N-th batch of the (identically seeded)
+    training loader and scores every N-th validation batch, losses and accuracies are summed
+    over the ranks, so every rank keeps the same weights and history; only rank 0 writes the
+    checkpoint and shows progress bars.
+
     Parameters
     ----------
     model : nn.Module
@@ -281,16 +455,25 @@ def fit(
     train_loader, val_loader : iterable of dict batches
     optimizer : torch.optim.Optimizer
     epochs : int >= 1
+    scheduler : LRScheduler, optional
+        Stepped after every epoch (see :func:`make_scheduler`); its state is checkpointed.
     checkpoint_path : path-like, optional
     device : str, default "cpu"
+        Under torchrun, "cuda" means each process's own GPU (``LOCAL_RANK``).
     precision : {"fp32", "bf16"}, default "fp32"
-        "bf16" runs forward passes under bfloat16 autocast.
+        "bf16" runs forward passes under bfloat16 autocast (on CPU, convolutions with one
+        input channel stay float32: faster, see the module docstring).
     metadata : dict, optional
         Stored in the checkpoint under ``"metadata"``.
     progress : bool, default True
         Progress bars for epochs and batches.
     desc : str
         Label of the epoch progress bar.
+    memory_format : {"auto", "contiguous", "channels_last"}, default "auto"
+        Layout of 4-D (and 5-D) inputs and weights during training. "auto": channels-last for
+        4-D tensors under bf16, contiguous otherwise (what measured fastest on CPU);
+        "channels_last": channels-last for 4-D and channels-last-3d for 5-D tensors. The
+        model's weights are back in contiguous layout on return.
 
     Returns
     -------
@@ -300,72 +483,107 @@ def fit(
         raise ConfigError(f"epochs must be an integer >= 1, got {epochs!r}")
     if precision not in PRECISIONS:
         raise ConfigError(f"precision must be one of {PRECISIONS}, got {precision!r}")
-    device = torch.device(device)
+    layouts = _layouts(memory_format, precision)
+    dist.init_from_env()
+    rank, world = dist.rank(), dist.world_size()
+    main, progress = rank == 0, progress and rank == 0
+    device = dist.local_device(device)
     model.to(device)
     path = Path(checkpoint_path) if checkpoint_path is not None else None
-    result = FitResult()
-    best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-    start = 0
-    if path is not None and path.is_file():
-        state = load_checkpoint(path)
-        if "resume" in state:
-            model.load_state_dict(state["resume"]["model"])
-            optimizer.load_state_dict(state["resume"]["optimizer"])
-            _set_rng_state(state["resume"]["rng"])
-            start = state["resume"]["epoch"]
-        else:  # finished run: nothing left to train
-            start = epochs
-            model.load_state_dict(state["model"])
-        best_state = state["model"]
-        result = FitResult(
-            history=state["history"],
-            best_epoch=state["best_epoch"],
-            best_val_accuracy=state["best_val_accuracy"],
-            train_seconds=state["train_seconds"],
-        )
+    result, best_state, start = _resume(model, optimizer, path, epochs)
+    if world > 1:
+        train_loader = dist.ShardedBatches(train_loader, rank, world)
+        val_loader = dist.ShardedBatches(val_loader, rank, world, pad=False)
     bar = tqdm(range(start, epochs), desc=desc, disable=not progress, initial=start, total=epochs)
-    for epoch in bar:
-        tic = time.perf_counter()
-        for loader in (train_loader, val_loader):
-            if hasattr(loader, "set_epoch"):
-                loader.set_epoch(epoch)
-        train_loss, train_acc = train_one_epoch(
-            model, train_loader, optimizer, device=device, precision=precision, progress=progress
-        )
-        val_loss, val_acc = evaluate(model, val_loader, device=device, precision=precision)
-        seconds = time.perf_counter() - tic
-        result.train_seconds += seconds
-        result.history.append(
-            {
-                "epoch": epoch + 1,
-                "train_loss": train_loss,
-                "train_accuracy": train_acc,
-                "val_loss": val_loss,
-                "val_accuracy": val_acc,
-                "seconds": seconds,
-            }
-        )
-        if val_acc > result.best_val_accuracy:
-            result.best_val_accuracy, result.best_epoch = val_acc, epoch + 1
-            best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-        bar.set_postfix(loss=f"{train_loss:.3f}", val_acc=f"{val_acc:.3f}")
-        if path is not None and epoch + 1 < epochs:
-            _save(
-                _final_state(result, best_state, metadata)
-                | {
-                    "resume": {
-                        "model": model.state_dict(),
-                        "optimizer": optimizer.state_dict(),
-                        "epoch": epoch + 1,
-                        "rng": _rng_state(),
-                    }
-                },
-                path,
+    with _weights_in(model, layouts):
+        net = dist.wrap_model(model)
+        for epoch in bar:
+            tic = time.perf_counter()
+            for loader in (train_loader, val_loader):
+                if hasattr(loader, "set_epoch"):
+                    loader.set_epoch(epoch)
+            train_sums = _train_sums(
+                net, train_loader, optimizer, device=device, precision=precision, loss_fn=None,
+                progress=progress, layouts=layouts,
             )
+            val_sums = _evaluate_sums(
+                model, val_loader, device=device, precision=precision, loss_fn=None,
+                layouts=layouts,
+            )
+            train_loss, train_acc, val_loss, val_acc = _epoch_means(train_sums, val_sums)
+            seconds = time.perf_counter() - tic
+            result.train_seconds += seconds
+            result.history.append(
+                {
+                    "epoch": epoch + 1,
+                    "train_loss": train_loss,
+                    "train_accuracy": train_acc,
+                    "val_loss": val_loss,
+                    "val_accuracy": val_acc,
+                    "seconds": seconds,
+                }
+            )
+            if val_acc > result.best_val_accuracy:
+                result.best_val_accuracy, result.best_epoch = val_acc, epoch + 1
+                best_state = _cpu_copy(model.state_dict())
+            bar.set_postfix(loss=f"{train_loss:.3f}", val_acc=f"{val_acc:.3f}")
+            if path is not None and main and epoch + 1 < epochs:
+                resume = {
+                    "model": _cpu_copy(model.state_dict()),
+                    "optimizer": optimizer.state_dict(),
+                    "epoch": epoch + 1,
+                    "rng": _rng_state(),
+                }
+                _save(_final_state(result, best_state, metadata) | {"resume": resume}, path)
     model.load_state_dict(best_state)
-    if path is not None:
+    if path is not None and main:
         _save(_final_state(result, best_state, metadata), path)
+    dist.barrier()  # other ranks return once the checkpoint is written
     return result
+
+
+def _cpu_copy(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Detached, contiguous CPU copies of a state dict's tensors."""
+    return {k: v.detach().cpu().clone(memory_format=torch.contiguous_format)
+            for k, v in state.items()}
+
+
+def _epoch_means(
+    train_sums: tuple[float, int, int], val_sums: tuple[float, int, int]
+) -> tuple[float, float, float, float]:
+    """(train loss, train accuracy, val loss, val accuracy), summed over ranks when distributed."""
+    t_loss, t_correct, t_seen, v_loss, v_correct, v_seen = dist.all_reduce_sums(
+        [*train_sums, *val_sums])
+    if t_seen == 0:
+        raise ConfigError("the training loader yielded no samples")
+    if v_seen == 0:
+        raise ConfigError("the validation loader yielded no samples")
+    return t_loss / t_seen, t_correct / t_seen, v_loss / v_seen, v_correct / v_seen
+
+
+def _resume(
+    model: nn.Module, optimizer: torch.optim.Optimizer, path: Path | None, epochs: int
+) -> tuple[FitResult, dict[str, torch.Tensor], int]:
+    """(result so far, best weights so far, first epoch to run) from ``path`` if it exists."""
+    best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    if path is None or not path.is_file():
+        return FitResult(), best_state, 0
+    state = load_checkpoint(path)
+    if "resume" in state:
+        model.load_state_dict(state["resume"]["model"])
+        optimizer.load_state_dict(state["resume"]["optimizer"])
+        _set_rng_state(state["resume"]["rng"])
+        start = state["resume"]["epoch"]
+    else:  # finished run: nothing left to train
+        start = epochs
+        model.load_state_dict(state["model"])
+    result = FitResult(
+        history=state["history"],
+        best_epoch=state["best_epoch"],
+        best_val_accuracy=state["best_val_accuracy"],
+        train_seconds=state["train_seconds"],
+    )
+    return result, state["model"], start
 
 
 def _final_state(
