@@ -154,6 +154,10 @@ def audio_features(preset: str, folds: tuple[int, ...], skip_bad_files: bool, no
 @click.option("--lr", type=float)
 @click.option("--optimizer", type=click.Choice(["adam", "adamw", "sgd"]))
 @click.option("--aggregate", type=click.Choice(["mean", "vote"]))
+@click.option("--batch-norm/--no-batch-norm", default=None,
+              help="Batch normalisation after each convolution (not in the paper).")
+@click.option("--scheduler", type=click.Choice(["none", "cosine"]))
+@click.option("--augment/--no-augment", default=None, help="Time shift and masking of windows.")
 @click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]))
 @click.option("--seeds", type=int, multiple=True)
 @click.option("--device")
@@ -197,7 +201,7 @@ def audio_evaluate(run: str, no_progress: bool) -> None:
 @click.option("--out", type=click.Path(), help="Folder for predictions.csv and timelines.")
 def audio_predict(run: str, files: tuple[str, ...], out: str | None) -> None:
     """Label and top-3 probabilities per file (and a window timeline for long recordings)."""
-    from spectranet.audio.pipeline import predict
+    from spectranet.audio.inference import predict
 
     for row in predict(run, list(files), out=out):
         top = ", ".join(f"{name} {p:.2f}" for name, p in row["top3"])

@@ -1,0 +1,36 @@
+"""Hyperspectral image classification (Ahmad 2020): scenes, PCA, patches, splits, models, maps.
+
+The commands' functions: :func:`train`, :func:`evaluate`, :func:`predict`.
+"""
+
+from spectranet.hsi.datasets import Scene, get_scene_info, list_scenes, load_cube, load_scene
+from spectranet.hsi.maps import plot_map, predict_map
+from spectranet.hsi.models import Fast3DCNN, build_model, count_parameters, list_models
+from spectranet.hsi.patches import PatchBatches, PatchDataset
+from spectranet.hsi.pipeline import evaluate, predict, train
+from spectranet.hsi.reduce import SpectralReducer
+from spectranet.hsi.splits import Split, disjoint_split, per_class_split, random_split
+
+__all__ = [
+    "Fast3DCNN",
+    "PatchBatches",
+    "PatchDataset",
+    "Scene",
+    "SpectralReducer",
+    "Split",
+    "build_model",
+    "count_parameters",
+    "disjoint_split",
+    "evaluate",
+    "get_scene_info",
+    "list_models",
+    "list_scenes",
+    "load_cube",
+    "load_scene",
+    "per_class_split",
+    "plot_map",
+    "predict",
+    "predict_map",
+    "random_split",
+    "train",
+]
