@@ -1,0 +1,181 @@
+"""Array readers for cubes and label maps: ``.mat`` (v5 and v7.3), ``.npy``, ``.npz``, ENVI.
+
+One generic entry point, :func:`read_array`, dispatches on the file suffix; it serves the
+registered scenes and a user's own files alike.
+"""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from spectranet.errors import DataError, DataNotFoundError, SpectranetError
+
+__all__ = ["read_array"]
+
+PathLike = str | os.PathLike[str]
+
+_ENVI_DTYPES = {1: "u1", 2: "i2", 3: "i4", 4: "f4", 5: "f8", 12: "u2", 13: "u4", 14: "i8", 15: "u8"}
+_ENVI_BINARY_SUFFIXES = ("", ".img", ".dat", ".raw", ".bin", ".bsq", ".bil", ".bip")
+
+
+def read_array(
+    path: PathLike, variable: str | None = None, *, ndim: int | None = None
+) -> np.ndarray:
+    """Read one array from ``.mat`` (v5 or v7.3), ``.npy``, ``.npz`` or ENVI, by suffix.
+
+    Parameters
+    ----------
+    path : path-like
+        The file. For ENVI, either the ``.hdr`` header or the binary file beside it.
+    variable : str or None, default None
+        ``.mat`` variable or ``.npz`` key (ignored for ``.npy`` and ENVI). If None and the file
+        holds several arrays, the single one with ``ndim`` dimensions is taken.
+    ndim : int or None, default None
+        Expected dimensionality used to pick among several arrays (3 for cubes, 2 for labels).
+
+    Returns
+    -------
+    ndarray
+        The array in its stored dtype, axes as MATLAB/NumPy show them; ENVI gives
+        (lines, samples, bands) in native byte order. MATLAB v7.3 axes are reversed back.
+
+    Raises
+    ------
+    DataNotFoundError
+        Missing file, missing variable (the message lists the variables present), ENVI header
+        without binary.
+    DataError
+        Unknown suffix, unreadable file, ambiguous choice of array, bad ENVI header.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataNotFoundError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    if suffix == ".mat":
+        return _read_mat(path, variable, ndim)
+    if suffix == ".npy":
+        try:
+            return np.load(path, allow_pickle=False)
+        except ValueError as exc:
+            raise DataError(f"{path}: not a plain .npy array ({exc})") from exc
+    if suffix == ".npz":
+        try:
+            with np.load(path, allow_pickle=False) as archive:
+                shapes = {key: archive[key].shape for key in archive.files}
+                return archive[_choose(path, shapes, variable, ndim)]
+        except SpectranetError:
+            raise
+        except (ValueError, OSError, zipfile.BadZipFile) as exc:
+            raise DataError(f"{path}: not a readable .npz archive ({exc})") from exc
+    if suffix == ".hdr":
+        binary = next((c for s in _ENVI_BINARY_SUFFIXES if (c := path.with_suffix(s)).is_file()
+                       and c != path), None)  # fmt: skip
+        if binary is None:
+            raise DataNotFoundError(f"{path}: no ENVI binary file beside the header "
+                                    f"(looked for {path.stem} + {_ENVI_BINARY_SUFFIXES})")
+        return _read_envi(path, binary)
+    header = next((h for h in (path.with_suffix(".hdr"), Path(f"{path}.hdr")) if h.is_file()), None)
+    if header is not None:
+        return _read_envi(header, path)
+    raise DataError(f"{path}: unknown file type {suffix!r}; supported: .mat (v5, v7.3), .npy, "
+                    ".npz, ENVI (.hdr + binary)")
+
+
+def _choose(path: Path, shapes: dict[str, tuple[int, ...]], variable: str | None,
+            ndim: int | None) -> str:  # fmt: skip
+    listing = ", ".join(f"{k} {tuple(s)}" for k, s in shapes.items()) or "none"
+    if variable is not None:
+        if variable not in shapes:
+            raise DataNotFoundError(
+                f"{path}: no variable {variable!r}; variables present: {listing}"
+            )
+        return variable
+    if len(shapes) == 1:
+        return next(iter(shapes))
+    matches = [k for k, s in shapes.items() if ndim is not None and len(s) == ndim]
+    if len(matches) == 1:
+        return matches[0]
+    raise DataError(f"{path}: cannot choose an array among: {listing}; pass the variable name")
+
+
+def _read_mat(path: Path, variable: str | None, ndim: int | None) -> np.ndarray:
+    import h5py
+    import scipy.io
+
+    if h5py.is_hdf5(path):  # MATLAB v7.3
+        with h5py.File(path, "r") as mat:
+            datasets = {k: v for k, v in mat.items()
+                        if isinstance(v, h5py.Dataset) and not k.startswith("#")}  # fmt: skip
+            name = _choose(path, {k: v.shape[::-1] for k, v in datasets.items()}, variable, ndim)
+            if datasets[name].dtype.kind not in "biuf":
+                raise DataError(f"{path}: variable {name!r} is not a real numeric array "
+                                f"(MATLAB class {datasets[name].attrs.get('MATLAB_class')!r})")
+            # MATLAB stores column-major: h5py shows the axes reversed.
+            return datasets[name][()].transpose()
+    try:
+        shapes = {n: s for n, s, _ in scipy.io.whosmat(path)}
+        name = _choose(path, shapes, variable, ndim)
+        return np.asarray(scipy.io.loadmat(path, variable_names=[name])[name])
+    except SpectranetError:
+        raise
+    except (ValueError, TypeError, OSError, NotImplementedError) as exc:
+        raise DataError(f"{path}: not a readable MATLAB file ({exc})") from exc
+
+
+def _parse_envi_header(header: Path) -> dict[str, str]:
+    lines = header.read_text(errors="replace").splitlines()
+    if not lines or lines[0].strip() != "ENVI":
+        raise DataError(f"{header}: not an ENVI header (first line must be 'ENVI')")
+    fields: dict[str, str] = {}
+    key, pending = None, ""
+    for line in lines[1:]:
+        if key is not None:  # inside a multi-line {...} value
+            pending += " " + line.strip()
+        elif "=" in line:
+            key, pending = (part.strip() for part in line.split("=", 1))
+            key = key.lower()
+        if key is not None and (not pending.startswith("{") or "}" in pending):
+            fields[key], key = pending, None
+    return fields
+
+
+def _read_envi(header: Path, binary: Path) -> np.ndarray:
+    fields = _parse_envi_header(header)
+    values = {}
+    for key, default in (("samples", None), ("lines", None), ("bands", None),
+                         ("data type", None), ("byte order", 0), ("header offset", 0)):  # fmt: skip
+        raw = fields.get(key, default)
+        try:
+            values[key] = int(raw)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise DataError(f"{header}: ENVI field {key!r} must be an integer, "
+                            f"got {raw!r}") from None  # fmt: skip
+    interleave = fields.get("interleave", "bsq").strip().lower()
+    if interleave not in ("bsq", "bil", "bip"):
+        raise DataError(f"{header}: interleave must be bsq, bil or bip, got {interleave!r}")
+    if values["data type"] not in _ENVI_DTYPES:
+        raise DataError(f"{header}: unsupported ENVI data type {values['data type']}; "
+                        f"supported: {sorted(_ENVI_DTYPES)}")
+    if values["byte order"] not in (0, 1):
+        raise DataError(f"{header}: byte order must be 0 or 1, got {values['byte order']}")
+    rows, cols, bands = values["lines"], values["samples"], values["bands"]
+    dtype = np.dtype(_ENVI_DTYPES[values["data type"]]).newbyteorder(
+        "<" if values["byte order"] == 0 else ">")
+    count, offset = rows * cols * bands, values["header offset"]
+    needed, size = offset + count * dtype.itemsize, binary.stat().st_size
+    if size < needed:
+        raise DataError(
+            f"{binary}: ENVI data too short: header needs {needed} bytes, file has {size}"
+        )
+    flat = np.fromfile(binary, dtype=dtype, count=count, offset=offset)
+    if interleave == "bsq":
+        cube = flat.reshape(bands, rows, cols).transpose(1, 2, 0)
+    elif interleave == "bil":
+        cube = flat.reshape(rows, bands, cols).transpose(0, 2, 1)
+    else:
+        cube = flat.reshape(rows, cols, bands)
+    return np.ascontiguousarray(cube, dtype=dtype.newbyteorder("="))
