@@ -1,0 +1,40 @@
+import pytest
+
+from spectranet.cli import _expand_lists, main
+
+
+def test_help_lists_commands(capsys):
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    for command in ("hsi", "audio", "experiment", "data"):
+        assert command in out
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (["--seeds", "0", "1", "2", "--out", "x"], ["--seeds", "0", "--seeds", "1", "--seeds", "2",
+                                               "--out", "x"]),
+    (["--folds", "1", "10", "--seeds", "3"], ["--folds", "1", "--folds", "10", "--seeds", "3"]),
+    (["--window", "11", "--seeds", "0"], ["--window", "11", "--seeds", "0"]),
+])
+def test_list_options_accept_space_separated_values(args, expected):
+    assert _expand_lists(args) == expected
+
+
+def test_data_list_shows_registry(capsys, data_root, monkeypatch):
+    monkeypatch.setenv("SPECTRANET_DATA", str(data_root))
+    assert main(["data", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "indian_pines" in out and "salinas_a" in out
+
+
+def test_unknown_scene_is_one_line_error(capsys, tmp_path):
+    code = main(["hsi", "train", "--scene", "atlantis", "--out", str(tmp_path / "r")])
+    err = capsys.readouterr().err.strip()
+    assert code == 1 and "atlantis" in err and "indian_pines" in err and "\n" not in err
+    assert not (tmp_path / "r").exists()
+
+
+def test_train_per_class_count_must_be_whole(capsys, tmp_path):
+    code = main(["hsi", "train", "--scene", "indian_pines", "--train-per-class", "2.5",
+                 "--out", str(tmp_path / "r")])
+    assert code == 2 and "whole number" in capsys.readouterr().err
