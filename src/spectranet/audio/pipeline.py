@@ -139,11 +139,14 @@ def train(config: AudioConfig, out: str | Path, *, root: str | Path | None = Non
                                    "classes": list(clips.class_names),
                                    "skipped": [list(s) for s in (*clips.skipped,
                                                                  *windows.skipped)]})
-    rounds = []
-    for fold in test_folds:
-        for seed in config.seeds:
-            rounds.append(_train_round(clips, windows, config, fold, seed, precision,
-                                       run.path / f"fold_{fold}" / f"seed_{seed}", progress))
+    from tqdm.auto import tqdm
+
+    grid = [(fold, seed) for fold in test_folds for seed in config.seeds]
+    rounds = [
+        _train_round(clips, windows, config, fold, seed, precision,
+                     run.path / f"fold_{fold}" / f"seed_{seed}", progress)
+        for fold, seed in tqdm(grid, desc="folds", disable=not progress or len(grid) == 1)
+    ]
     metrics = summarise(rounds, n_classes)
     run.save_figure(plot_confusion_matrix(metrics["confusion_matrix"], clips.class_names),
                     "confusion_matrix")
