@@ -90,8 +90,9 @@ class HSIConfig:
         Fixed number (int >= 1) or fraction (float in (0, 1)) of training pixels per class
         instead of the paper split; the validation set then takes as many, the rest is test.
     model : str, default "fast3dcnn"
-    dropout : float in [0, 1), default 0.4
-        Not given by the paper; our assumption.
+    dropout : float in [0, 1), optional
+        Default None: the model's own default (0.4 for the fast 3D CNN, which the paper does
+        not give: our assumption). Only for models that have dropout.
     optimizer, lr, batch_size, epochs, weight_decay
         Paper: Adam, 0.001, 256, 50, 0.
     precision : {"auto", "fp32", "bf16"}, default "auto"
@@ -111,7 +112,7 @@ class HSIConfig:
     val_fraction: float = 0.5
     train_per_class: int | float | None = None
     model: str = "fast3dcnn"
-    dropout: float = 0.4
+    dropout: float | None = None
     optimizer: str = "adam"
     lr: float = 0.001
     batch_size: int = 256
@@ -144,7 +145,7 @@ class HSIConfig:
                 "train_per_class must be a count (integer >= 1) or a fraction (float in (0, 1)), "
                 f"got {tpc!r}"
             )
-        if not 0 <= self.dropout < 1:
+        if self.dropout is not None and not 0 <= self.dropout < 1:
             raise ConfigError(f"dropout must be in [0, 1), got {self.dropout!r}")
         _positive("map_batch_size", self.map_batch_size, integer=True)
         _training(self)

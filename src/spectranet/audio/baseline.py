@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -46,7 +47,8 @@ class BaselineConfig:
     Parameters
     ----------
     dataset : str, default "urbansound8k"
-        Registered dataset name or a user folder (see :func:`~spectranet.audio.datasets.load_clips`).
+        Registered dataset name or a user folder (see
+        :func:`~spectranet.audio.datasets.load_clips`).
     folds : list of int, optional
         Test folds (default: every fold present).
     classifier : {"svm", "rf"}, default "svm"
@@ -97,7 +99,8 @@ def _clip_vector(y: np.ndarray, *, sr: int, n_mfcc: int, n_mels: int, n_fft: int
                              hop_length=hop_length, htk=False, norm="ortho")
     d1 = librosa.feature.delta(m, width=9, order=1, mode="interp")
     d2 = librosa.feature.delta(m, width=9, order=2, mode="interp")
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # constant rows: handled below
         parts = [m.mean(1), m.std(1), m.min(1), m.max(1), np.median(m, 1),
                  stats.skew(m, axis=1), stats.kurtosis(m, axis=1),
                  d1.mean(1), d1.std(1), d2.mean(1), d2.std(1)]

@@ -1,0 +1,78 @@
+"""The papers' experiments as resumable grids of runs, with reports beside the papers' numbers.
+
+``spectranet experiment chen2019|ahmad2020 NAME --scale quick|paper --jobs N --out DIR`` calls
+:func:`run_experiment`: it builds the grid of :mod:`~spectranet.experiments.chen2019` or
+:mod:`~spectranet.experiments.ahmad2020`, trains the unfinished runs through the library
+(:mod:`~spectranet.experiments.grid`) and writes ``DIR/report.md`` with ``results.csv``,
+``results.json``, ``tables.json``, ``tables/*.csv`` and ``figures/*.png``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import ModuleType
+
+from spectranet.errors import ConfigError
+from spectranet.experiments import ahmad2020, chen2019
+from spectranet.experiments.grid import GridRun, collect_results, run_grid, stderr_log
+
+__all__ = ["run_experiment", "list_experiments", "GridRun", "run_grid", "collect_results"]
+
+_PAPERS: dict[str, ModuleType] = {"chen2019": chen2019, "ahmad2020": ahmad2020}
+SCALES = ("quick", "paper")
+
+
+def list_experiments() -> dict[str, dict[str, str]]:
+    """Experiments per paper: ``{paper: {name: description}}``."""
+    return {paper: dict(module.EXPERIMENTS) for paper, module in _PAPERS.items()}
+
+
+def run_experiment(paper: str, name: str, *, scale: str = "quick", jobs: int = 1,
+                   out: str | Path, root: str | Path | None = None,
+                   progress: bool = True) -> Path:
+    """Run (or resume) one experiment of a paper and write its report.
+
+    Parameters
+    ----------
+    paper : {"chen2019", "ahmad2020"}
+    name : str
+        One of ``list_experiments()[paper]``: ``exp1``, ``exp2``, ``exp3``, ``table4``
+        (chen2019); ``table2``, ``table3``, ``figures``, ``table4`` (ahmad2020).
+    scale : {"quick", "paper"}, default "quick"
+        ``paper``: the papers' settings; ``quick``: a grid that finishes on a 2-core CPU
+        (every reduction is stated in the report).
+    jobs : int >= 1, default 1
+        Runs trained at once (process pool).
+    out : path-like
+        Grid folder; a rerun skips the finished runs and finishes the others.
+    root : path-like, optional
+        Data root (default ``$SPECTRANET_DATA``).
+    progress : bool, default True
+        One line per run on standard error.
+
+    Returns
+    -------
+    Path
+        ``out/report.md``.
+
+    Raises
+    ------
+    ConfigError
+        Unknown paper, experiment or scale, bad ``jobs``, or ``out`` holding runs of another
+        configuration; raised before any run starts.
+    """
+    if paper not in _PAPERS:
+        raise ConfigError(f"paper must be one of {sorted(_PAPERS)}, got {paper!r}")
+    module = _PAPERS[paper]
+    if name not in module.EXPERIMENTS:
+        raise ConfigError(f"experiment must be one of {sorted(module.EXPERIMENTS)} for {paper}, "
+                          f"got {name!r}")
+    if scale not in SCALES:
+        raise ConfigError(f"scale must be one of {SCALES}, got {scale!r}")
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ConfigError(f"jobs must be an integer >= 1, got {jobs!r}")
+    out = Path(out)
+    runs, skipped = module.build_runs(name, scale, root=root)
+    module.prepare(runs, out, root)
+    rows = run_grid(runs, out, jobs=jobs, root=root, log=stderr_log if progress else None)
+    return module.write_report(name, scale, out, rows, skipped, root=root)

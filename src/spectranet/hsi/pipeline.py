@@ -71,6 +71,14 @@ def make_split(labels: np.ndarray, config: HSIConfig, seed: int) -> Split:
     )
 
 
+def _model_kwargs(config: HSIConfig, n_classes: int) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {"bands": config.components, "window": config.window,
+                              "n_classes": n_classes}
+    if config.dropout is not None:  # else the model's own default
+        kwargs["dropout"] = config.dropout
+    return kwargs
+
+
 def _check_window(scene: Scene, window: int) -> None:
     h, w = scene.labels.shape
     if window > min(h, w):
@@ -113,8 +121,7 @@ def train(
     scene = _load(config, root)
     _check_window(scene, config.window)
     splits = {seed: make_split(scene.labels, config, seed) for seed in config.seeds}
-    build_model(config.model, bands=config.components, window=config.window,
-                n_classes=len(scene.class_names), dropout=config.dropout)  # validates early
+    build_model(config.model, **_model_kwargs(config, len(scene.class_names)))  # validates early
     precision = resolve_precision(config.precision)
     resolved = dataclasses.asdict(config) | {"precision_resolved": precision}
     run = RunDir(out)
@@ -216,15 +223,13 @@ def _train_seed(
     def batches(indices: np.ndarray, shuffle: bool, batch_size: int) -> PatchBatches:
         return PatchBatches(patches.subset(indices), batch_size, shuffle=shuffle, seed=seed)
 
-    model = build_model(config.model, bands=config.components, window=config.window,
-                        n_classes=n_classes, dropout=config.dropout)
+    model = build_model(config.model, **_model_kwargs(config, n_classes))
     optimizer = make_optimizer(model.parameters(), name=config.optimizer, lr=config.lr,
                                weight_decay=config.weight_decay)
     metadata = {
         "domain": "hsi",
         "model": config.model,
-        "model_kwargs": {"bands": config.components, "window": config.window,
-                         "n_classes": n_classes, "dropout": config.dropout},
+        "model_kwargs": _model_kwargs(config, n_classes),
         "parameters": count_parameters(model),
         "class_ids": [int(c) for c in scene.class_ids],
         "class_names": list(scene.class_names),

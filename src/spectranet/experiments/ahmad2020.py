@@ -1,0 +1,292 @@
+"""Ahmad (2020), "A Fast 3D CNN for Hyperspectral Image Classification": the grids.
+
+M. Ahmad, arXiv:2004.14152 (2020); scenes Indian Pines, Pavia University and Salinas (the
+paper's abstract). Every run goes through :func:`spectranet.hsi.pipeline.train`, under both
+protocols: ``paper`` (stratified random split, PCA on the whole cube) and ``disjoint``
+(spatially disjoint regions, PCA and scaling on training pixels only).
+
+- ``table2``, ``table3`` and ``figures`` share one grid: the fast 3D CNN per window size, scene
+  and protocol. Its report holds Table II (training time), Table III (OA, AA, kappa) and
+  Figures 4-8 (training curves and maps per window); any of the three names runs the grid and
+  writes that report, so run one and the others finish at once in the same ``--out``.
+- ``table4``: the fast 3D CNN and the four comparison models (2D CNN of Makantasis et al.
+  2015, the 3D CNN of Ben Hamida et al. 2018, the multi-scale 3D CNN of He et al. 2017,
+  HybridSN of Roy et al. 2019) at 11 x 11 under the paper split, a 10 % training share, and
+  the disjoint protocol.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from spectranet.config import make_config
+from spectranet.errors import SpectranetError
+from spectranet.experiments.grid import GridRun, run_dir
+from spectranet.experiments.report import (
+    NOT_CONFIRMED,
+    Report,
+    collect_figure,
+    pct,
+    save_plot,
+    status_section,
+)
+
+__all__ = ["EXPERIMENTS", "SCENES", "WINDOWS", "MODELS", "SPLITS", "QUICK", "build_runs",
+           "prepare", "write_report", "available_scenes"]
+
+EXPERIMENTS: dict[str, str] = {
+    "table2": "Table II: training time per window size (same grid as table3 and figures)",
+    "table3": "Table III: OA, AA and kappa per window size (same grid as table2 and figures)",
+    "figures": "Figures 4-8: training curves and maps per window size (same grid as table2/3)",
+    "table4": "Table IV: the fast 3D CNN against four comparison models at 11 x 11",
+}
+#: The paper's scenes (arXiv:2004.14152, abstract).
+SCENES: tuple[str, ...] = ("indian_pines", "pavia_university", "salinas")
+#: Window sizes (pixels) per scale; the paper's Tables II-III use all seven.
+WINDOWS: dict[str, tuple[int, ...]] = {"paper": (11, 13, 15, 17, 19, 21, 25),
+                                       "quick": (11, 15, 19)}
+PROTOCOLS: tuple[str, ...] = ("paper", "disjoint")
+#: Table IV models (registry names of :mod:`spectranet.hsi.models`) and their labels.
+MODELS: dict[str, str] = {
+    "fast3dcnn": "fast 3D CNN (Ahmad 2020)", "conv2d": "2D CNN (Makantasis et al. 2015)",
+    "hamida": "3D CNN (Ben Hamida et al. 2018)", "he_multiscale": "multi-scale 3D CNN (He et "
+    "al. 2017)", "hybridsn": "HybridSN (Roy et al. 2019)"}
+#: Table IV splits: name -> (protocol, train_per_class, label).
+SPLITS: dict[str, tuple[str, float | None, str]] = {
+    "paper": ("paper", None, "paper split (35 % train)"),
+    "share10": ("paper", 0.1, "10 % training share"),
+    "disjoint": ("disjoint", None, "disjoint protocol"),
+}
+#: Quick scale: epochs of each grid (``hsi_quick`` preset otherwise; 1 seed).
+QUICK: dict[str, int] = {"window_epochs": 8, "table4_epochs": 15}
+_TEN_PERCENT = (
+    "The paper calls its training share \"10 %\"; its author has said elsewhere that this was "
+    "a typo for 30-40 % (as relayed in our issue; we could not confirm the statement from a "
+    "public source here). We therefore run both: the `paper` split trains on 35 % of the "
+    "labelled pixels (30 % test, the rest halved into training and validation), which matches "
+    "the author's statement, and the `10 %` split trains on 10 % of each class (as many for "
+    "validation, the rest test), the literal reading. The disjoint protocol has its own "
+    "spatial split; a 10 % share does not apply to it.")
+
+
+def available_scenes(root: str | Path | None = None) -> tuple[list[str], list[tuple[str, str]]]:
+    """Split :data:`SCENES` into those whose files load and those skipped, with the reason."""
+    from spectranet.hsi.datasets import load_scene
+
+    ok, skipped = [], []
+    for scene in SCENES:
+        try:
+            load_scene(scene, root=root)
+        except SpectranetError as exc:
+            skipped.append((scene, str(exc)))
+        else:
+            ok.append(scene)
+    return ok, skipped
+
+
+def _config(scene: str, scale: str, *, epochs_key: str, **overrides: Any) -> Any:
+    if scale == "paper":
+        return make_config("hsi", "paper", scene=scene, seeds=[0, 1, 2], **overrides)
+    return make_config("hsi", "quick", scene=scene, epochs=QUICK[epochs_key], seeds=[0],
+                       **overrides)
+
+
+def build_runs(name: str, scale: str, *, root: str | Path | None = None
+               ) -> tuple[list[GridRun], list[tuple[str, str]]]:
+    """Build the grid of experiment ``name`` at ``scale`` over the scenes present.
+
+    Returns
+    -------
+    runs : list of GridRun
+    skipped : list of (scene, reason)
+        Scenes whose files are absent or unreadable.
+    """
+    scenes, skipped = available_scenes(root)
+    runs = []
+    for scene in scenes:
+        if name == "table4":
+            for split, (protocol, share, label) in SPLITS.items():
+                for model in MODELS:
+                    cfg = _config(scene, scale, epochs_key="table4_epochs", model=model,
+                                  window=11, protocol=protocol, train_per_class=share)
+                    runs.append(GridRun(f"{scene}_{model}_{split}", "hsi", cfg, {
+                        "scene": scene, "model": model, "split": split, "split_label": label}))
+        else:
+            for protocol in PROTOCOLS:
+                for window in sorted(WINDOWS[scale], reverse=True):  # longest first
+                    cfg = _config(scene, scale, epochs_key="window_epochs", window=window,
+                                  protocol=protocol)
+                    runs.append(GridRun(f"{scene}_w{window}_{protocol}", "hsi", cfg, {
+                        "scene": scene, "window": window, "protocol": protocol}))
+    return runs, skipped
+
+
+def prepare(runs: Sequence[GridRun], out: Path, root: str | Path | None) -> None:
+    """Nothing to share between hyperspectral runs (each reduces its own cube)."""
+    del runs, out, root
+
+
+def _settings(name: str, scale: str) -> list[str]:
+    if scale == "paper":
+        return ["Preset `paper`: Adam lr 0.001, batch 256, 50 epochs, 20 PCA components, "
+                "dropout 0.4 (not given by the paper: our assumption), seeds 0, 1, 2 (mean ± "
+                "std), windows " + ", ".join(map(str, WINDOWS["paper"])) + "."]
+    epochs = QUICK["table4_epochs" if name == "table4" else "window_epochs"]
+    windows = ", ".join(map(str, WINDOWS["quick"]))
+    extra = ("; with batch 256 the 10 % share sees only 4-5 batches per epoch, so it is the "
+             "least trained column" if name == "table4" else
+             f"; **windows {windows}** instead of 11, 13, 15, 17, 19, 21, 25 (one 25 x 25 run "
+             "with its full-scene map costs 10-15 min on this CPU; the paper scale runs them all)")
+    return [f"Preset `quick` (Adam lr 0.001, batch 256, 20 PCA components, dropout 0.4) with "
+            f"**{epochs} epochs** instead of the paper's 50 and **one seed** (0) instead of "
+            f"three{extra}.",
+            "Checkpoint = best epoch on validation; precision bf16 where the CPU supports it "
+            "(times are this CPU's, not comparable in absolute terms with the paper's)."]
+
+
+def _done(rows: Sequence[Mapping[str, Any]], **tags: Any) -> Mapping[str, Any] | None:
+    for r in rows:
+        if all(r.get(k) == v for k, v in tags.items()):
+            return r if r["status"] == "done" else None
+    return None
+
+
+def _oa_aa_k(r: Mapping[str, Any] | None) -> list[str]:
+    if r is None:
+        return ["-", "-", "-"]
+    seeds = r.get("n_seeds", 1) > 1
+    return [pct(r[k], r[f"{k}_std"] if seeds else None, digits=2)
+            for k in ("overall_accuracy", "average_accuracy", "kappa")]
+
+
+def _window_report(rep: Report, scene: str, rows: Sequence[Mapping[str, Any]], out: Path,
+                   windows: Sequence[int]) -> None:
+    rep.section(f"{scene}: Table II, training time per window")
+    body = []
+    for w in windows:
+        cells: list[Any] = [f"{w} x {w}"]
+        params = None
+        for p in PROTOCOLS:
+            r = _done(rows, scene=scene, window=w, protocol=p)
+            params = params or (r or {}).get("parameters")
+            cells += (["-", "-"] if r is None else
+                      [f"{r['train_seconds']:.0f}", f"{r['seconds_per_epoch']:.1f}"])
+        body.append([*cells[:1], f"{params:,}" if params else "-", *cells[1:], NOT_CONFIRMED])
+    rep.table(f"Table II, {scene}", ["window", "parameters", "paper: train s (all epochs)",
+                                     "paper: s / epoch", "disjoint: train s (all epochs)",
+                                     "disjoint: s / epoch", "paper's Table II"], body,
+              note="Training time = the fit loop over all epochs (mean per seed), validation "
+                   "included, map and test excluded. Paper's Table II values: not confirmed "
+                   "(the paper's tables could not be retrieved here).")
+    rep.section(f"{scene}: Table III, accuracy per window (%)")
+    body = [[f"{w} x {w}", *[c for p in PROTOCOLS
+                             for c in _oa_aa_k(_done(rows, scene=scene, window=w, protocol=p))],
+             NOT_CONFIRMED] for w in windows]
+    rep.table(f"Table III, {scene}", ["window", "paper: OA", "paper: AA", "paper: kappa x 100",
+                                      "disjoint: OA", "disjoint: AA", "disjoint: kappa x 100",
+                                      "paper's Table III"], body)
+    for p in PROTOCOLS:
+        oas = {w: r["overall_accuracy"] for w in windows
+               if (r := _done(rows, scene=scene, window=w, protocol=p)) is not None}
+        if len(oas) > 1:
+            best = max(oas, key=lambda w: oas[w])
+            rep.add(f"- protocol `{p}`: best OA at {best} x {best} ({pct(oas[best], digits=2)} "
+                    f"%); OA {pct(oas[min(oas)], digits=2)} % at {min(oas)} x {min(oas)} and "
+                    f"{pct(oas[max(oas)], digits=2)} % at {max(oas)} x {max(oas)}.")
+    rep.add("")
+    rep.section(f"{scene}: Figures 4-8, training curves and maps per window")
+    for w in windows:
+        for p in PROTOCOLS:
+            r = _done(rows, scene=scene, window=w, protocol=p)
+            if r is None:
+                rep.figure(f"{scene} {w} x {w} {p}", None)
+                continue
+            seed = f"seed_{_first_seed(r['metrics'])}"
+            src = run_dir(out, r["name"]) / seed / "figures"
+            curves = collect_figure(src / "curves.png", out, f"{r['name']}_curves")
+            mapped = collect_figure(src / "map.png", out, f"{r['name']}_map")
+            rep.add(f"**{w} x {w}, protocol `{p}`** ({seed}): OA "
+                    f"{pct(r['overall_accuracy'], digits=2)} %", "")
+            rep.figure(f"training curves, {w} x {w}, {p}", curves)
+            rep.figure(f"classification map, {w} x {w}, {p}", mapped)
+
+
+def _first_seed(metrics: Mapping[str, Any]) -> int:
+    seeds = metrics.get("seeds")
+    return int(seeds[0]["seed"]) if seeds else int(metrics.get("seed", 0))
+
+
+def _table4_report(rep: Report, scene: str, rows: Sequence[Mapping[str, Any]],
+                   out: Path) -> None:
+    from spectranet.engine.plots import plot_grouped_bars
+
+    rep.section(f"{scene}: Table IV, models at 11 x 11 (%)")
+    headers = ["model", "parameters"]
+    for split in SPLITS:
+        headers += [f"{split}: OA", f"{split}: AA", f"{split}: kappa x 100"]
+    headers += ["paper split: train s", "paper's Table IV"]
+    body = []
+    for model, label in MODELS.items():
+        cells = [c for s in SPLITS for c in _oa_aa_k(_done(rows, scene=scene, model=model,
+                                                           split=s))]
+        first = _done(rows, scene=scene, model=model, split="paper")
+        params = next((r.get("parameters") for s in SPLITS
+                       if (r := _done(rows, scene=scene, model=model, split=s))), None)
+        body.append([label, f"{params:,}" if params else "-", *cells,
+                     f"{first['train_seconds']:.0f}" if first else "-", NOT_CONFIRMED])
+    rep.table(f"Table IV, {scene}", headers, body,
+              note="Split labels: " + "; ".join(f"`{k}` = {v[2]}" for k, v in SPLITS.items())
+                   + ". Paper's Table IV values: not confirmed.")
+    rep.add(_TEN_PERCENT, "")
+    claim = []
+    for split in SPLITS:
+        oas = {m: r["overall_accuracy"] for m in MODELS
+               if (r := _done(rows, scene=scene, model=m, split=split)) is not None}
+        if "fast3dcnn" not in oas or len(oas) < 2:
+            claim.append([split, "-", "-", "not run"])
+            continue
+        ranked = sorted(oas, key=lambda m: -oas[m])
+        rank = ranked.index("fast3dcnn") + 1
+        best_other = max(v for m, v in oas.items() if m != "fast3dcnn")
+        claim.append([split, f"{rank} of {len(oas)}",
+                      f"{100 * (oas['fast3dcnn'] - best_other):+.2f}",
+                      "holds" if rank == 1 else "does not hold"])
+    rep.table(f"Claim: the fast 3D CNN ahead of the comparison models ({scene})",
+              ["split", "fast 3D CNN OA rank", "OA minus best other (points)", "claim"], claim)
+    series = {SPLITS[s][2]: [(_done(rows, scene=scene, model=m, split=s) or
+                              {"overall_accuracy": np.nan})["overall_accuracy"]
+                             for m in MODELS] for s in SPLITS}
+    fig = plot_grouped_bars(list(MODELS), series, ylabel="overall accuracy",
+                            title=f"{scene}: Table IV models at 11 x 11", ylim=(0, 1))
+    rep.figure(f"Table IV, {scene}", save_plot(fig, out, f"{scene}_table4_bars"))
+
+
+def write_report(name: str, scale: str, out: Path, rows: Sequence[Mapping[str, Any]],
+                 skipped: Sequence[tuple[str, str]], *, root: str | Path | None = None) -> Path:
+    """Render ``report.md`` (tables also as CSV/JSON, figures as PNG) for experiment ``name``."""
+    del root
+    scenes = list(dict.fromkeys(r["scene"] for r in rows))
+    data = (f"scenes run: {', '.join(scenes) or 'none'}; skipped (data absent): "
+            f"{', '.join(s for s, _ in skipped) or 'none'}")
+    title = ("Ahmad (2020), Table IV: comparison models" if name == "table4" else
+             "Ahmad (2020), Tables II-III and Figures 4-8: window size")
+    rep = Report(title, experiment=f"ahmad2020 {name}", scale=scale, data=data,
+                 settings=_settings(name, scale) + [
+                     "Protocols side by side: `paper` = stratified random split, 30 % test, the "
+                     "rest halved, PCA on the whole cube (as published); `disjoint` = spatially "
+                     "disjoint regions, PCA and scaling on training pixels only (leakage-free)."])
+    if name != "table4":
+        rep.add("This report covers `table2`, `table3` and `figures`: one grid of runs gives "
+                "the times, the accuracies and the curves and maps.", "")
+    for scene in scenes:
+        if name == "table4":
+            _table4_report(rep, scene, rows, out)
+        else:
+            windows = sorted({r["window"] for r in rows if r["scene"] == scene})
+            _window_report(rep, scene, rows, out, windows)
+    status_section(rep, rows, skipped)
+    return rep.write(out)

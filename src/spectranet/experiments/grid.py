@@ -1,0 +1,323 @@
+"""Experiment grids: named, independent runs in one output folder, resumable and parallel.
+
+A grid is a list of :class:`GridRun` (name, domain, configuration, tags). Run ``name`` lives in
+``OUT/runs/<name>/`` and is finished when its ``metrics.json`` exists (the pipelines write it
+last), so a rerun skips finished runs and finishes the others (an interrupted pipeline run
+resumes from its own checkpoints). ``jobs > 1`` runs several at once in a process pool (spawned
+processes, ``cpu_count // jobs`` torch threads each). A run that raises is recorded in
+``OUT/runs/<name>/error.json`` and in the results, and does not stop the others; a missing
+dataset counts as *skipped* with its reason. Results go to ``OUT/results.csv`` and
+``OUT/results.json`` after every run.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import json
+import multiprocessing
+import os
+import sys
+import time
+import traceback
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from spectranet.engine.runs import atomic_write_json, atomic_write_text, read_json
+from spectranet.errors import ConfigError, DataNotFoundError
+
+__all__ = ["GridRun", "RUNNERS", "run_grid", "collect_results", "summarise_metrics",
+           "run_dir", "is_finished"]
+
+_NAME_OK = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.")
+
+
+@dataclass(frozen=True)
+class GridRun:
+    """One independent run of a grid.
+
+    Parameters
+    ----------
+    name : str
+        Unique within the grid; letters, digits, ``_``, ``-`` and ``.`` (a folder name).
+    domain : {"hsi", "audio", "mfcc"}
+        Which library function trains it (see :data:`RUNNERS`).
+    config : HSIConfig, AudioConfig or BaselineConfig
+    tags : mapping, optional
+        Labels for tables (e.g. ``{"scene": "indian_pines", "window": 11}``); copied into the
+        results rows.
+    """
+
+    name: str
+    domain: str
+    config: Any
+    tags: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _train_hsi(config: Any, out: Path, root: str | Path | None) -> dict[str, Any]:
+    from spectranet.hsi.pipeline import train
+
+    return train(config, out, root=root, progress=False)
+
+
+def _train_audio(config: Any, out: Path, root: str | Path | None) -> dict[str, Any]:
+    from spectranet.audio.pipeline import train
+
+    return train(config, out, root=root, progress=False)
+
+
+def _train_mfcc(config: Any, out: Path, root: str | Path | None) -> dict[str, Any]:
+    from spectranet.audio.baseline import train
+
+    return train(config, out, root=root)
+
+
+#: Domain -> ``runner(config, run_folder, root) -> metrics dict``; the library's train functions.
+RUNNERS: dict[str, Callable[[Any, Path, str | Path | None], dict[str, Any]]] = {
+    "hsi": _train_hsi,
+    "audio": _train_audio,
+    "mfcc": _train_mfcc,
+}
+
+
+def run_dir(out: str | Path, name: str) -> Path:
+    """Folder of run ``name`` in grid folder ``out``: ``out/runs/<name>``."""
+    return Path(out) / "runs" / name
+
+
+def is_finished(out: str | Path, name: str) -> bool:
+    """Whether run ``name`` of grid ``out`` finished (its ``metrics.json`` exists)."""
+    return (run_dir(out, name) / "metrics.json").is_file()
+
+
+def _config_dict(config: Any) -> Any:
+    data = dataclasses.asdict(config) if dataclasses.is_dataclass(config) else config
+    return json.loads(json.dumps(data, default=str))  # tuples -> lists, as read back from JSON
+
+
+def _validate(runs: Sequence[GridRun], out: Path, jobs: int) -> None:
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ConfigError(f"jobs must be an integer >= 1, got {jobs!r}")
+    seen: set[str] = set()
+    for run in runs:
+        if not run.name or set(run.name) - _NAME_OK:
+            raise ConfigError("run name must use letters, digits, '_', '-' or '.', "
+                              f"got {run.name!r}")
+        if run.name in seen:
+            raise ConfigError(f"run names must be unique, got {run.name!r} twice")
+        seen.add(run.name)
+        if run.domain not in RUNNERS:
+            raise ConfigError(f"domain must be one of {sorted(RUNNERS)}, got {run.domain!r} "
+                              f"(run {run.name!r})")
+    if (out / "grid.json").is_file():
+        previous = {r["name"]: r["config"] for r in read_json(out / "grid.json")["runs"]}
+        for run in runs:
+            if run.name in previous and previous[run.name] != _config_dict(run.config):
+                raise ConfigError(f"{out} holds run {run.name!r} with another configuration; "
+                                  "use a new --out")
+
+
+def _execute(run: GridRun, folder: Path, root: str | Path | None, threads: int,
+             runner: Callable[..., dict[str, Any]] | None) -> dict[str, Any]:
+    """Train one run (in this process or a pool worker); never raises an ``Exception``."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    tic = time.perf_counter()
+    try:
+        fn = runner if runner is not None else RUNNERS[run.domain]
+        fn(run.config, folder, root)
+        (folder / "error.json").unlink(missing_ok=True)
+        return {"status": "done", "error": "", "seconds": time.perf_counter() - tic}
+    except Exception as exc:  # recorded, not fatal to the other runs
+        status = "skipped" if isinstance(exc, DataNotFoundError) else "failed"
+        error = f"{type(exc).__name__}: {exc}"
+        atomic_write_json(folder / "error.json", {
+            "status": status, "error": error, "traceback": traceback.format_exc(),
+            "date": time.strftime("%Y-%m-%d %H:%M:%S")})
+        return {"status": status, "error": error, "seconds": time.perf_counter() - tic}
+    finally:
+        torch.set_num_threads(before)
+
+
+def run_grid(runs: Sequence[GridRun], out: str | Path, *, jobs: int = 1,
+             root: str | Path | None = None, threads: int | None = None,
+             runner: Callable[[Any, Path, str | Path | None], dict[str, Any]] | None = None,
+             log: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
+    """Run every unfinished run of a grid; collect all results.
+
+    Parameters
+    ----------
+    runs : sequence of GridRun
+    out : path-like
+        Grid folder: ``runs/<name>/``, ``grid.json``, ``grid.log``, ``results.csv/json``.
+    jobs : int >= 1, default 1
+        Runs trained at once; 1 trains in this process, more in a spawned process pool.
+    root : path-like, optional
+        Data root (default ``$SPECTRANET_DATA``).
+    threads : int >= 1, optional
+        Torch threads per run (default ``max(1, cpu_count // jobs)``).
+    runner : callable, optional
+        ``runner(config, folder, root)`` used for every run instead of :data:`RUNNERS`
+        (must be picklable when ``jobs > 1``); for tests and custom grids.
+    log : callable, optional
+        Receives one line per started/finished run (also appended to ``grid.log``).
+
+    Returns
+    -------
+    list of dict
+        One row per run in ``runs`` order, see :func:`collect_results`.
+
+    Raises
+    ------
+    ConfigError
+        Before any work: bad ``jobs``, duplicate or bad run names, unknown domain, or ``out``
+        holding a run of the same name with another configuration.
+
+    Notes
+    -----
+    Worker processes are *spawned*, so a script calling this with ``jobs > 1`` needs the
+    ``if __name__ == "__main__":`` guard. Runs are handed out in ``runs`` order: put the longest
+    first. Each process loads its own data (e.g. all sound feature windows, ~0.3 GB).
+    """
+    out = Path(out)
+    _validate(runs, out, jobs)
+    threads = threads or max(1, (os.cpu_count() or 1) // jobs)
+    out.mkdir(parents=True, exist_ok=True)
+    known = read_json(out / "grid.json")["runs"] if (out / "grid.json").is_file() else []
+    names = {r.name for r in runs}
+    known = [r for r in known if r["name"] not in names]
+    atomic_write_json(out / "grid.json", {"runs": known + [
+        {"name": r.name, "domain": r.domain, "tags": dict(r.tags),
+         "config": _config_dict(r.config)} for r in runs]})
+    todo = [r for r in runs if not is_finished(out, r.name)]
+    outcome: dict[str, dict[str, Any]] = {}
+
+    def note(message: str) -> None:
+        line = f"{time.strftime('%Y-%m-%d %H:%M:%S')} {message}"
+        with open(out / "grid.log", "a", encoding="utf-8") as fh:
+            fh.write(line + "\n")
+        if log is not None:
+            log(message)
+
+    note(f"grid: {len(runs)} runs, {len(runs) - len(todo)} finished before, {len(todo)} to run, "
+         f"jobs {jobs}, threads {threads}")
+
+    def finish(i: int, run: GridRun, result: dict[str, Any]) -> None:
+        outcome[run.name] = result
+        extra = f": {result['error']}" if result["error"] else ""
+        note(f"[{i}/{len(todo)}] {result['status']} {run.name} in {result['seconds']:.0f} s{extra}")
+        collect_results(runs, out, outcome=outcome)
+
+    if jobs == 1:
+        for i, run in enumerate(todo, 1):
+            note(f"[{i}/{len(todo)}] start {run.name}")
+            finish(i, run, _execute(run, run_dir(out, run.name), root, threads, runner))
+    elif todo:
+        context = multiprocessing.get_context("spawn")  # no forked torch/OpenMP state
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            pending: dict[Future[dict[str, Any]], GridRun] = {}
+            for run in todo:
+                note(f"queued {run.name}")
+                pending[pool.submit(_execute, run, run_dir(out, run.name), root, threads,
+                                    runner)] = run
+            done_count = 0
+            while pending:
+                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    run = pending.pop(future)
+                    done_count += 1
+                    try:
+                        result = future.result()
+                    except Exception as exc:  # the worker itself died
+                        result = {"status": "failed", "error": f"{type(exc).__name__}: {exc}",
+                                  "seconds": 0.0}
+                    finish(done_count, run, result)
+    return collect_results(runs, out, outcome=outcome)
+
+
+def summarise_metrics(domain: str, metrics: Mapping[str, Any]) -> dict[str, Any]:
+    """Flat summary of a run's ``metrics.json`` for tables (fractions in [0, 1], seconds).
+
+    hsi: ``overall_accuracy``, ``average_accuracy``, ``kappa`` (means over seeds), their
+    ``*_std``, ``train_seconds`` (per seed), ``epochs``, ``seconds_per_epoch``, ``parameters``,
+    ``map_seconds``, ``n_seeds``. audio and mfcc: ``clip_accuracy`` (mean over folds) and
+    ``clip_accuracy_std``, ``window_accuracy`` (audio), ``train_seconds`` (all folds),
+    ``fold_<k>`` (clip accuracy per test fold).
+    """
+    std = metrics.get("std") or {}
+    row: dict[str, Any] = {}
+    if domain == "hsi":
+        for key in ("overall_accuracy", "average_accuracy", "kappa"):
+            row[key] = metrics.get(key)
+            row[f"{key}_std"] = std.get(key, 0.0)
+        for key in ("train_seconds", "epochs", "parameters", "map_seconds"):
+            row[key] = metrics.get(key)
+        if row["train_seconds"] is not None and row["epochs"]:
+            row["seconds_per_epoch"] = row["train_seconds"] / row["epochs"]
+        row["n_seeds"] = len(metrics.get("seeds", [])) or 1
+        return row
+    row["clip_accuracy"] = metrics.get("clip_accuracy")
+    row["clip_accuracy_std"] = std.get("clip_accuracy", 0.0)
+    if "window_accuracy" in metrics:
+        row["window_accuracy"] = metrics["window_accuracy"]
+    row["train_seconds"] = metrics.get("train_seconds")
+    for f in metrics.get("folds", []):
+        row[f"fold_{f['fold']}"] = f["clip_accuracy"]
+    return row
+
+
+def collect_results(runs: Sequence[GridRun], out: str | Path, *,
+                    outcome: Mapping[str, Mapping[str, Any]] | None = None
+                    ) -> list[dict[str, Any]]:
+    """Gather every run's status and summary into ``results.csv`` and ``results.json``.
+
+    Returns
+    -------
+    list of dict
+        Per run: ``name``, ``domain``, ``status`` ("done", "failed", "skipped" or "pending"),
+        ``error``, ``seconds`` (wall time of this invocation, 0 for a reused run), the tags,
+        the :func:`summarise_metrics` keys and ``metrics`` (the full ``metrics.json``; in the
+        JSON file only).
+    """
+    out = Path(out)
+    outcome = outcome or {}
+    rows = []
+    for run in runs:
+        folder = run_dir(out, run.name)
+        row: dict[str, Any] = {"name": run.name, "domain": run.domain, **dict(run.tags)}
+        if is_finished(out, run.name):
+            metrics = read_json(folder / "metrics.json")
+            row |= {"status": "done", "error": "",
+                    "seconds": outcome.get(run.name, {}).get("seconds", 0.0)}
+            row |= summarise_metrics(run.domain, metrics) | {"metrics": metrics}
+        elif (folder / "error.json").is_file():
+            err = read_json(folder / "error.json")
+            row |= {"status": err["status"], "error": err["error"],
+                    "seconds": outcome.get(run.name, {}).get("seconds", 0.0)}
+        elif run.name in outcome:  # the worker process died before it could record anything
+            row |= {k: outcome[run.name][k] for k in ("status", "error", "seconds")}
+        else:
+            row |= {"status": "pending", "error": "", "seconds": 0.0}
+        rows.append(row)
+    atomic_write_json(out / "results.json", {"runs": rows})
+    columns: list[str] = []
+    for row in rows:
+        columns += [k for k in row if k != "metrics" and k not in columns]
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: "" if row.get(k) is None else row.get(k) for k in columns})
+    atomic_write_text(out / "results.csv", buf.getvalue())
+    return rows
+
+
+def stderr_log(message: str) -> None:
+    """Print a grid progress line to standard error."""
+    print(message, file=sys.stderr, flush=True)

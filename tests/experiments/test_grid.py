@@ -1,0 +1,124 @@
+"""Experiment grids: resume after an interruption, recorded failures, jobs=2 equals jobs=1."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from spectranet.config import HSIConfig
+from spectranet.engine.runs import atomic_write_json
+from spectranet.errors import ConfigError, DataNotFoundError
+from spectranet.experiments.grid import GridRun, collect_results, is_finished, run_grid
+
+CANNED = {"overall_accuracy": 0.9, "average_accuracy": 0.8, "kappa": 0.85,
+          "per_class_accuracy": [0.9, 0.7], "confusion_matrix": [[9, 1], [3, 7]], "seed": 0,
+          "train_seconds": 12.0, "epochs": 4, "parameters": 1000, "map_seconds": 1.0}
+
+
+def _runs(names=("a", "b", "c")):
+    return [GridRun(n, "hsi", {"name": n, "epochs": 4}, {"letter": n}) for n in names]
+
+
+class Flaky:
+    """Runner that counts calls per run and raises on run ``b`` the first time."""
+
+    def __init__(self, error=None):
+        self.calls: dict[str, int] = {}
+        self.error = error or RuntimeError("simulated crash")
+
+    def __call__(self, config, folder, root):
+        name = config["name"]
+        self.calls[name] = self.calls.get(name, 0) + 1
+        if name == "b" and self.calls[name] == 1:
+            raise self.error
+        atomic_write_json(Path(folder) / "metrics.json", CANNED)
+        return CANNED
+
+
+def test_interrupted_grid_resumes_without_redoing_finished_runs(tmp_path):
+    runner = Flaky()
+    rows = run_grid(_runs(), tmp_path, runner=runner)
+    assert [r["status"] for r in rows] == ["done", "failed", "done"]
+    assert "simulated crash" in rows[1]["error"]
+    error = json.loads((tmp_path / "runs" / "b" / "error.json").read_text())
+    assert error["status"] == "failed" and "RuntimeError" in error["traceback"]
+    assert not is_finished(tmp_path, "b")
+
+    rows = run_grid(_runs(), tmp_path, runner=runner)
+    assert runner.calls == {"a": 1, "b": 2, "c": 1}  # only the failed run ran again
+    assert [r["status"] for r in rows] == ["done"] * 3
+    assert not (tmp_path / "runs" / "b" / "error.json").exists()
+    assert rows[0]["overall_accuracy"] == 0.9 and rows[0]["seconds_per_epoch"] == 3.0
+
+    run_grid(_runs(), tmp_path, runner=runner)
+    assert runner.calls == {"a": 1, "b": 2, "c": 1}  # everything finished: nothing runs
+
+
+def test_results_written_as_csv_and_json(tmp_path):
+    run_grid(_runs(), tmp_path, runner=Flaky())
+    lines = (tmp_path / "results.csv").read_text().splitlines()
+    assert lines[0].startswith("name,domain,letter,status,error")
+    assert len(lines) == 4 and ",failed," in lines[2]
+    saved = json.loads((tmp_path / "results.json").read_text())["runs"]
+    assert saved[0]["metrics"]["kappa"] == 0.85 and saved[1]["status"] == "failed"
+    assert "start a" in (tmp_path / "grid.log").read_text()
+
+
+def test_missing_data_counts_as_skipped(tmp_path):
+    rows = run_grid(_runs(), tmp_path, runner=Flaky(DataNotFoundError("cube.mat is missing")))
+    assert rows[1]["status"] == "skipped" and "cube.mat is missing" in rows[1]["error"]
+    pending = collect_results(_runs(("a", "z")), tmp_path)
+    assert [r["status"] for r in pending] == ["done", "pending"]
+
+
+@pytest.mark.parametrize("runs, jobs, match", [
+    (_runs(("a", "a")), 1, "unique"),
+    (_runs(("a/b",)), 1, "run name"),
+    ([GridRun("a", "video", {})], 1, "domain must be one of"),
+    (_runs(), 0, "jobs must be an integer >= 1"),
+])
+def test_invalid_grids_are_refused_before_any_work(tmp_path, runs, jobs, match):
+    with pytest.raises(ConfigError, match=match):
+        run_grid(runs, tmp_path / "out", jobs=jobs, runner=Flaky())
+    assert not (tmp_path / "out").exists()
+
+
+def test_changed_configuration_in_same_folder_is_refused(tmp_path):
+    run_grid(_runs(), tmp_path, runner=Flaky())
+    changed = [GridRun("a", "hsi", {"name": "a", "epochs": 5})]
+    with pytest.raises(ConfigError, match="another configuration"):
+        run_grid(changed, tmp_path, runner=Flaky())
+
+
+@pytest.fixture(scope="module")
+def tiny_scene(tmp_path_factory):
+    """A 20 x 20 x 20 cube with three separable classes in blocks, as .npy files."""
+    folder = tmp_path_factory.mktemp("scene")
+    rng = np.random.default_rng(0)
+    gt = np.zeros((20, 20), np.int64)
+    gt[2:9, 2:18], gt[11:18, 2:10], gt[11:18, 11:18] = 1, 2, 3
+    cube = (3 * rng.normal(size=(4, 20))[gt] + rng.normal(size=(20, 20, 20))).astype(np.float32)
+    np.save(folder / "cube.npy", cube)
+    np.save(folder / "gt.npy", gt)
+    return folder
+
+
+def _tiny_runs(folder):
+    return [GridRun(f"w{w}", "hsi", HSIConfig(
+        cube=str(folder / "cube.npy"), gt=str(folder / "gt.npy"), model="he_multiscale",
+        components=17, window=w, epochs=1, batch_size=64, precision="fp32"), {"window": w})
+        for w in (5, 7)]
+
+
+def test_two_jobs_give_the_same_results_as_one(tmp_path, tiny_scene):
+    runs = _tiny_runs(tiny_scene)
+    one = run_grid(runs, tmp_path / "one", jobs=1, threads=1)
+    two = run_grid(runs, tmp_path / "two", jobs=2, threads=1)
+    keys = ("name", "status", "overall_accuracy", "average_accuracy", "kappa", "parameters")
+    assert [r["status"] for r in one] == ["done", "done"]
+    assert [[r[k] for k in keys] for r in one] == [[r[k] for k in keys] for r in two]
+    for r1, r2 in zip(one, two, strict=True):
+        assert r1["metrics"]["confusion_matrix"] == r2["metrics"]["confusion_matrix"]
+        split = "runs/{}/seed_0/split.json".format(r1["name"])
+        assert (tmp_path / "one" / split).read_text() == (tmp_path / "two" / split).read_text()

@@ -1,0 +1,179 @@
+"""Experiment reports on tiny grids whose train functions return canned metrics with real keys."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+
+from spectranet.audio.pipeline import summarise
+from spectranet.engine.runs import atomic_write_json, save_figure
+from spectranet.errors import ConfigError
+from spectranet.experiments import ahmad2020, chen2019, grid, list_experiments, run_experiment
+
+FOLDS = (1, 2, 3, 10)
+
+
+def _audio_metrics(base: float, n_classes: int = 10) -> dict:
+    """The sound pipeline's metrics.json, built by its own ``summarise`` from fake rounds."""
+    rng = np.random.default_rng(int(base * 1000))
+    rounds = []
+    for i, fold in enumerate(FOLDS):
+        true = rng.integers(0, n_classes, 40)
+        pred = np.where(rng.random(40) < base + 0.01 * i, true, (true + 1) % n_classes)
+        rounds.append({"fold": fold, "seed": 0, "clip_accuracy": float(np.mean(true == pred)),
+                       "window_accuracy": base - 0.05, "test_clips": 40, "clip_true": true,
+                       "clip_pred": pred, "train_seconds": 30.0})
+    return summarise(rounds, n_classes)
+
+
+def _fake_audio(config, folder, root):
+    base = 0.7 if "Dila" in config.arch else 0.6
+    metrics = _audio_metrics(base + 0.02 * config.arch.count("Cov"))
+    atomic_write_json(Path(folder) / "metrics.json", metrics)
+    return metrics
+
+
+def _fake_mfcc(config, folder, root):
+    metrics = _audio_metrics(0.5 if config.classifier == "svm" else 0.55)
+    metrics.pop("window_accuracy")
+    atomic_write_json(Path(folder) / "metrics.json", metrics)
+    return metrics
+
+
+def _fake_hsi(config, folder, root):
+    folder = Path(folder)
+    oa = 0.95 - 0.01 * (config.window - 11) - (0.1 if config.protocol == "disjoint" else 0)
+    oa -= 0.0 if config.model == "fast3dcnn" else 0.05
+    for name in ("curves", "map"):
+        fig = Figure(figsize=(1, 1))
+        fig.subplots().plot([0, 1])
+        save_figure(fig, folder / "seed_0" / "figures" / f"{name}.png", dpi=20)
+    metrics = {"overall_accuracy": oa, "average_accuracy": oa - 0.05, "kappa": oa - 0.03,
+               "per_class_accuracy": [oa] * 16, "confusion_matrix": np.eye(16).tolist(),
+               "seed": 0, "train_seconds": 2.0 * config.window, "test_seconds": 0.5,
+               "map_seconds": 1.0, "best_epoch": 3, "epochs": config.epochs,
+               "parameters": 1000 * config.window ** 2, "history": []}
+    atomic_write_json(folder / "metrics.json", metrics)
+    return metrics
+
+
+@pytest.fixture
+def fake_runners(monkeypatch):
+    monkeypatch.setitem(grid.RUNNERS, "audio", _fake_audio)
+    monkeypatch.setitem(grid.RUNNERS, "mfcc", _fake_mfcc)
+    monkeypatch.setitem(grid.RUNNERS, "hsi", _fake_hsi)
+    monkeypatch.setattr(chen2019, "prepare", lambda runs, out, root: None)
+    monkeypatch.setattr(ahmad2020, "available_scenes", lambda root=None: (
+        ["indian_pines"], [("salinas", "Salinas_corrected.mat is missing")]))
+
+
+def _header_ok(text: str, scale: str) -> None:
+    for needle in ("- date: ", "- machine: ", "CPUs", f"- scale: `{scale}`", "- data: "):
+        assert needle in text, needle
+
+
+def test_chen2019_exp1_report(tmp_path, fake_runners):
+    report = run_experiment("chen2019", "exp1", scale="quick", out=tmp_path, root=tmp_path,
+                            progress=False)
+    text = report.read_text()
+    assert report == tmp_path / "report.md"
+    _header_ok(text, "quick")
+    assert f"**{chen2019.QUICK['epochs']} epochs**" in text and "**half the filters**" in text
+    assert "Table 1 (ours)" in text and "`Cov1 + Cov2 + Cov3 + DilaCov1(2)`" in text
+    assert "| 16, 16, 32, 32 |" in text
+    assert "Claim: dilated better than max-pooling" in text and "| holds |" in text
+    assert "| 77 (not confirmed) |" in text and "| Test 2: max-pooling |" in text
+    for png in ("exp1_bars", "exp1_group3_folds"):
+        assert f"figures/{png}.png" in text and (tmp_path / "figures" / f"{png}.png").is_file()
+    rows = json.loads((tmp_path / "results.json").read_text())["runs"]
+    assert [r["name"] for r in rows] == ["g1_dilated", "g1_pooling", "g2_dilated",
+                                         "g2_pooling", "g3_dilated", "g3_pooling"]
+    assert (tmp_path / "results.csv").read_text().count("\n") == 7
+    assert "Table 1 (ours)" in json.loads((tmp_path / "tables.json").read_text())
+    assert (tmp_path / "tables" / "table_1_ours.csv").is_file()
+
+
+def test_chen2019_table4_report_with_baselines(tmp_path, fake_runners):
+    text = run_experiment("chen2019", "table4", scale="paper", out=tmp_path, root=tmp_path,
+                          progress=False).read_text()
+    _header_ok(text, "paper")
+    assert "500 epochs" in text
+    for model in ("dilated CNN", "Piczak CNN", "MFCC + SVM", "MFCC + random forest"):
+        assert f"| {model} |" in text
+    assert "78.3 (not confirmed)" in text and "73.7 (not confirmed)" in text
+    assert "80, 80 (fixed)" in text and "275 features" in text
+
+
+def test_chen2019_failed_run_is_listed_and_resumed(tmp_path, fake_runners, monkeypatch):
+    def broken(config, folder, root):
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setitem(grid.RUNNERS, "mfcc", broken)
+    text = run_experiment("chen2019", "table4", out=tmp_path, root=tmp_path,
+                          progress=False).read_text()
+    assert "Runs not finished" in text and "RuntimeError: out of memory" in text
+    monkeypatch.setitem(grid.RUNNERS, "mfcc", _fake_mfcc)
+    text = run_experiment("chen2019", "table4", out=tmp_path, root=tmp_path,
+                          progress=False).read_text()
+    assert "Runs not finished" not in text and "4 runs: 4 done" in text
+
+
+def test_ahmad2020_window_report(tmp_path, fake_runners):
+    text = run_experiment("ahmad2020", "table3", out=tmp_path, progress=False).read_text()
+    _header_ok(text, "quick")
+    assert "**windows 11, 15, 19**" in text and "instead of 11, 13, 15, 17, 19, 21, 25" in text
+    assert f"**{ahmad2020.QUICK['window_epochs']} epochs**" in text
+    assert "Table II, indian_pines" in text and "Table III, indian_pines" in text
+    assert "| 19 x 19 | 361,000 |" in text  # parameters column
+    assert "| salinas | Salinas_corrected.mat is missing |" in text
+    assert "not confirmed" in text
+    assert "figures/indian_pines_w19_disjoint_map.png" in text
+    assert (tmp_path / "figures" / "indian_pines_w11_paper_curves.png").is_file()
+    rows = json.loads((tmp_path / "results.json").read_text())["runs"]
+    assert len(rows) == 6 and {r["protocol"] for r in rows} == {"paper", "disjoint"}
+    # table2 and figures are the same grid: nothing runs again
+    before = (tmp_path / "runs" / "indian_pines_w11_paper" / "metrics.json").stat().st_mtime_ns
+    run_experiment("ahmad2020", "figures", out=tmp_path, progress=False)
+    after = (tmp_path / "runs" / "indian_pines_w11_paper" / "metrics.json").stat().st_mtime_ns
+    assert before == after
+
+
+def test_ahmad2020_table4_report(tmp_path, fake_runners):
+    text = run_experiment("ahmad2020", "table4", out=tmp_path, progress=False).read_text()
+    assert "Table IV, indian_pines" in text and "typo for 30-40 %" in text
+    for label in ahmad2020.MODELS.values():
+        assert f"| {label} |" in text
+    assert "share10: OA" in text and "disjoint: OA" in text
+    assert text.count("| holds |") == 3  # fast 3D CNN first under every split
+    rows = json.loads((tmp_path / "results.json").read_text())["runs"]
+    assert len(rows) == 15
+    assert {r["split"] for r in rows} == {"paper", "share10", "disjoint"}
+
+
+def test_list_and_invalid_experiments(tmp_path):
+    names = list_experiments()
+    assert set(names["chen2019"]) == {"exp1", "exp2", "exp3", "table4"}
+    assert set(names["ahmad2020"]) == {"table2", "table3", "table4", "figures"}
+    with pytest.raises(ConfigError, match="paper must be one of"):
+        run_experiment("smith2021", "exp1", out=tmp_path)
+    with pytest.raises(ConfigError, match="experiment must be one of"):
+        run_experiment("chen2019", "table9", out=tmp_path)
+    with pytest.raises(ConfigError, match="scale must be one of"):
+        run_experiment("chen2019", "exp1", scale="huge", out=tmp_path)
+    with pytest.raises(ConfigError, match="jobs must be"):
+        run_experiment("chen2019", "exp1", jobs=0, out=tmp_path)
+
+
+@pytest.mark.parametrize("name, table, claim", [
+    ("exp2", "Table 2 (ours)", "Claim: rate 2 better than rate 3"),
+    ("exp3", "Table 3 (ours)", "Claim: one dilated better than two dilated"),
+])
+def test_chen2019_exp2_exp3_reports(tmp_path, fake_runners, name, table, claim):
+    text = run_experiment("chen2019", name, out=tmp_path, root=tmp_path,
+                          progress=False).read_text()
+    assert table in text and claim in text and "6 runs: 6 done" in text
+    assert (tmp_path / "figures" / f"{name}_bars.png").is_file()
+    if name == "exp3":
+        assert "| 16, 16, 32, 32, 32 |" in text  # the extra dilated layer gets a filter count
