@@ -100,8 +100,12 @@ def test_filters_override_and_validation():
     assert model.classifier.in_features == 16 and model.dropout.p == 0.25
     deep = from_spec("Cov1 + Cov2 + Cov3 + Cov4 + Cov5", 3)
     assert [m.out_channels for m in deep.features if isinstance(m, nn.Conv2d)][-1] == 64
-    with pytest.raises(ConfigError, match=r"filters must be 2 positive integers .* got \[8\]"):
-        from_spec("Cov1 + Cov2", 5, filters=[8])
+    short = from_spec("Cov1 + Cov2 + Cov3", 5, filters=[8, 12])  # extended with the last width
+    assert [m.out_channels for m in short.features if isinstance(m, nn.Conv2d)] == [8, 12, 12]
+    with pytest.raises(ConfigError, match=r"filters must be 2 positive integers .* got \[8, 0\]"):
+        from_spec("Cov1 + Cov2", 5, filters=[8, 0])
+    with pytest.raises(ConfigError, match=r"filters must be 1 positive integers .* got \[8, 8\]"):
+        from_spec("Cov1", 5, filters=[8, 8])
     with pytest.raises(ConfigError, match="n_classes must be an integer >= 2, got 1"):
         from_spec("Cov1", 1)
 

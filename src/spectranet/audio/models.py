@@ -145,7 +145,7 @@ class SpecCNN(nn.Module):
     n_classes : int >= 2
     filters : sequence of int, optional
         Output channels of each convolution in order; default 32, 32, 64, 64, then 64
-        (our assumption).
+        (our assumption). A shorter list is extended with its last value.
     in_channels : int, default 2
         Log-mel and deltas.
     dropout : float in [0, 1), default 0.5
@@ -173,6 +173,8 @@ class SpecCNN(nn.Module):
         if filters is None:
             filters = [*DEFAULT_FILTERS, *[_EXTRA_FILTERS] * n_conv][:n_conv]
         filters = list(filters)
+        if 0 < len(filters) < n_conv:  # extra layers repeat the last width, as the default does
+            filters += [filters[-1]] * (n_conv - len(filters))
         if len(filters) != n_conv or any(not isinstance(f, int) or f < 1 for f in filters):
             raise ConfigError(f"filters must be {n_conv} positive integers (one per convolution "
                               f"in {spec!r}), got {filters}")  # fmt: skip
