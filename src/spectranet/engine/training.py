@@ -4,11 +4,12 @@ The loop only knows tensors: every batch is a dict ``{"x", "y", "id"}``. It neve
 reads files other than its own checkpoint.
 
 Speed on CPU (``benchmarks/bench_training_throughput.py``): ``precision="bf16"`` runs under
-bfloat16 autocast, except convolutions with a single input channel, which stay in float32
-(oneDNN's bf16 kernels reduce input channels in pairs; with one channel they take a slow path,
-measured 3-4 times slower than fp32 for the fast 3D CNN's first layer). ``memory_format="auto"``
-puts 4-D activations and weights in channels-last layout under bf16 (measured faster for 2-D
-CNNs; channels-last-3d measured slower for Conv3d, so 5-D tensors stay contiguous).
+bfloat16 autocast. In training, convolutions with a single input channel stay in float32: the
+weight gradient of oneDNN's bf16 kernel for one input channel measured 4-5 times slower than
+fp32 on the fast 3D CNN's first layer (AVX512-BF16, no AMX); in inference bf16 is faster there
+and is kept. ``memory_format="auto"`` puts 4-D activations and weights in channels-last layout
+under bf16 (measured faster for 2-D CNNs; channels-last-3d measured slower for Conv3d
+training, so 5-D tensors stay contiguous).
 
 Under ``torchrun`` :func:`fit` trains one model with all processes
 (:mod:`spectranet.engine.distributed`).
@@ -214,7 +215,7 @@ class _Float32Island:
 def _single_channel_convs_in_fp32(
     model: nn.Module, precision: str, device: torch.device
 ) -> Iterator[None]:
-    """Under CPU bf16, run convolutions with one input channel in float32 (see module doc)."""
+    """Under CPU bf16 training, run convolutions with one input channel in float32 (module doc)."""
     if precision != "bf16" or device.type != "cpu":
         yield
         return
@@ -232,9 +233,12 @@ def _single_channel_convs_in_fp32(
 
 @contextmanager
 def _prepared(
-    model: nn.Module, precision: str, device: torch.device, layouts: Layouts
+    model: nn.Module, precision: str, device: torch.device, layouts: Layouts, *, training: bool
 ) -> Iterator[None]:
-    with _weights_in(model, layouts), _single_channel_convs_in_fp32(model, precision, device):
+    """Weights in ``layouts``; when ``training``, single-channel convolutions in fp32 under bf16."""
+    with _weights_in(model, layouts), _single_channel_convs_in_fp32(
+        model, precision if training else "fp32", device
+    ):
         yield
 
 
@@ -290,11 +294,11 @@ def _train_sums(
     progress: bool,
     layouts: Layouts,
 ) -> tuple[float, int, int]:
-    """(summed loss, correct predictions, samples) of one training pass."""
+    """Train one pass; return (summed loss, correct predictions, samples)."""
     loss_fn = loss_fn or nn.CrossEntropyLoss()
     model.train()
     total_loss, correct, seen = 0.0, 0, 0
-    with _prepared(model, precision, device, layouts):
+    with _prepared(model, precision, device, layouts, training=True):
         for batch in _batches(loader, progress, "batches"):
             x, y = _to(batch, device, layouts)
             optimizer.zero_grad(set_to_none=True)
@@ -339,11 +343,11 @@ def _evaluate_sums(
     loss_fn: nn.Module | None,
     layouts: Layouts,
 ) -> tuple[float, int, int]:
-    """(summed loss, correct predictions, samples) of ``model`` on ``loader``."""
+    """Score ``model`` on ``loader``; return (summed loss, correct predictions, samples)."""
     loss_fn = loss_fn or nn.CrossEntropyLoss()
     model.eval()
     total_loss, correct, seen = 0.0, 0, 0
-    with _prepared(model, precision, device, layouts):
+    with _prepared(model, precision, device, layouts, training=False):
         for batch in loader:
             x, y = _to(batch, device, layouts)
             with autocast(precision, device):
@@ -378,7 +382,7 @@ def predict_proba(
     layouts = _layouts(memory_format, precision)
     model.eval()
     probs, ids = [], []
-    with _prepared(model, precision, device, layouts):
+    with _prepared(model, precision, device, layouts, training=False):
         for batch in _batches(loader, progress, "predict"):
             with autocast(precision, device):
                 logits = model(_input(batch["x"], device, layouts))
@@ -461,8 +465,8 @@ def fit(
     device : str, default "cpu"
         Under torchrun, "cuda" means each process's own GPU (``LOCAL_RANK``).
     precision : {"fp32", "bf16"}, default "fp32"
-        "bf16" runs forward passes under bfloat16 autocast (on CPU, convolutions with one
-        input channel stay float32: faster, see the module docstring).
+        "bf16" runs forward passes under bfloat16 autocast (on CPU, training keeps
+        convolutions with one input channel in float32: faster, see the module docstring).
     metadata : dict, optional
         Stored in the checkpoint under ``"metadata"``.
     progress : bool, default True
@@ -490,7 +494,7 @@ def fit(
     device = dist.local_device(device)
     model.to(device)
     path = Path(checkpoint_path) if checkpoint_path is not None else None
-    result, best_state, start = _resume(model, optimizer, path, epochs)
+    result, best_state, start = _resume(model, optimizer, scheduler, path, epochs)
     if world > 1:
         train_loader = dist.ShardedBatches(train_loader, rank, world)
         val_loader = dist.ShardedBatches(val_loader, rank, world, pad=False)
@@ -511,6 +515,8 @@ def fit(
                 layouts=layouts,
             )
             train_loss, train_acc, val_loss, val_acc = _epoch_means(train_sums, val_sums)
+            if scheduler is not None:
+                scheduler.step()
             seconds = time.perf_counter() - tic
             result.train_seconds += seconds
             result.history.append(
@@ -531,6 +537,7 @@ def fit(
                 resume = {
                     "model": _cpu_copy(model.state_dict()),
                     "optimizer": optimizer.state_dict(),
+                    "scheduler": None if scheduler is None else scheduler.state_dict(),
                     "epoch": epoch + 1,
                     "rng": _rng_state(),
                 }
@@ -562,9 +569,13 @@ def _epoch_means(
 
 
 def _resume(
-    model: nn.Module, optimizer: torch.optim.Optimizer, path: Path | None, epochs: int
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None,
+    path: Path | None,
+    epochs: int,
 ) -> tuple[FitResult, dict[str, torch.Tensor], int]:
-    """(result so far, best weights so far, first epoch to run) from ``path`` if it exists."""
+    """Load ``path`` if it exists; return (result so far, best weights, first epoch to run)."""
     best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
     if path is None or not path.is_file():
         return FitResult(), best_state, 0
@@ -572,6 +583,8 @@ def _resume(
     if "resume" in state:
         model.load_state_dict(state["resume"]["model"])
         optimizer.load_state_dict(state["resume"]["optimizer"])
+        if scheduler is not None and state["resume"].get("scheduler") is not None:
+            scheduler.load_state_dict(state["resume"]["scheduler"])
         _set_rng_state(state["resume"]["rng"])
         start = state["resume"]["epoch"]
     else:  # finished run: nothing left to train
