@@ -53,7 +53,12 @@ def feature_settings(config: AudioConfig) -> FeatureSettings:
 
 
 def model_options(config: AudioConfig) -> dict[str, Any]:
-    """Keyword arguments of :func:`spectranet.audio.models.build_model` for ``config``."""
+    """Keyword arguments of :func:`spectranet.audio.models.build_model` for ``config``.
+
+    Piczak's CNN has a fixed design: ``filters`` and ``batch_norm`` do not apply to it.
+    """
+    if config.arch == "piczak":
+        return {"dropout": config.dropout}
     options: dict[str, Any] = {"filters": config.filters, "dropout": config.dropout}
     if config.batch_norm:
         options["batch_norm"] = True

@@ -68,10 +68,9 @@ def _filters(spec: str) -> list[int]:
 def _audio_config(arch: str, scale: str) -> Any:
     if scale == "paper":
         return make_config("audio", "paper", arch=arch, jobs=1)
-    piczak = arch == "piczak"  # fixed 2015 design: its own filters, no batch normalisation
-    return make_config("audio", "quick", arch=arch, epochs=QUICK["epochs"],
-                       filters=None if piczak else _filters(arch),
-                       batch_norm=False if piczak else None, augment=QUICK["augment"], jobs=1)
+    filters = None if arch == "piczak" else _filters(arch)  # Piczak keeps its own design
+    return make_config("audio", "quick", arch=arch, epochs=QUICK["epochs"], filters=filters,
+                       augment=QUICK["augment"], jobs=1)
 
 
 def _models(name: str) -> list[tuple[str, str, dict[str, Any]]]:
