@@ -174,3 +174,25 @@ def test_cli_missing_file(tmp_path, capsys):
                  str(tmp_path / "gt.mat"), "--out", str(tmp_path / "run")])
     assert code == 1
     assert "nope.mat" in capsys.readouterr().err
+
+
+def test_disjoint_protocol_pca_sees_training_pixels_only(data_root):
+    """Under `disjoint`, the reducer is fitted on training pixels only; changing every test
+    pixel of the cube leaves the fitted PCA and scaling unchanged."""
+    from spectranet.hsi.datasets import load_scene
+
+    scene = load_scene("indian_pines", root=data_root)
+    config = make_config("hsi", "paper", scene="indian_pines", protocol="disjoint")
+    split = pipeline.make_split(scene.labels, config, seed=0)
+    reducer = pipeline._fit_reducer(scene, config, split)
+    assert reducer.n_pixels_fit_ == len(split.train)
+    tampered = scene.cube.copy().reshape(-1, scene.cube.shape[2])
+    tampered[split.test] *= 3.0
+    tampered[split.val] += 100.0
+    other = pipeline._fit_reducer(
+        type(scene)(**{**scene.__dict__, "cube": tampered.reshape(scene.cube.shape)}), config, split)
+    assert np.allclose(reducer.pca_.components_, other.pca_.components_)
+    assert np.allclose(reducer.scaler_.mean_, other.scaler_.mean_)
+    # the paper protocol fits on every pixel of the cube, as the paper does
+    paper = make_config("hsi", "paper", scene="indian_pines")
+    assert pipeline._fit_reducer(scene, paper, split).n_pixels_fit_ == 145 * 145
