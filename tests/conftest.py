@@ -15,7 +15,7 @@ def data_root() -> Path:
         if os.environ.get("CI"):
             pytest.fail("SPECTRANET_DATA is unset in CI")
         pytest.skip("SPECTRANET_DATA is unset: real-data test skipped")
-    path = Path(root)
+    path = Path(root).resolve()
     if not path.is_dir():
         pytest.fail(f"SPECTRANET_DATA={root} is not a folder")
     return path
