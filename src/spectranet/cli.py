@@ -1,5 +1,8 @@
-"""The ``spectranet`` command line: parses options, calls the library function of the same name,
-prints the result. Heavy imports happen inside the commands so that ``--help`` is instant."""
+"""The ``spectranet`` command line.
+
+Parses options, calls the library function of the same name and prints the result. Heavy
+imports happen inside the commands so that ``--help`` is instant.
+"""
 
 from __future__ import annotations
 
@@ -29,8 +32,10 @@ def _echo_metrics(metrics: dict[str, Any], keys: Sequence[str]) -> None:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="spectranet")
 def cli() -> None:
-    """Convolutional classifiers for spectral data: sound (Chen et al. 2019) and hyperspectral
-    images (Ahmad 2020)."""
+    """Convolutional classifiers for spectral data.
+
+    Sound (Chen et al. 2019) and hyperspectral images (Ahmad 2020).
+    """
 
 
 # ----------------------------------------------------------------------------- hsi

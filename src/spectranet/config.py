@@ -305,7 +305,9 @@ def from_dict(cls: type[_C], data: dict[str, Any]) -> _C:
     valid = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - valid)
     if unknown:
-        raise ConfigError(f"unknown option(s) {', '.join(unknown)}; valid: {', '.join(sorted(valid))}")
+        raise ConfigError(
+            f"unknown option(s) {', '.join(unknown)}; valid: {', '.join(sorted(valid))}"
+        )
     values = {k: list(v) if isinstance(v, tuple) else v for k, v in data.items()}
     return cls(**values)
 

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import io
 import json
 import os
+import re
 import tempfile
 import time
 from collections.abc import Sequence
@@ -273,27 +275,56 @@ def _atomic_write(path: Path, payload: np.ndarray | str) -> None:
         raise
 
 
+#: Header of a .npy 1.0 file holding a C-order little-endian float32 array (as ``save`` writes).
+_NPY_HEADER = re.compile(
+    rb"\x93NUMPY\x01\x00..\{'descr': '<f4', 'fortran_order': False, 'shape': \(([0-9, ]*)\), \}"
+    rb" *\n", re.DOTALL)
+
+
 class FeatureCache:
     """Per-clip window features on disk, keyed by settings + library versions + file content.
 
     Layout: ``folder/<settings key[:16]>/<sha256 of the audio file bytes>.npy`` plus a
     ``settings.json`` per key for humans. Writes go to a temporary file, then ``os.replace``.
     Pass ``cache=None`` to :func:`extract_features` to switch caching off.
+
+    ``folder/files.json`` indexes ``absolute path -> [size, mtime_ns, sha256]`` so that
+    unchanged files are not read and hashed again on a warm run. It only saves the hashing:
+    entries stay keyed by content, and a file whose size or modification time (ns) changed is
+    hashed again. Deleting the index is always safe.
     """
+
+    INDEX = "files.json"
 
     def __init__(self, folder: str | os.PathLike[str]) -> None:
         self.folder = Path(folder)
+        self._keys: dict[FeatureSettings, str] = {}
 
     def path(self, settings: FeatureSettings, content_sha256: str) -> Path:
         """File that holds (or will hold) the features of one audio content."""
-        return self.folder / settings.key()[:16] / f"{content_sha256}.npy"
+        if settings not in self._keys:  # settings are frozen: hash them once
+            self._keys[settings] = settings.key()[:16]
+        return self.folder / self._keys[settings] / f"{content_sha256}.npy"
 
     def load(self, settings: FeatureSettings, content_sha256: str) -> np.ndarray | None:
         """Return the cached array, or None on a miss (or an unreadable entry)."""
         try:
-            return np.load(self.path(settings, content_sha256), allow_pickle=False)
-        except (OSError, ValueError):
+            with open(self.path(settings, content_sha256), "rb") as fh:
+                data = bytearray(os.fstat(fh.fileno()).st_size)  # writable result
+                fh.readinto(data)
+        except OSError:
             return None
+        # np.load's general path (header through ast.literal_eval) costs more than reading
+        # these small files; ours are little-endian float32, C order, .npy format 1.0.
+        match = _NPY_HEADER.match(data)
+        if match is None:
+            try:
+                return np.load(io.BytesIO(bytes(data)), allow_pickle=False)
+            except (OSError, ValueError):
+                return None
+        shape = tuple(int(v) for v in match.group(1).split(b",") if v.strip())
+        x = np.frombuffer(data, dtype="<f4", offset=match.end())
+        return x.reshape(shape) if x.size == int(np.prod(shape)) else None
 
     def save(self, settings: FeatureSettings, content_sha256: str, x: np.ndarray) -> Path:
         """Store ``x`` atomically; returns its path."""
@@ -305,6 +336,41 @@ class FeatureCache:
             _atomic_write(info, text)
         _atomic_write(target, np.ascontiguousarray(x, dtype=np.float32))
         return target
+
+    def load_index(self) -> dict[str, list[Any]]:
+        """Return the file index ``{absolute path: [size, mtime_ns, sha256]}`` ({} if none)."""
+        try:
+            index = json.loads((self.folder / self.INDEX).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return index if isinstance(index, dict) else {}
+
+    def update_index(self, entries: dict[str, list[Any]]) -> None:
+        """Merge ``entries`` into the on-disk index, atomically.
+
+        Concurrent runs may drop each other's entries, which only costs a re-hash.
+        """
+        if entries:
+            _atomic_write(self.folder / self.INDEX, json.dumps(self.load_index() | entries))
+
+    def lookup(
+        self, settings: FeatureSettings, index: dict[str, list[Any]], path: Path
+    ) -> tuple[list[int] | None, tuple[str, np.ndarray] | None]:
+        """``(stamp, (sha256, features) or None)`` of ``path`` without reading its bytes.
+
+        ``stamp`` = ``[size, mtime_ns]`` (None when the file cannot be stat'ed); the second item
+        is set when the index holds this stamp and the features of that content are cached.
+        """
+        try:
+            st = path.stat()
+        except OSError:
+            return None, None
+        stamp = [st.st_size, st.st_mtime_ns]
+        entry = index.get(os.path.abspath(path))
+        if not (isinstance(entry, list) and len(entry) == 3 and entry[:2] == stamp):
+            return stamp, None
+        x = self.load(settings, str(entry[2]))
+        return stamp, None if x is None else (str(entry[2]), x)
 
 
 @dataclass(frozen=True)
@@ -352,8 +418,11 @@ _WORKER_LIMITS: Any = None
 
 def _clip_job(
     path: Path, settings: FeatureSettings, cache_folder: str | None
-) -> tuple[np.ndarray | None, tuple[str, str] | None, bool]:
-    """Features of one file: (x, (error kind, message), cache hit); runs in workers too."""
+) -> tuple[np.ndarray | None, tuple[str, str] | None, bool, str | None]:
+    """Features of one file: (x, (error kind, message), cache hit, content sha256).
+
+    Runs in worker processes too.
+    """
     try:
         if not path.is_file():
             raise DataNotFoundError(f"audio file not found: {path}")
@@ -361,14 +430,14 @@ def _clip_job(
         cache = FeatureCache(cache_folder) if cache_folder else None
         digest = hashlib.sha256(data).hexdigest()
         if cache is not None and (hit := cache.load(settings, digest)) is not None:
-            return hit, None, True
+            return hit, None, True, digest
         y = decode_audio(data, name=str(path), sr=settings.sr, mono=True)
         x = clip_features(y, settings=settings)
         if cache is not None:
             cache.save(settings, digest, x)
-        return x, None, False
+        return x, None, False, digest
     except (DataError, DataNotFoundError) as err:
-        return None, (type(err).__name__, str(err)), False
+        return None, (type(err).__name__, str(err)), False, None
 
 
 def extract_features(
@@ -388,7 +457,8 @@ def extract_features(
     settings : FeatureSettings, optional
         Defaults to ``FeatureSettings()``.
     cache : FeatureCache or path, optional
-        None (default) disables caching; a hit neither decodes nor transforms.
+        None (default) disables caching; a hit neither decodes nor transforms, and a file
+        unchanged since it was last indexed (same size and mtime_ns) is not even read.
     jobs : int >= 1, default 1
         Worker processes (``ProcessPoolExecutor``, platform default start method) for
         decoding and transforms; 1 runs in this process. Each process uses one BLAS thread.
@@ -416,26 +486,42 @@ def extract_features(
     from tqdm.auto import tqdm
 
     paths = [Path(r.path) for r in records]
+    # Warm path in this process: files whose (size, mtime_ns) the index knows and whose
+    # features are cached are neither read, hashed nor sent to a worker.
+    index = cache.load_index() if cache is not None else {}
+    stamps: list[list[int] | None] = [None] * len(paths)
+    done: dict[int, tuple[np.ndarray | None, tuple[str, str] | None, bool, str | None]] = {}
+    if cache is not None:
+        for i, p in enumerate(paths):
+            stamps[i], found = cache.lookup(s, index, p)
+            if found is not None:
+                done[i] = (found[1], None, True, found[0])
+    todo = [i for i in range(len(paths)) if i not in done]
     # One BLAS thread per process: the mel projection is a tiny matmul that a multi-threaded
     # OpenBLAS slows down ten-fold on a busy machine; parallelism comes from ``jobs``.
     limits = threadpool_limits(limits=1, user_api="blas")
     pool = None
-    xs, ids, skipped, hits = [], [], [], 0
+    xs, ids, skipped, hits, new_entries = [], [], [], 0, {}
     try:
-        if jobs == 1:
-            results: Any = (_clip_job(p, s, folder) for p in paths)
+        if jobs == 1 or len(todo) < 2:
+            computed: Any = (_clip_job(paths[i], s, folder) for i in todo)
         else:
             pool = ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker)
-            n = len(paths)
-            results = pool.map(_clip_job, paths, [s] * n, [folder] * n, chunksize=4)
+            n = len(todo)
+            computed = pool.map(_clip_job, [paths[i] for i in todo], [s] * n, [folder] * n,
+                                chunksize=4)
+        results = (done[i] if i in done else next(computed) for i in range(len(paths)))
         bar = tqdm(results, total=len(paths), disable=not progress, desc="features", unit="clip")
-        for record, (x, error, hit) in zip(records, bar, strict=True):
+        for i, (record, (x, error, hit, digest)) in enumerate(zip(records, bar, strict=True)):
             if error is not None:
                 kind, message = error
                 if on_error == "raise":
                     raise (DataNotFoundError if kind == "DataNotFoundError" else DataError)(message)
                 skipped.append((str(record.path), message))
                 continue
+            stamp = stamps[i]
+            if i not in done and digest is not None and stamp is not None:
+                new_entries[os.path.abspath(paths[i])] = [*stamp, digest]
             hits += hit
             xs.append(x)
             ids.append(np.full(len(x), record.clip_id, dtype=np.int64))
@@ -443,6 +529,8 @@ def extract_features(
         if pool is not None:
             pool.shutdown(cancel_futures=True)
         limits.restore_original_limits()
+        if cache is not None:
+            cache.update_index(new_entries)
     shape = (0, 2, s.n_mels, s.frames)
     x_all = np.concatenate(xs) if xs else np.zeros(shape, dtype=np.float32)
     clip_ids = np.concatenate(ids) if ids else np.zeros(0, dtype=np.int64)

@@ -77,9 +77,11 @@ def predict(run: str | Path, files: list[str | Path], *, out: str | Path | None 
             "label": names[order[0]],
             "top3": [(names[k], float(clip[0, k])) for k in order],
             "windows": len(probs),
-            "timeline": [{"start": float(s), "end": float(s + span), "label": names[int(p.argmax())],
-                          "probabilities": p.round(5).tolist()} for s, p in zip(starts, probs,
-                                                                               strict=True)],
+            "timeline": [
+                {"start": float(s), "end": float(s + span), "label": names[int(p.argmax())],
+                 "probabilities": p.round(5).tolist()}
+                for s, p in zip(starts, probs, strict=True)
+            ],
         })
     if out is not None:
         _write(Path(out), rows, names)

@@ -3,7 +3,8 @@
 A run folder holds ``config.json``, ``metrics.json`` and ``report.md`` over every test fold and
 seed, and one ``fold_<k>/seed_<s>/`` folder per round with its split (clip indices),
 checkpoint (best on the validation fold), metrics and figures. Finished rounds are skipped on a
-rerun; an interrupted round resumes from its checkpoint.
+rerun; an interrupted round resumes from its checkpoint. Under ``torchrun`` every process
+trains (``fit`` runs DistributedDataParallel) and only rank 0 writes the run folder.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from spectranet.audio.models import build_model
 from spectranet.audio.protocol import aggregate_clips, fold_split
 from spectranet.config import AudioConfig, resolve_precision
 from spectranet.engine.batches import ArrayBatches
+from spectranet.engine.distributed import init_from_env, is_main_process
 from spectranet.engine.metrics import classification_metrics, mean_std
 from spectranet.engine.plots import plot_confusion_matrix, plot_history
 from spectranet.engine.runs import RunDir, read_json
@@ -135,24 +137,29 @@ def train(config: AudioConfig, out: str | Path, *, root: str | Path | None = Non
     n_classes = len(clips.class_names)
     build_model(config.arch, n_classes, **model_options(config))  # validate before writing
     precision = resolve_precision(config.precision)
-    run = RunDir(out)
+    out = Path(out)
     settings = dataclasses.asdict(config)
-    if (run / "config.json").is_file() and read_json(run / "config.json")["config"] != settings:
-        raise ConfigError(f"{run.path} holds a run with another configuration; use a new --out")
-    run.write_json("config.json", {"config": settings, "precision_resolved": precision,
-                                   "features": windows.settings.to_dict(),
-                                   "classes": list(clips.class_names),
-                                   "skipped": [list(s) for s in (*clips.skipped,
-                                                                 *windows.skipped)]})
+    if (out / "config.json").is_file() and read_json(out / "config.json")["config"] != settings:
+        raise ConfigError(f"{out} holds a run with another configuration; use a new --out")
+    init_from_env()  # under torchrun: join the process group; only rank 0 writes files
+    run = RunDir(out) if is_main_process() else None
+    if run is not None:
+        run.write_json("config.json", {"config": settings, "precision_resolved": precision,
+                                       "features": windows.settings.to_dict(),
+                                       "classes": list(clips.class_names),
+                                       "skipped": [list(s) for s in (*clips.skipped,
+                                                                     *windows.skipped)]})
     from tqdm.auto import tqdm
 
     grid = [(fold, seed) for fold in test_folds for seed in config.seeds]
     rounds = [
         _train_round(clips, windows, config, fold, seed, precision,
-                     run.path / f"fold_{fold}" / f"seed_{seed}", progress)
+                     out / f"fold_{fold}" / f"seed_{seed}", progress)
         for fold, seed in tqdm(grid, desc="folds", disable=not progress or len(grid) == 1)
     ]
     metrics = summarise(rounds, n_classes)
+    if run is None:  # not rank 0: trained along, writes nothing
+        return metrics
     run.save_figure(plot_confusion_matrix(metrics["confusion_matrix"], clips.class_names),
                     "confusion_matrix")
     from spectranet.audio.plots import plot_examples, plot_fold_accuracy
@@ -226,15 +233,15 @@ def _loaders(x: np.ndarray, clips: ClipTable, windows: WindowTable, split: dict[
 
 def _train_round(clips: ClipTable, windows: WindowTable, config: AudioConfig, fold: int,
                  seed: int, precision: str, folder: Path, progress: bool) -> dict[str, Any]:
-    run = RunDir(folder)
-    if run.is_complete() and (folder / "predictions.npz").is_file():
-        run.close()
+    if (folder / "metrics.json").is_file() and (folder / "predictions.npz").is_file():
         saved = np.load(folder / "predictions.npz")
-        return run.read_json("metrics.json") | {"clip_true": saved["clip_true"],
-                                                 "clip_pred": saved["clip_pred"]}
+        return read_json(folder / "metrics.json") | {"clip_true": saved["clip_true"],
+                                                     "clip_pred": saved["clip_pred"]}
     split = fold_split(clips.folds, fold)
-    run.write_json("split.json", {k: v.tolist() for k, v in split.items()}
-                   | {"test_fold": fold, "clip_names": [r.name for r in clips.records]})
+    run = RunDir(folder) if is_main_process() else None  # other ranks train, write nothing
+    if run is not None:
+        run.write_json("split.json", {k: v.tolist() for k, v in split.items()}
+                       | {"test_fold": fold, "clip_names": [r.name for r in clips.records]})
     seed_everything(seed)
     scaler, loaders = _loaders(windows.x, clips, windows, split, config, seed)
     n_classes = len(clips.class_names)
@@ -254,18 +261,19 @@ def _train_round(clips: ClipTable, windows: WindowTable, config: AudioConfig, fo
                  device=config.device, precision=precision, metadata=metadata,
                  progress=progress, desc=f"fold {fold} seed {seed}")
     metrics = score(model, loaders["test"], clips, config.aggregate, precision, config.device)
-    run.save_figure(plot_history(result.history, title=f"test fold {fold}, seed {seed}"), "curves")
-    np.savez(folder / "predictions.npz", clip_true=metrics.pop("clip_true"),
-             clip_pred=metrics.pop("clip_pred"), clip_probs=metrics.pop("clip_probs"),
-             clip_ids=metrics.pop("clip_ids"))
-    saved = np.load(folder / "predictions.npz")
+    saved = {k: metrics.pop(k) for k in ("clip_true", "clip_pred", "clip_probs", "clip_ids")}
+    if run is not None:
+        run.save_figure(plot_history(result.history, title=f"test fold {fold}, seed {seed}"),
+                        "curves")
+        np.savez(folder / "predictions.npz", **saved)
     metrics |= {"fold": fold, "seed": seed, "train_seconds": result.train_seconds,
                 "best_epoch": result.best_epoch, "epochs": config.epochs,
                 "history": result.history,
                 "train_windows": len(loaders["train"].indices),
                 "test_clips": int(len(split["test"]))}
-    run.write_json("metrics.json", metrics)
-    run.close()
+    if run is not None:
+        run.write_json("metrics.json", metrics)
+        run.close()
     return metrics | {"clip_true": saved["clip_true"], "clip_pred": saved["clip_pred"]}
 
 
@@ -303,7 +311,7 @@ def evaluate(run: str | Path, *, root: str | Path | None = None,
         scaler = Standardizer.from_dict(meta["standardizer"])
         loader = ArrayBatches(windows.x, clips.labels[windows.clip_ids], windows.clip_ids,
                               indices=windows.windows_of(split["test"]), batch_size=256,
-                              transform=lambda xb, _rng: scaler.transform(xb))
+                              transform=lambda xb, _rng, s=scaler: s.transform(xb))
         m = score(model, loader, clips, meta["aggregate"], meta["precision"])
         rounds.append(m | {"fold": meta["fold"], "seed": meta["seed"],
                            "train_seconds": state["train_seconds"],

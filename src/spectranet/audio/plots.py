@@ -1,5 +1,8 @@
-"""Sound figures: example clips per class (Chen et al. Fig. 7), accuracy per fold (Fig. 11),
-window timeline of a long recording. Each function returns a matplotlib ``Figure``."""
+"""Sound figures; each function returns a matplotlib ``Figure``.
+
+Example clips per class (Chen et al. Fig. 7), accuracy per fold (Fig. 11), and the window
+timeline of a long recording.
+"""
 
 from __future__ import annotations
 

@@ -140,8 +140,8 @@ def _settings(scale: str) -> list[str]:
             f"normalisation** after each convolution) with **{QUICK['epochs']} epochs** "
             "instead of the paper's 500 and SGD, **half the filters** (16, 16, 32, 32, then 32 "
             "instead of our default 32, 32, 64, 64, 64), augmentation **off** (as in the paper), "
-            "one seed (0), every fold present. Piczak's CNN keeps its own 80 filters and has no batch "
-            "normalisation.",
+            "one seed (0), every fold present. Piczak's CNN keeps its own 80 filters and has no "
+            "batch normalisation.",
             "Checkpoint = best epoch on the validation fold; clip score = mean of window "
             "probabilities; precision bf16 where the CPU supports it."]
 

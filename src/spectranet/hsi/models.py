@@ -68,7 +68,8 @@ class Fast3DCNN(nn.Module):
     Parameters
     ----------
     bands : int >= 15
-        Spectral bands ``B`` after PCA (the paper: 20); the valid spectral kernels 7, 5, 3, 3 leave B - 14 planes, so B >= 15.
+        Spectral bands ``B`` after PCA (the paper: 20); the valid spectral kernels 7, 5, 3, 3
+        leave B - 14 planes, so B >= 15.
     window : odd int >= 9, pixels
         Patch side ``S`` (the paper: 11); four valid 3x3 convolutions need 9.
     n_classes : int >= 2

@@ -37,7 +37,8 @@ def render(
         "",
         f"Window {config.window} x {config.window} x {config.components}, protocol "
         f"`{config.protocol}`, preset `{config.preset}`, {config.epochs} epochs, "
-        f"{config.optimizer} lr {config.lr}, batch {config.batch_size}, dropout {config.dropout or 'model default'}, "
+        f"{config.optimizer} lr {config.lr}, batch {config.batch_size}, "
+        f"dropout {config.dropout or 'model default'}, "
         f"precision {precision}, seeds {seeds}. Model: {per_seed[0]['parameters']:,} parameters.",
         "",
         _protocol_text(config),
