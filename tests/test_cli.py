@@ -38,3 +38,10 @@ def test_train_per_class_count_must_be_whole(capsys, tmp_path):
     code = main(["hsi", "train", "--scene", "indian_pines", "--train-per-class", "2.5",
                  "--out", str(tmp_path / "r")])
     assert code == 2 and "whole number" in capsys.readouterr().err
+
+
+def test_data_dir_option_sets_the_data_root(capsys, data_root, monkeypatch):
+    monkeypatch.delenv("SPECTRANET_DATA", raising=False)
+    assert main(["--data-dir", str(data_root), "data", "verify", "indian_pines"]) == 0
+    out = capsys.readouterr().out
+    assert "Indian_pines_corrected.mat: ok" in out and "Indian_pines_gt.mat: ok" in out

@@ -7,6 +7,7 @@ imports happen inside the commands so that ``--help`` is instant.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,11 +32,15 @@ def _echo_metrics(metrics: dict[str, Any], keys: Sequence[str]) -> None:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="spectranet")
-def cli() -> None:
+@click.option("--data-dir", type=click.Path(file_okay=False),
+              help="Data root (default: $SPECTRANET_DATA, else ~/.cache/spectranet).")
+def cli(data_dir: str | None) -> None:
     """Convolutional classifiers for spectral data.
 
     Sound (Chen et al. 2019) and hyperspectral images (Ahmad 2020).
     """
+    if data_dir is not None:
+        os.environ["SPECTRANET_DATA"] = str(Path(data_dir).resolve())
 
 
 # ----------------------------------------------------------------------------- hsi
