@@ -147,6 +147,57 @@ def test_cache_hit_skips_decoding(tmp_path, monkeypatch):
         F.extract_features(clips, progress=False)
 
 
+def test_cache_index_skips_hashing_unchanged_files(tmp_path, monkeypatch):
+    clips = _clips(tmp_path)
+    cache = F.FeatureCache(tmp_path / "cache")
+    first = F.extract_features(clips, cache=cache, progress=False)
+    index = cache.load_index()
+    assert sorted(index) == sorted(str(c.path.absolute()) for c in clips)
+    for c in clips:
+        size, mtime_ns, digest = index[str(c.path.absolute())]
+        assert (size, mtime_ns) == (c.path.stat().st_size, c.path.stat().st_mtime_ns)
+        assert digest == F.hashlib.sha256(c.path.read_bytes()).hexdigest()
+
+    def no_job(*args, **kwargs):
+        raise AssertionError("file read although indexed")
+
+    with monkeypatch.context() as m:  # warm: neither read, hashed nor decoded
+        m.setattr(F, "_clip_job", no_job)
+        warm = F.extract_features(clips, cache=cache, jobs=2, progress=False)
+    assert warm.cache_hits == 3
+    np.testing.assert_array_equal(warm.x, first.x)
+    with monkeypatch.context() as m:  # entry gone between lookup and read: computed again
+        m.setattr(F._Stored, "read_into", lambda self, out: False)
+        again = F.extract_features(clips, cache=cache, progress=False)
+    np.testing.assert_array_equal(again.x, first.x)
+    # new content (size and mtime change): hashed again, new features, index updated
+    sf.write(clips[1].path, _noise(2.5, seed=7), SR, format="FLAC")
+    changed = F.extract_features(clips, cache=cache, progress=False)
+    assert changed.cache_hits == 2
+    expected = F.clip_features(load_audio(clips[1].path))
+    np.testing.assert_allclose(changed.x[changed.clip_ids == 1], expected, rtol=1e-5, atol=1e-5)
+    assert cache.load_index()[str(clips[1].path.absolute())][2] == (
+        F.hashlib.sha256(clips[1].path.read_bytes()).hexdigest())
+    # a corrupt index is ignored (everything hashed again, content keys still hit)
+    (tmp_path / "cache" / F.FeatureCache.INDEX).write_text("not json")
+    assert F.extract_features(clips, cache=cache, progress=False).cache_hits == 3
+
+
+def test_cache_load_fast_path_and_other_layouts(tmp_path):
+    cache, s = F.FeatureCache(tmp_path), F.FeatureSettings()
+    x = np.arange(2 * 2 * 64 * 41, dtype=np.float32).reshape(2, 2, 64, 41)
+    cache.save(s, "a" * 64, x)
+    got = cache.load(s, "a" * 64)
+    np.testing.assert_array_equal(got, x)
+    assert got.flags.writeable and got.dtype == np.float32
+    np.save(cache.path(s, "b" * 64), x.astype(np.float64))  # another layout: np.load path
+    assert cache.load(s, "b" * 64).dtype == np.float64
+    cache.path(s, "c" * 64).write_bytes(cache.path(s, "a" * 64).read_bytes()[:301])  # cut
+    cache.path(s, "e" * 64).write_bytes(b"garbage")
+    assert cache.load(s, "c" * 64) is None and cache.load(s, "e" * 64) is None
+    assert cache.load(s, "d" * 64) is None  # missing
+
+
 def test_cache_key_changes_with_settings(tmp_path):
     cache = F.FeatureCache(tmp_path)
     a = cache.path(F.FeatureSettings(), "0" * 64)

@@ -3,7 +3,13 @@ import pytest
 import torch
 from torch import nn
 
-from spectranet.engine.training import fit, load_checkpoint, make_optimizer, predict_proba, seed_everything
+from spectranet.engine.training import (
+    fit,
+    load_checkpoint,
+    make_optimizer,
+    predict_proba,
+    seed_everything,
+)
 from spectranet.errors import ConfigError
 
 

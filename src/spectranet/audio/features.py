@@ -17,6 +17,7 @@ import dataclasses
 import hashlib
 import io
 import json
+import math
 import os
 import re
 import tempfile
@@ -279,6 +280,7 @@ def _atomic_write(path: Path, payload: np.ndarray | str) -> None:
 _NPY_HEADER = re.compile(
     rb"\x93NUMPY\x01\x00..\{'descr': '<f4', 'fortran_order': False, 'shape': \(([0-9, ]*)\), \}"
     rb" *\n", re.DOTALL)
+_HEAD_BYTES = 256  # np.save pads format 1.0 headers to 64-byte multiples: 128 for ours
 
 
 class FeatureCache:
@@ -298,18 +300,22 @@ class FeatureCache:
 
     def __init__(self, folder: str | os.PathLike[str]) -> None:
         self.folder = Path(folder)
-        self._keys: dict[FeatureSettings, str] = {}
+        self._dirs: dict[FeatureSettings, str] = {}
+
+    def _file(self, settings: FeatureSettings, content_sha256: str) -> str:
+        # settings are frozen: hash them once; plain strings (pathlib costs show on warm runs)
+        if settings not in self._dirs:
+            self._dirs[settings] = os.path.join(self.folder, settings.key()[:16])
+        return os.path.join(self._dirs[settings], f"{content_sha256}.npy")
 
     def path(self, settings: FeatureSettings, content_sha256: str) -> Path:
         """File that holds (or will hold) the features of one audio content."""
-        if settings not in self._keys:  # settings are frozen: hash them once
-            self._keys[settings] = settings.key()[:16]
-        return self.folder / self._keys[settings] / f"{content_sha256}.npy"
+        return Path(self._file(settings, content_sha256))
 
     def load(self, settings: FeatureSettings, content_sha256: str) -> np.ndarray | None:
         """Return the cached array, or None on a miss (or an unreadable entry)."""
         try:
-            with open(self.path(settings, content_sha256), "rb") as fh:
+            with open(self._file(settings, content_sha256), "rb") as fh:
                 data = bytearray(os.fstat(fh.fileno()).st_size)  # writable result
                 fh.readinto(data)
         except OSError:
@@ -323,8 +329,9 @@ class FeatureCache:
             except (OSError, ValueError):
                 return None
         shape = tuple(int(v) for v in match.group(1).split(b",") if v.strip())
-        x = np.frombuffer(data, dtype="<f4", offset=match.end())
-        return x.reshape(shape) if x.size == int(np.prod(shape)) else None
+        if len(data) - match.end() != 4 * math.prod(shape):  # truncated or padded entry
+            return None
+        return np.frombuffer(data, dtype="<f4", offset=match.end()).reshape(shape)
 
     def save(self, settings: FeatureSettings, content_sha256: str, x: np.ndarray) -> Path:
         """Store ``x`` atomically; returns its path."""
@@ -353,13 +360,15 @@ class FeatureCache:
         if entries:
             _atomic_write(self.folder / self.INDEX, json.dumps(self.load_index() | entries))
 
-    def lookup(
+    def _lookup(
         self, settings: FeatureSettings, index: dict[str, list[Any]], path: Path
-    ) -> tuple[list[int] | None, tuple[str, np.ndarray] | None]:
+    ) -> tuple[list[int] | None, tuple[str, np.ndarray | _Stored] | None]:
         """``(stamp, (sha256, features) or None)`` of ``path`` without reading its bytes.
 
         ``stamp`` = ``[size, mtime_ns]`` (None when the file cannot be stat'ed); the second item
-        is set when the index holds this stamp and the features of that content are cached.
+        is set when the index holds this stamp and the features of that content are cached:
+        a :class:`_Stored` handle (only the header read; the caller reads the data straight into
+        its output) or, for entries in another .npy layout, the loaded array.
         """
         try:
             st = path.stat()
@@ -369,8 +378,42 @@ class FeatureCache:
         entry = index.get(os.path.abspath(path))
         if not (isinstance(entry, list) and len(entry) == 3 and entry[:2] == stamp):
             return stamp, None
-        x = self.load(settings, str(entry[2]))
-        return stamp, None if x is None else (str(entry[2]), x)
+        digest = str(entry[2])
+        name = self._file(settings, digest)
+        try:
+            with open(name, "rb") as fh:
+                head = fh.read(_HEAD_BYTES)
+        except OSError:
+            return stamp, None
+        match = _NPY_HEADER.match(head)
+        if match is not None:
+            shape = tuple(int(v) for v in match.group(1).split(b",") if v.strip())
+            if len(shape) == 4 and shape[1:] == (2, settings.n_mels, settings.frames):
+                return stamp, (digest, _Stored(name, shape[0], match.end()))
+        x = self.load(settings, digest)
+        return stamp, None if x is None else (digest, x)
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """A cached entry whose data are read later straight into the output array."""
+
+    file: str
+    n: int
+    offset: int
+
+    def __len__(self) -> int:
+        return self.n
+
+    def read_into(self, out: np.ndarray) -> bool:
+        """Fill C-contiguous float32 ``out`` from the file; False if it is gone or short."""
+        try:
+            with open(self.file, "rb") as fh:
+                fh.seek(self.offset)
+                got = fh.readinto(memoryview(out).cast("B"))
+                return got == out.nbytes and fh.read(1) == b""
+        except OSError:
+            return False
 
 
 @dataclass(frozen=True)
@@ -493,15 +536,15 @@ def extract_features(
     done: dict[int, tuple[np.ndarray | None, tuple[str, str] | None, bool, str | None]] = {}
     if cache is not None:
         for i, p in enumerate(paths):
-            stamps[i], found = cache.lookup(s, index, p)
+            stamps[i], found = cache._lookup(s, index, p)
             if found is not None:
                 done[i] = (found[1], None, True, found[0])
     todo = [i for i in range(len(paths)) if i not in done]
     # One BLAS thread per process: the mel projection is a tiny matmul that a multi-threaded
     # OpenBLAS slows down ten-fold on a busy machine; parallelism comes from ``jobs``.
-    limits = threadpool_limits(limits=1, user_api="blas")
+    limits = threadpool_limits(limits=1, user_api="blas") if todo else None  # ~3 ms
     pool = None
-    xs, ids, skipped, hits, new_entries = [], [], [], 0, {}
+    xs, ids, kept, skipped, hits, new_entries = [], [], [], [], 0, {}
     try:
         if jobs == 1 or len(todo) < 2:
             computed: Any = (_clip_job(paths[i], s, folder) for i in todo)
@@ -524,15 +567,30 @@ def extract_features(
                 new_entries[os.path.abspath(paths[i])] = [*stamp, digest]
             hits += hit
             xs.append(x)
+            kept.append(record)
             ids.append(np.full(len(x), record.clip_id, dtype=np.int64))
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
-        limits.restore_original_limits()
+        if limits is not None:
+            limits.restore_original_limits()
         if cache is not None:
             cache.update_index(new_entries)
-    shape = (0, 2, s.n_mels, s.frames)
-    x_all = np.concatenate(xs) if xs else np.zeros(shape, dtype=np.float32)
+    # one output array; warm entries are read straight into it (no per-clip copy)
+    x_all = np.empty((sum(len(x) for x in xs), 2, s.n_mels, s.frames), dtype=np.float32)
+    pos = 0
+    for record, x in zip(kept, xs, strict=True):
+        part = x_all[pos:pos + len(x)]
+        if not isinstance(x, _Stored):
+            part[...] = x
+        elif not x.read_into(part):  # entry removed or rewritten meanwhile: compute it again
+            with threadpool_limits(limits=1, user_api="blas"):  # as computed the first time
+                again, error, _, _ = _clip_job(Path(record.path), s, None)
+            if error is not None or again is None or again.shape != part.shape:
+                raise DataError(f"{record.path}: cached features vanished and cannot be "
+                                f"recomputed ({error})")
+            part[...] = again
+        pos += len(x)
     clip_ids = np.concatenate(ids) if ids else np.zeros(0, dtype=np.int64)
     return WindowTable(
         x=x_all, clip_ids=clip_ids, silent=silent_windows(x_all, silence_db=s.silence_db),

@@ -1,9 +1,13 @@
-"""Hyperspectral runs: ``train``, ``evaluate`` and ``predict``, the functions behind ``spectranet hsi``.
+"""Hyperspectral runs: ``train``, ``evaluate`` and ``predict``, behind ``spectranet hsi``.
 
 A run folder holds ``config.json``, ``metrics.json`` and ``report.md`` for all seeds, and one
-``seed_<k>/`` folder per seed with that seed's split (``split.json``: flat pixel indices ``r * W + c``), checkpoint (best on
-validation), metrics, classification map (``map.npy``) and figures. Finished seeds are skipped
-on a rerun and an interrupted seed resumes from its checkpoint.
+``seed_<k>/`` folder per seed with that seed's split (``split.json``: flat pixel indices
+``r * W + c``), checkpoint (best on validation), metrics, classification map (``map.npy``)
+and figures. Finished seeds are skipped on a rerun and an interrupted seed resumes from its
+checkpoint.
+
+Under ``torchrun`` every process trains (``fit`` runs DistributedDataParallel) and only rank 0
+writes the run folder.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import numpy as np
 import torch
 
 from spectranet.config import HSIConfig, resolve_precision
+from spectranet.engine.distributed import init_from_env, is_main_process
 from spectranet.engine.metrics import classification_metrics, mean_std
 from spectranet.engine.plots import plot_confusion_matrix, plot_history
 from spectranet.engine.runs import RunDir, read_json, save_npy
@@ -124,25 +129,30 @@ def train(
     build_model(config.model, **_model_kwargs(config, len(scene.class_names)))  # validates early
     precision = resolve_precision(config.precision)
     resolved = dataclasses.asdict(config) | {"precision_resolved": precision}
-    run = RunDir(out)
-    if (run / "config.json").is_file():
-        previous = read_json(run / "config.json")
+    out = Path(out)
+    if (out / "config.json").is_file():
+        previous = read_json(out / "config.json")
         if previous.get("config") != dataclasses.asdict(config):
-            raise ConfigError(f"{run.path} holds a run with another configuration; use a new --out")
-    run.write_json("config.json", {"config": dataclasses.asdict(config), "resolved": resolved,
-                                   "environment": _environment(), "scene": _scene_meta(scene)})
-    run.log(f"hsi train {scene.name}: {resolved}")
+            raise ConfigError(f"{out} holds a run with another configuration; use a new --out")
+    init_from_env()  # under torchrun: join the process group; only rank 0 writes files
+    run = RunDir(out) if is_main_process() else None
+    if run is not None:
+        run.write_json("config.json", {"config": dataclasses.asdict(config),
+                                       "resolved": resolved, "environment": _environment(),
+                                       "scene": _scene_meta(scene)})
+        run.log(f"hsi train {scene.name}: {resolved}")
     per_seed = []
     for seed in _seed_bar(config.seeds, progress):
         per_seed.append(
-            _train_seed(scene, config, splits[seed], seed, precision, run.path / f"seed_{seed}",
+            _train_seed(scene, config, splits[seed], seed, precision, out / f"seed_{seed}",
                         progress=progress)
         )
     metrics = _summarise(per_seed, config.seeds)
-    run.write_text("report.md", report.render(scene, config, precision, per_seed, metrics))
-    run.write_json("metrics.json", metrics)
-    run.log(f"done: OA {metrics['overall_accuracy']:.4f}")
-    run.close()
+    if run is not None:
+        run.write_text("report.md", report.render(scene, config, precision, per_seed, metrics))
+        run.write_json("metrics.json", metrics)
+        run.log(f"done: OA {metrics['overall_accuracy']:.4f}")
+        run.close()
     return metrics
 
 
@@ -208,11 +218,11 @@ def _train_seed(
     *,
     progress: bool,
 ) -> dict[str, Any]:
-    run = RunDir(folder)
-    if run.is_complete():
-        run.close()
-        return run.read_json("metrics.json")
-    run.write_json("split.json", split.to_dict())
+    if (folder / "metrics.json").is_file():  # finished on an earlier run
+        return read_json(folder / "metrics.json")
+    run = RunDir(folder) if is_main_process() else None  # other ranks train, write nothing
+    if run is not None:
+        run.write_json("split.json", split.to_dict())
     generator = seed_everything(seed)
     reducer = _fit_reducer(scene, config, split)
     reduced = reducer.transform(scene.cube)
@@ -258,19 +268,20 @@ def _train_seed(
                                device=config.device, precision=precision)
     test_seconds = time.perf_counter() - tic
     metrics = classification_metrics(labels[ids], probs.argmax(1), n_classes=n_classes)
-    tic = time.perf_counter()
-    label_map = predict_map(model, reduced, window=config.window,
-                            batch_size=config.map_batch_size, device=config.device,
-                            precision=precision, progress=progress)
-    map_seconds = time.perf_counter() - tic
-    save_npy(folder / "map.npy", label_map)
-    _seed_figures(run, scene, label_map, metrics, result.history, seed)
+    if run is not None:  # the map is only written, so only rank 0 draws it
+        tic = time.perf_counter()
+        label_map = predict_map(model, reduced, window=config.window,
+                                batch_size=config.map_batch_size, device=config.device,
+                                precision=precision, progress=progress)
+        map_seconds = time.perf_counter() - tic
+        save_npy(folder / "map.npy", label_map)
+        _seed_figures(run, scene, label_map, metrics, result.history, seed)
+        metrics |= {"map_seconds": map_seconds,
+                    "map_pixels_per_second": label_map.size / map_seconds}
     metrics |= {
         "seed": seed,
         "train_seconds": result.train_seconds,
         "test_seconds": test_seconds,
-        "map_seconds": map_seconds,
-        "map_pixels_per_second": label_map.size / map_seconds,
         "best_epoch": result.best_epoch,
         "epochs": config.epochs,
         "parameters": metadata["parameters"],
@@ -280,8 +291,9 @@ def _train_seed(
         "split_notes": list(getattr(split, "notes", []) or []),
         "history": result.history,
     }
-    run.write_json("metrics.json", metrics)
-    run.close()
+    if run is not None:
+        run.write_json("metrics.json", metrics)
+        run.close()
     return metrics
 
 
