@@ -22,7 +22,14 @@ __all__ = ["main", "cli"]
 _PRESET = click.Choice(["paper", "quick"])
 
 
+def _is_main_process() -> bool:
+    """Rank 0 under torchrun (which sets RANK), or a plain process: the one that prints."""
+    return os.environ.get("RANK", "0") == "0"
+
+
 def _echo_metrics(metrics: dict[str, Any], keys: Sequence[str]) -> None:
+    if not _is_main_process():
+        return
     std = metrics.get("std", {})
     for key in keys:
         if key in metrics and isinstance(metrics[key], (int, float)):
@@ -84,9 +91,10 @@ def hsi_train(preset: str, out: str, seeds: tuple[int, ...], no_progress: bool,
                                      param_hint="--train-per-class")
         tpc = int(tpc)
     config = make_config("hsi", preset, seeds=list(seeds) or None, train_per_class=tpc, **options)
-    metrics = train(config, out, progress=not no_progress)
+    metrics = train(config, out, progress=not no_progress and _is_main_process())
     _echo_metrics(metrics, ("overall_accuracy", "average_accuracy", "kappa"))
-    click.echo(f"run folder: {out}")
+    if _is_main_process():
+        click.echo(f"run folder: {out}")
 
 
 @hsi.command("evaluate")
@@ -189,9 +197,10 @@ def audio_train(preset: str, folds: tuple[int, ...], seeds: tuple[int, ...], fil
     config = make_config("audio", preset, folds=list(folds) or None, seeds=list(seeds) or None,
                          filters=filter_list, on_error="skip" if skip_bad_files else None,
                          **options)
-    metrics = train(config, out, progress=not no_progress)
+    metrics = train(config, out, progress=not no_progress and _is_main_process())
     _echo_metrics(metrics, ("clip_accuracy", "window_accuracy"))
-    click.echo(f"run folder: {out}")
+    if _is_main_process():
+        click.echo(f"run folder: {out}")
 
 
 @audio.command("evaluate")
