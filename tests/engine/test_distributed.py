@@ -24,29 +24,15 @@ SCRIPT = textwrap.dedent(
     from torch import nn
 
     from spectranet.engine import distributed as dist
+    from spectranet.engine.batches import ArrayBatches
     from spectranet.engine.training import fit, make_optimizer, seed_everything
 
     out = Path(sys.argv[1])
 
 
-    class Batches:
-        def __init__(self, x, y, batch_size=16, shuffle=True, seed=0):
-            self.x, self.y, self.bs, self.shuffle = x, y, batch_size, shuffle
-            self.seed, self.epoch = seed, 0
-
-        def set_epoch(self, epoch):
-            self.epoch = epoch
-
-        def __len__(self):
-            return -(-len(self.y) // self.bs)
-
-        def __iter__(self):
-            idx = np.arange(len(self.y))
-            if self.shuffle:
-                idx = np.random.default_rng([self.seed, self.epoch]).permutation(idx)
-            for s in range(0, len(idx), self.bs):
-                j = idx[s : s + self.bs]
-                yield {"x": self.x[j], "y": self.y[j], "id": torch.as_tensor(j)}
+    def Batches(x, y, batch_size=16, shuffle=True, seed=0):
+        return ArrayBatches(x.numpy(), y.numpy(), np.arange(len(y)), batch_size=batch_size,
+                            shuffle=shuffle, seed=seed)
 
 
     g = np.random.default_rng(0)

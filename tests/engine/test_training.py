@@ -3,6 +3,7 @@ import pytest
 import torch
 from torch import nn
 
+from spectranet.engine.batches import ArrayBatches
 from spectranet.engine.training import (
     fit,
     load_checkpoint,
@@ -13,25 +14,12 @@ from spectranet.engine.training import (
 from spectranet.errors import ConfigError
 
 
-class Batches:
-    """Seeded shuffled batches of a fixed tensor dataset, reshuffled per epoch."""
+class Batches(ArrayBatches):
+    """The engine's seeded, per-epoch shuffled batches over the synthetic blobs."""
 
     def __init__(self, x, y, batch_size=16, shuffle=True, seed=0):
-        self.x, self.y, self.bs, self.shuffle, self.seed, self.epoch = x, y, batch_size, shuffle, seed, 0
-
-    def set_epoch(self, epoch):
-        self.epoch = epoch
-
-    def __len__(self):
-        return -(-len(self.y) // self.bs)
-
-    def __iter__(self):
-        idx = np.arange(len(self.y))
-        if self.shuffle:
-            idx = np.random.default_rng([self.seed, self.epoch]).permutation(idx)
-        for s in range(0, len(idx), self.bs):
-            j = idx[s : s + self.bs]
-            yield {"x": self.x[j], "y": self.y[j], "id": torch.as_tensor(j)}
+        super().__init__(x.numpy(), y.numpy(), np.arange(len(y)), batch_size=batch_size,
+                         shuffle=shuffle, seed=seed)
 
 
 def blobs(n=200, seed=0):
