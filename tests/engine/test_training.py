@@ -130,3 +130,14 @@ def test_fit_rejects_bad_epochs_and_precision():
         fit(model, Batches(x, y), Batches(x, y), optimizer=opt, epochs=0)
     with pytest.raises(ConfigError, match="precision"):
         fit(model, Batches(x, y), Batches(x, y), optimizer=opt, epochs=1, precision="fp16")
+
+
+def test_nan_loss_stops_training_with_a_clear_error():
+    from spectranet.engine.training import DivergedError
+
+    x, y = blobs(40)
+    x[3] = float("nan")
+    model, opt = model_and_opt()
+    with pytest.raises(DivergedError, match="training loss became nan"):
+        fit(model, Batches(x, y), Batches(x, y, shuffle=False), optimizer=opt, epochs=1,
+            progress=False)

@@ -243,3 +243,26 @@ def test_layer_shapes_rejects_bad_input_shape():
     match = r"input_shape must be a sequence of positive integers, got \(1, 0, 11, 11\)"
     with pytest.raises(ConfigError, match=match):
         layer_shapes(Fast3DCNN(20, 11, 6), (1, 0, 11, 11))
+
+
+def test_he_multiscale_trains_under_bf16_on_real_patches(data_root):
+    """Regression: oneDNN's bf16 Conv3d gave NaN in the deep multi-scale branches (third step)."""
+    import numpy as np
+
+    from spectranet.engine.batches import ArrayBatches
+    from spectranet.engine.training import make_optimizer, train_one_epoch
+    from spectranet.hsi.datasets import load_scene
+    from spectranet.hsi.patches import PatchDataset
+    from spectranet.hsi.reduce import SpectralReducer
+    from spectranet.hsi.splits import random_split
+
+    scene = load_scene("indian_pines", root=data_root)
+    reduced = SpectralReducer(20).fit_transform(scene.cube)
+    split = random_split(scene.labels, seed=0)
+    batch = PatchDataset(reduced, scene.labels, split.train[:1536], window=11).batch(np.arange(1536))
+    torch.manual_seed(0)
+    model = build_model("he_multiscale", bands=20, window=11, n_classes=16)
+    loader = ArrayBatches(batch["x"].numpy(), batch["y"].numpy(), batch["id"].numpy(),
+                          batch_size=256, shuffle=True, seed=0)
+    loss, _ = train_one_epoch(model, loader, make_optimizer(model.parameters()), precision="bf16")
+    assert np.isfinite(loss) and loss < 2.8  # ln(16) = 2.77 at chance

@@ -18,6 +18,7 @@ Under ``torchrun`` :func:`fit` trains one model with all processes
 from __future__ import annotations
 
 import io
+import math
 import random
 import time
 from collections.abc import Iterable, Iterator, Mapping
@@ -33,9 +34,10 @@ from tqdm.auto import tqdm
 
 from spectranet.engine import distributed as dist
 from spectranet.engine.runs import atomic_write_bytes
-from spectranet.errors import ConfigError
+from spectranet.errors import ConfigError, SpectranetError
 
 __all__ = [
+    "DivergedError",
     "FitResult",
     "seed_everything",
     "make_optimizer",
@@ -51,6 +53,10 @@ __all__ = [
 ]
 
 PRECISIONS = ("fp32", "bf16")
+
+
+class DivergedError(SpectranetError, ArithmeticError):
+    """The training loss became NaN or infinite."""
 #: "auto": channels-last for 4-D tensors under bf16 only; "channels_last": 4-D and 5-D tensors.
 MEMORY_FORMATS = ("auto", "contiguous", "channels_last")
 Layouts = dict[int, torch.memory_format]  # tensor rank -> memory format
@@ -305,9 +311,15 @@ def _train_sums(
             with autocast(precision, device):
                 logits = model(x)
                 loss = loss_fn(logits.float(), y)
+            value = float(loss.detach())
+            if not math.isfinite(value):
+                raise DivergedError(
+                    f"training loss became {value} (precision {precision}); lower the "
+                    "learning rate or train with --precision fp32"
+                )
             loss.backward()
             optimizer.step()
-            total_loss += float(loss.detach()) * len(y)
+            total_loss += value * len(y)
             correct += int((logits.argmax(1) == y).sum())
             seen += len(y)
     return total_loss, correct, seen

@@ -196,7 +196,12 @@ class _MultiScaleBlock(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.relu(torch.stack([branch(x) for branch in self.branches]).sum(0))
+        # fp32 even under bf16 autocast: the deep branches pad more planes than the input has
+        # (11-deep kernel on 4 planes), and oneDNN's bf16 Conv3d returned NaN there on Indian
+        # Pines (third training step), while fp32 trains normally.
+        with torch.autocast(x.device.type, enabled=False):
+            x = x.float()
+            return torch.relu(torch.stack([branch(x) for branch in self.branches]).sum(0))
 
 
 class MultiScale3DCNN(nn.Module):
