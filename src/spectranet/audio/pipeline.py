@@ -165,7 +165,7 @@ def train(config: AudioConfig, out: str | Path, *, root: str | Path | None = Non
     from spectranet.audio.plots import plot_examples, plot_fold_accuracy
 
     run.save_figure(plot_fold_accuracy({config.arch: metrics["folds"]}), "fold_accuracy")
-    run.save_figure(plot_examples(clips, feature_settings(config)), "examples")
+    run.save_figure(plot_examples(clips, feature_settings(config)), "examples", dpi=60)
     run.write_text("report.md", report.render(config, clips, windows, precision, metrics))
     run.write_json("metrics.json", metrics)
     run.close()

@@ -149,9 +149,9 @@ class RunDir:
         """Write text to ``name`` inside the run folder, atomically."""
         return atomic_write_text(self.path / name, text)
 
-    def save_figure(self, fig: Any, name: str) -> Path:
+    def save_figure(self, fig: Any, name: str, *, dpi: int = 110) -> Path:
         """Save ``fig`` as ``figures/<name>.png``."""
-        return save_figure(fig, self.figures / f"{name}.png")
+        return save_figure(fig, self.figures / f"{name}.png", dpi=dpi)
 
     def is_complete(self) -> bool:
         """Whether the run finished (its ``metrics.json`` exists)."""
