@@ -386,15 +386,18 @@ def predict(
     from spectranet.hsi.datasets import read_array
 
     model, meta = load_run_model(run)
-    data = read_array(cube, variable=cube_variable)
+    scene = None
+    if gt is not None:  # the scene loader reads and validates the cube and its label map
+        scene = load_cube(cube, gt, cube_variable=cube_variable, gt_variable=gt_variable)
+        data = scene.cube
+    else:
+        data = read_array(cube, variable=cube_variable)
     if data.ndim != 3:
         raise DataError(f"{cube}: expected a 3-D cube (rows, cols, bands), got shape {data.shape}")
     if data.shape[2] != meta["input_bands"]:
         raise DataError(f"{cube}: expected {meta['input_bands']} bands, got {data.shape[2]}")
     window = meta["model_kwargs"]["window"]
-    scene = None
-    if gt is not None:
-        scene = load_cube(cube, gt, cube_variable=cube_variable, gt_variable=gt_variable)
+    if scene is not None:
         unknown = sorted(set(int(c) for c in scene.class_ids) - set(meta["class_ids"]))
         if unknown:
             raise DataError(f"{gt}: label ids {unknown} are not classes of the run "
