@@ -111,8 +111,9 @@ def test_list_datasets(served):
     root, _, _ = served
     download_dataset("indian_pines", root, progress=False)
     rows = {row["name"]: row for row in list_datasets(root)}
-    assert set(rows) == set(datasets.list_scenes())
-    assert all(row["domain"] == "hsi" for row in rows.values())
+    assert set(rows) == set(datasets.list_scenes()) | {"urbansound8k", "esc50", "esc10"}
+    assert {row["domain"] for row in rows.values()} == {"hsi", "audio"}
+    assert rows["urbansound8k"]["status"] == "missing"
     assert rows["indian_pines"]["verified"] is True
     assert rows["indian_pines"]["status"] == "verified"
     assert rows["salinas"]["present"] is False and rows["salinas"]["status"] == "missing"
@@ -127,3 +128,34 @@ def test_real_data_verify(data_root: Path):
     }
     status = verify_dataset("pavia_university", data_root)
     assert status == {"PaviaU.mat": "missing", "PaviaU_gt.mat": "ok"}
+
+
+def test_audio_archive_is_downloaded_checked_and_extracted(tmp_path, monkeypatch):
+    import io
+    import tarfile
+
+    from spectranet.audio import datasets as audio
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tf:
+        for name, payload in (("UrbanSound8K/metadata/UrbanSound8K.csv", b"slice_file_name\n"),
+                              ("UrbanSound8K/audio/fold1/a.wav", b"RIFF")):
+            member = tarfile.TarInfo(name)
+            member.size = len(payload)
+            tf.addfile(member, io.BytesIO(payload))
+    archive = tmp_path / "server" / "UrbanSound8K.tar.gz"
+    archive.parent.mkdir()
+    archive.write_bytes(buf.getvalue())
+    info = replace(audio.get_dataset_info("urbansound8k"), url=archive.as_uri(),
+                   sha256=hashlib.sha256(buf.getvalue()).hexdigest())
+    monkeypatch.setitem(audio._REGISTRY, "urbansound8k", info)
+    root = tmp_path / "root"
+    (paths,) = download_dataset("urbansound8k", root, progress=False)
+    assert paths == root / "audio" / "UrbanSound8K" / "metadata" / "UrbanSound8K.csv"
+    assert (root / "audio" / "UrbanSound8K" / "audio" / "fold1" / "a.wav").read_bytes() == b"RIFF"
+    assert verify_dataset("urbansound8k", root) == {"UrbanSound8K.tar.gz": "ok"}
+    (root / "audio" / "UrbanSound8K.tar.gz").unlink()  # the extracted copy still counts
+    assert verify_dataset("urbansound8k", root) == {
+        "UrbanSound8K/metadata/UrbanSound8K.csv": "extracted"}
+    archive.unlink()  # no network needed any more
+    assert download_dataset("urbansound8k", root, progress=False) == [paths]

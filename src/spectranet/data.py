@@ -2,7 +2,8 @@
 
 Every public dataset, of either domain, is seen here as a folder under the data root plus a
 list of :class:`~spectranet.datahome.RemoteFile` records (file name, URL, sha256). The one
-place that gathers them is :func:`_registry`; adding the audio registry is a few lines there.
+place that gathers them is :func:`_registry`. Audio datasets come as archives: after download
+and checksum they are extracted beside it, and an extracted copy counts as present.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ class _Dataset:
     domain: str  # "hsi" or "audio"
     folder: Path
     files: tuple[RemoteFile, ...]
+    # archives only: metadata files (relative to ``folder``) that show it is already extracted
+    extracted: tuple[Path, ...] = ()
 
 
 def _registry() -> dict[str, _Dataset]:
@@ -38,13 +41,17 @@ def _registry() -> dict[str, _Dataset]:
     for name in hsi.list_scenes():
         info = hsi.get_scene_info(name)
         entries[name] = _Dataset(name, "hsi", Path("hsi", info.folder), info.files)
-    # ---- AUDIO REGISTRY: add it here, e.g. (field names to match spectranet.audio.datasets):
-    # from spectranet.audio import datasets as audio
-    # for name in audio.list_datasets():
-    #     info = audio.get_dataset_info(name)
-    #     entries[name] = _Dataset(name, "audio", Path("audio", info.folder),
-    #                              (RemoteFile(info.filename, info.url, info.sha256),))
-    # Archives (UrbanSound8K, ESC-50) also need an extract step after download_dataset.
+    from spectranet.audio import datasets as audio
+
+    for name in audio.list_datasets():
+        info = audio.get_dataset_info(name)
+        if info.filename is None:
+            continue
+        entries[name] = _Dataset(
+            name, "audio", Path("audio"),
+            (RemoteFile(info.filename, info.url, info.sha256),),
+            extracted=tuple(Path(folder, info.metadata) for folder in info.folders),
+        )  # fmt: skip
     return entries
 
 
@@ -93,7 +100,29 @@ def verify_dataset(name: str, root: PathLike | None = None) -> dict[str, str]:
     """
     entry = _get(name)
     folder = _root(root) / entry.folder
-    return {f.filename: _file_status(folder / f.filename, f)[0] for f in entry.files}
+    status = {f.filename: _file_status(folder / f.filename, f)[0] for f in entry.files}
+    done = _extracted(entry, folder)
+    if done is not None and set(status.values()) == {"missing"}:  # archive removed after use
+        return {str(done.relative_to(folder)): "extracted"}
+    return status
+
+
+def _extracted(entry: _Dataset, folder: Path) -> Path | None:
+    """The metadata file of an already extracted archive, if any."""
+    return next((folder / p for p in entry.extracted if (folder / p).is_file()), None)
+
+
+def _extract(archive: Path, into: Path) -> None:
+    """Unpack a .zip or .tar.* archive into ``into`` (members may not leave it)."""
+    import tarfile
+    import zipfile
+
+    if zipfile.is_zipfile(archive):
+        with zipfile.ZipFile(archive) as zf:
+            zf.extractall(into)
+    else:
+        with tarfile.open(archive) as tf:
+            tf.extractall(into, filter="data")
 
 
 def _summary(files: dict[str, str]) -> str:
@@ -107,6 +136,8 @@ def _summary(files: dict[str, str]) -> str:
         return "incomplete, missing: " + ", ".join(k for k, v in files.items() if v == "missing")
     if states == {"ok"}:
         return "verified"
+    if states == {"extracted"}:
+        return "present (extracted)"
     return "present" if states == {"present"} else "present, unverified: " + ", ".join(
         k for k, v in files.items() if v == "unverified")  # fmt: skip
 
@@ -141,6 +172,8 @@ def list_datasets(
         else:
             files = {f.filename: "present" if (folder / f.filename).is_file() else "missing"
                      for f in entry.files}  # fmt: skip
+            if set(files.values()) == {"missing"} and _extracted(entry, folder) is not None:
+                files = {name: "extracted"}
             verified = None
         rows.append({"name": name, "domain": entry.domain, "folder": str(folder), "files": files,
                      "present": all(s != "missing" for s in files.values()),
@@ -184,6 +217,9 @@ def download_dataset(
     """
     entry = _get(name)
     folder = _root(root) / entry.folder
+    done = _extracted(entry, folder)
+    if done is not None:  # an archive dataset already unpacked
+        return [done]
     todo = []
     for remote in entry.files:  # check everything before fetching anything
         path = folder / remote.filename
@@ -207,4 +243,12 @@ def download_dataset(
             todo.append((remote, path))
     for remote, path in todo:
         download(remote.url, path, sha256=remote.sha256, progress=progress)  # type: ignore[arg-type]
+    if entry.extracted:
+        for remote in entry.files:
+            _extract(folder / remote.filename, folder)
+        done = _extracted(entry, folder)
+        if done is None:
+            raise DataNotFoundError(f"{folder}: the archive of {name} holds none of "
+                                    f"{[str(p) for p in entry.extracted]}")
+        return [done]
     return [folder / remote.filename for remote in entry.files]
