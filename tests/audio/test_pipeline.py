@@ -67,7 +67,7 @@ def test_fold_sets_and_files(run, subset):
     with open(subset / "labels.csv") as fh:
         fold_of = {r["file"]: int(r["fold"]) for r in csv.DictReader(fh)}
     assert {fold_of[names[i]] for i in sets[0]} == {1}
-    assert {fold_of[names[i]] for i in sets[1]} == {2}  # validation: the previous fold, not the test fold
+    assert {fold_of[names[i]] for i in sets[1]} == {2}  # the previous fold, not the test fold
     assert {fold_of[names[i]] for i in sets[2]} == {3}
     for name in ("config.json", "metrics.json", "report.md", "figures/fold_accuracy.png",
                  "figures/examples.png", "figures/confusion_matrix.png",

@@ -259,7 +259,8 @@ def test_he_multiscale_trains_under_bf16_on_real_patches(data_root):
     scene = load_scene("indian_pines", root=data_root)
     reduced = SpectralReducer(20).fit_transform(scene.cube)
     split = random_split(scene.labels, seed=0)
-    batch = PatchDataset(reduced, scene.labels, split.train[:1536], window=11).batch(np.arange(1536))
+    patches = PatchDataset(reduced, scene.labels, split.train[:1536], window=11)
+    batch = patches.batch(np.arange(1536))
     torch.manual_seed(0)
     model = build_model("he_multiscale", bands=20, window=11, n_classes=16)
     loader = ArrayBatches(batch["x"].numpy(), batch["y"].numpy(), batch["id"].numpy(),

@@ -189,8 +189,8 @@ def test_disjoint_protocol_pca_sees_training_pixels_only(data_root):
     tampered = scene.cube.copy().reshape(-1, scene.cube.shape[2])
     tampered[split.test] *= 3.0
     tampered[split.val] += 100.0
-    other = pipeline._fit_reducer(
-        type(scene)(**{**scene.__dict__, "cube": tampered.reshape(scene.cube.shape)}), config, split)
+    changed = type(scene)(**{**scene.__dict__, "cube": tampered.reshape(scene.cube.shape)})
+    other = pipeline._fit_reducer(changed, config, split)
     assert np.allclose(reducer.pca_.components_, other.pca_.components_)
     assert np.allclose(reducer.scaler_.mean_, other.scaler_.mean_)
     # the paper protocol fits on every pixel of the cube, as the paper does
