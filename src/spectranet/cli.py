@@ -234,11 +234,14 @@ def audio_predict(run: str, files: tuple[str, ...], out: str | None) -> None:
 @click.option("--scale", type=click.Choice(["quick", "paper"]), default="quick", show_default=True)
 @click.option("--jobs", type=int, default=1, show_default=True)
 @click.option("--out", type=click.Path(), required=True)
-def experiment(paper: str, name: str, scale: str, jobs: int, out: str) -> None:
+@click.option("--reuse", type=click.Path(exists=True, file_okay=False), multiple=True,
+              help="Another experiment's folder: its identical finished runs are copied.")
+def experiment(paper: str, name: str, scale: str, jobs: int, out: str,
+               reuse: tuple[str, ...]) -> None:
     """Run one of the papers' experiments as a resumable grid and write its report."""
     from spectranet.experiments import run_experiment
 
-    report = run_experiment(paper, name, scale=scale, jobs=jobs, out=out)
+    report = run_experiment(paper, name, scale=scale, jobs=jobs, out=out, reuse=reuse)
     click.echo(f"report: {report}")
 
 

@@ -91,6 +91,33 @@ def test_changed_configuration_in_same_folder_is_refused(tmp_path):
         run_grid(changed, tmp_path, runner=Flaky())
 
 
+def test_identical_finished_runs_are_reused_from_another_grid(tmp_path):
+    first = Flaky()
+    run_grid(_runs(("a", "b")), tmp_path / "exp1", runner=first)  # b fails there
+    (tmp_path / "exp1" / "runs" / "a" / "checkpoint.pt").write_text("weights")
+    # "x" has a's configuration under another name; "b" finished nowhere; "c" differs.
+    runs = [GridRun("x", "hsi", {"name": "a", "epochs": 4}, {"letter": "x"}),
+            GridRun("b", "hsi", {"name": "b", "epochs": 4}),
+            GridRun("c", "hsi", {"name": "c", "epochs": 5})]
+    second = Flaky(error=None)
+    second.calls["b"] = 1  # do not fail again
+    rows = run_grid(runs, tmp_path / "exp2", runner=second, reuse=[tmp_path / "exp1"])
+    assert second.calls == {"b": 2, "c": 1}  # x was copied, not trained
+    copied = tmp_path / "exp2" / "runs" / "x"
+    assert (copied / "checkpoint.pt").read_text() == "weights"
+    assert json.loads((copied / "reused.json").read_text())["source"].endswith("exp1/runs/a")
+    assert rows[0]["status"] == "done" and rows[0]["reused_from"].endswith("exp1/runs/a")
+    assert "reused_from" not in rows[2]
+    assert "reused x from" in (tmp_path / "exp2" / "grid.log").read_text()
+    assert not list((tmp_path / "exp2" / "runs").glob(".*"))  # no temporary folder left
+
+
+def test_reuse_needs_a_grid_folder(tmp_path):
+    with pytest.raises(ConfigError, match="not a grid folder"):
+        run_grid(_runs(), tmp_path / "out", runner=Flaky(), reuse=[tmp_path])
+    assert not (tmp_path / "out").exists()
+
+
 @pytest.fixture(scope="module")
 def tiny_scene(tmp_path_factory):
     """A 20 x 20 x 20 cube with three separable classes in blocks, as .npy files."""

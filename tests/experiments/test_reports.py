@@ -177,3 +177,22 @@ def test_chen2019_exp2_exp3_reports(tmp_path, fake_runners, name, table, claim):
     assert (tmp_path / "figures" / f"{name}_bars.png").is_file()
     if name == "exp3":
         assert "| 16, 16, 32, 32, 32 |" in text  # the extra dilated layer gets a filter count
+
+
+def test_chen2019_exp2_reuses_exp1_dilated_models(tmp_path, fake_runners, monkeypatch):
+    run_experiment("chen2019", "exp1", out=tmp_path / "exp1", root=tmp_path, progress=False)
+    trained = []
+
+    def counting(config, folder, root):
+        trained.append(Path(folder).name)
+        return _fake_audio(config, folder, root)
+
+    monkeypatch.setitem(grid.RUNNERS, "audio", counting)
+    text = run_experiment("chen2019", "exp2", out=tmp_path / "exp2", root=tmp_path,
+                          progress=False, reuse=[tmp_path / "exp1"]).read_text()
+    assert trained == ["g1_rate3", "g2_rate3", "g3_rate3"]  # rate 2 = exp1's dilated models
+    assert "Runs reused from other experiments" in text
+    assert "| g2_rate2 | `exp1/runs/g2_dilated` |" in text and "6 runs: 6 done" in text
+    exp1 = json.loads((tmp_path / "exp1" / "results.json").read_text())["runs"]
+    exp2 = json.loads((tmp_path / "exp2" / "results.json").read_text())["runs"]
+    assert exp2[0]["clip_accuracy"] == exp1[0]["clip_accuracy"]

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 
@@ -29,7 +30,7 @@ def list_experiments() -> dict[str, dict[str, str]]:
 
 def run_experiment(paper: str, name: str, *, scale: str = "quick", jobs: int = 1,
                    out: str | Path, root: str | Path | None = None,
-                   progress: bool = True) -> Path:
+                   progress: bool = True, reuse: Sequence[str | Path] = ()) -> Path:
     """Run (or resume) one experiment of a paper and write its report.
 
     Parameters
@@ -49,6 +50,9 @@ def run_experiment(paper: str, name: str, *, scale: str = "quick", jobs: int = 1
         Data root (default ``$SPECTRANET_DATA``).
     progress : bool, default True
         One line per run on standard error.
+    reuse : sequence of path-like, optional
+        Folders of other experiments whose finished runs with an identical configuration are
+        copied instead of retrained (e.g. ``exp1``'s dilated models in ``exp2`` and ``exp3``).
 
     Returns
     -------
@@ -74,5 +78,6 @@ def run_experiment(paper: str, name: str, *, scale: str = "quick", jobs: int = 1
     out = Path(out)
     runs, skipped = module.build_runs(name, scale, root=root)
     module.prepare(runs, out, root)
-    rows = run_grid(runs, out, jobs=jobs, root=root, log=stderr_log if progress else None)
+    rows = run_grid(runs, out, jobs=jobs, root=root, log=stderr_log if progress else None,
+                    reuse=reuse)
     return module.write_report(name, scale, out, rows, skipped, root=root)

@@ -17,7 +17,6 @@ reconstructed Tables 1-3 of :data:`spectranet.audio.models.PAPER_SPECS`.
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ from spectranet.audio.baseline import CLASSIFIERS, BaselineConfig
 from spectranet.audio.models import DEFAULT_FILTERS, PAPER_SPECS, parse_spec
 from spectranet.config import make_config
 from spectranet.errors import SpectranetError
-from spectranet.experiments.grid import GridRun, is_finished
+from spectranet.experiments.grid import GridRun, is_finished, usable_cpus
 from spectranet.experiments.report import NOT_CONFIRMED, Report, pct, save_plot, status_section
 
 __all__ = ["EXPERIMENTS", "PAPER_CLAIMS", "QUICK", "build_runs", "prepare", "write_report"]
@@ -117,7 +116,7 @@ def prepare(runs: Sequence[GridRun], out: Path, root: str | Path | None) -> None
     if todo:
         from spectranet.audio.pipeline import features
 
-        features(dataclasses.replace(todo[0].config, jobs=os.cpu_count() or 1), root=root)
+        features(dataclasses.replace(todo[0].config, jobs=usable_cpus()), root=root)
 
 
 def _describe_data(root: str | Path | None) -> str:

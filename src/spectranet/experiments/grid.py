@@ -4,10 +4,13 @@ A grid is a list of :class:`GridRun` (name, domain, configuration, tags). Run ``
 ``OUT/runs/<name>/`` and is finished when its ``metrics.json`` exists (the pipelines write it
 last), so a rerun skips finished runs and finishes the others (an interrupted pipeline run
 resumes from its own checkpoints). ``jobs > 1`` runs several at once in a process pool (spawned
-processes, ``cpu_count // jobs`` torch threads each). A run that raises is recorded in
-``OUT/runs/<name>/error.json`` and in the results, and does not stop the others; a missing
-dataset counts as *skipped* with its reason. Results go to ``OUT/results.csv`` and
-``OUT/results.json`` after every run.
+processes, ``usable CPUs // jobs`` torch threads each; ``taskset`` limits the usable CPUs).
+``reuse`` names other grid folders: an unfinished run whose domain and configuration equal a
+finished run there is copied in instead of trained again (experiments share models, e.g. Chen et
+al.'s rate-2 models are Experiment 1's dilated ones); ``reused.json`` in the copy says where it
+came from. A run that raises is recorded in ``OUT/runs/<name>/error.json`` and in the results,
+and does not stop the others; a missing dataset counts as *skipped* with its reason. Results go
+to ``OUT/results.csv`` and ``OUT/results.json`` after every run.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import io
 import json
 import multiprocessing
 import os
+import shutil
 import sys
 import time
 import traceback
@@ -31,7 +35,7 @@ from spectranet.engine.runs import atomic_write_json, atomic_write_text, read_js
 from spectranet.errors import ConfigError, DataNotFoundError
 
 __all__ = ["GridRun", "RUNNERS", "run_grid", "collect_results", "summarise_metrics",
-           "run_dir", "is_finished"]
+           "run_dir", "is_finished", "find_reusable", "usable_cpus"]
 
 _NAME_OK = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.")
 
@@ -99,7 +103,18 @@ def _config_dict(config: Any) -> Any:
     return json.loads(json.dumps(data, default=str))  # tuples -> lists, as read back from JSON
 
 
-def _validate(runs: Sequence[GridRun], out: Path, jobs: int) -> None:
+def usable_cpus() -> int:
+    """CPUs this process may run on (its affinity mask, e.g. set by ``taskset``)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def _validate(runs: Sequence[GridRun], out: Path, jobs: int,
+              reuse: Sequence[str | Path] = ()) -> None:
+    for other in map(Path, reuse):
+        if not (other / "grid.json").is_file():
+            raise ConfigError(f"{other}: not a grid folder (no grid.json) to reuse runs from")
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise ConfigError(f"jobs must be an integer >= 1, got {jobs!r}")
     seen: set[str] = set()
@@ -119,6 +134,35 @@ def _validate(runs: Sequence[GridRun], out: Path, jobs: int) -> None:
             if run.name in previous and previous[run.name] != _config_dict(run.config):
                 raise ConfigError(f"{out} holds run {run.name!r} with another configuration; "
                                   "use a new --out")
+
+
+def find_reusable(run: GridRun, others: Sequence[str | Path]) -> Path | None:
+    """Folder of a finished run in grid folders ``others`` with ``run``'s domain and configuration.
+
+    Returns the first match (in ``others`` order, then in each grid's ``grid.json`` order), or
+    None. Folders without ``grid.json`` raise :class:`ConfigError`: they are not grids.
+    """
+    wanted = _config_dict(run.config)
+    for other in map(Path, others):
+        if not (other / "grid.json").is_file():
+            raise ConfigError(f"{other}: not a grid folder (no grid.json) to reuse runs from")
+        for entry in read_json(other / "grid.json")["runs"]:
+            if (entry["domain"] == run.domain and entry["config"] == wanted
+                    and is_finished(other, entry["name"])):
+                return run_dir(other, entry["name"])
+    return None
+
+
+def _copy_run(source: Path, folder: Path) -> None:
+    """Copy a finished run folder to ``folder`` atomically (temporary sibling, then rename)."""
+    tmp = folder.with_name(f".{folder.name}.reuse-tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(source, tmp, ignore=shutil.ignore_patterns("error.json"))
+    atomic_write_json(tmp / "reused.json", {"source": str(source.resolve()),
+                                            "date": time.strftime("%Y-%m-%d %H:%M:%S")})
+    shutil.rmtree(folder, ignore_errors=True)  # a failed or half-done attempt of this run
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp.rename(folder)
 
 
 def _execute(run: GridRun, folder: Path, root: str | Path | None, threads: int,
@@ -148,7 +192,8 @@ def _execute(run: GridRun, folder: Path, root: str | Path | None, threads: int,
 def run_grid(runs: Sequence[GridRun], out: str | Path, *, jobs: int = 1,
              root: str | Path | None = None, threads: int | None = None,
              runner: Callable[[Any, Path, str | Path | None], dict[str, Any]] | None = None,
-             log: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
+             log: Callable[[str], None] | None = None,
+             reuse: Sequence[str | Path] = ()) -> list[dict[str, Any]]:
     """Run every unfinished run of a grid; collect all results.
 
     Parameters
@@ -161,12 +206,15 @@ def run_grid(runs: Sequence[GridRun], out: str | Path, *, jobs: int = 1,
     root : path-like, optional
         Data root (default ``$SPECTRANET_DATA``).
     threads : int >= 1, optional
-        Torch threads per run (default ``max(1, cpu_count // jobs)``).
+        Torch threads per run (default ``max(1, usable_cpus() // jobs)``).
     runner : callable, optional
         ``runner(config, folder, root)`` used for every run instead of :data:`RUNNERS`
         (must be picklable when ``jobs > 1``); for tests and custom grids.
     log : callable, optional
         Receives one line per started/finished run (also appended to ``grid.log``).
+    reuse : sequence of path-like, optional
+        Other grid folders; an unfinished run with the same domain and configuration as a
+        finished run there is copied from it (see :func:`find_reusable`) instead of trained.
 
     Returns
     -------
@@ -177,7 +225,8 @@ def run_grid(runs: Sequence[GridRun], out: str | Path, *, jobs: int = 1,
     ------
     ConfigError
         Before any work: bad ``jobs``, duplicate or bad run names, unknown domain, or ``out``
-        holding a run of the same name with another configuration.
+        holding a run of the same name with another configuration, or a ``reuse`` folder
+        that is not a grid.
 
     Notes
     -----
@@ -186,8 +235,8 @@ def run_grid(runs: Sequence[GridRun], out: str | Path, *, jobs: int = 1,
     first. Each process loads its own data (e.g. all sound feature windows, ~0.3 GB).
     """
     out = Path(out)
-    _validate(runs, out, jobs)
-    threads = threads or max(1, (os.cpu_count() or 1) // jobs)
+    _validate(runs, out, jobs, reuse)
+    threads = threads or max(1, usable_cpus() // jobs)
     out.mkdir(parents=True, exist_ok=True)
     known = read_json(out / "grid.json")["runs"] if (out / "grid.json").is_file() else []
     names = {r.name for r in runs}
@@ -196,6 +245,7 @@ def run_grid(runs: Sequence[GridRun], out: str | Path, *, jobs: int = 1,
         {"name": r.name, "domain": r.domain, "tags": dict(r.tags),
          "config": _config_dict(r.config)} for r in runs]})
     todo = [r for r in runs if not is_finished(out, r.name)]
+    sources = {r.name: find_reusable(r, reuse) for r in todo} if reuse else {}
     outcome: dict[str, dict[str, Any]] = {}
 
     def note(message: str) -> None:
@@ -207,6 +257,11 @@ def run_grid(runs: Sequence[GridRun], out: str | Path, *, jobs: int = 1,
 
     note(f"grid: {len(runs)} runs, {len(runs) - len(todo)} finished before, {len(todo)} to run, "
          f"jobs {jobs}, threads {threads}")
+    for run in todo:
+        if (source := sources.get(run.name)) is not None:
+            _copy_run(source, run_dir(out, run.name))
+            note(f"reused {run.name} from {source}")
+    todo = [r for r in todo if not is_finished(out, r.name)]
 
     def finish(i: int, run: GridRun, result: dict[str, Any]) -> None:
         outcome[run.name] = result
@@ -282,7 +337,8 @@ def collect_results(runs: Sequence[GridRun], out: str | Path, *,
     list of dict
         Per run: ``name``, ``domain``, ``status`` ("done", "failed", "skipped" or "pending"),
         ``error``, ``seconds`` (wall time of this invocation, 0 for a reused run), the tags,
-        the :func:`summarise_metrics` keys and ``metrics`` (the full ``metrics.json``; in the
+        ``reused_from`` (a run copied from another grid), the :func:`summarise_metrics` keys
+        and ``metrics`` (the full ``metrics.json``; in the
         JSON file only).
     """
     out = Path(out)
@@ -296,6 +352,8 @@ def collect_results(runs: Sequence[GridRun], out: str | Path, *,
             row |= {"status": "done", "error": "",
                     "seconds": outcome.get(run.name, {}).get("seconds", 0.0)}
             row |= summarise_metrics(run.domain, metrics) | {"metrics": metrics}
+            if (folder / "reused.json").is_file():
+                row["reused_from"] = read_json(folder / "reused.json")["source"]
         elif (folder / "error.json").is_file():
             err = read_json(folder / "error.json")
             row |= {"status": err["status"], "error": err["error"],

@@ -155,6 +155,12 @@ def status_section(report: Report, rows: Sequence[Mapping[str, Any]],
                    "`runs/<name>/` (configuration, split, checkpoints, metrics, figures); all "
                    "numbers are also in `results.csv`, `results.json`, `tables.json` and "
                    "`tables/*.csv`.")
+    reused = [r for r in rows if r.get("reused_from")]
+    if reused:
+        report.table("Runs reused from other experiments", ["run", "copied from"],
+                     [[r["name"], f"`{_short_source(r['reused_from'])}`"] for r in reused],
+                     note="Same domain and configuration as a finished run of another grid "
+                          "(`--reuse`): copied, not retrained.")
     bad = [r for r in rows if r["status"] != "done"]
     if bad:
         report.table("Runs not finished", ["run", "status", "reason"],
@@ -162,3 +168,9 @@ def status_section(report: Report, rows: Sequence[Mapping[str, Any]],
                      note="Rerun the same command to retry them; finished runs are kept.")
     if skipped:
         report.table("Skipped data", ["data", "reason"], [list(s) for s in skipped])
+
+
+def _short_source(path: str) -> str:
+    """``<grid folder name>/runs/<run>`` of a reused run's absolute source path."""
+    parts = Path(path).parts
+    return "/".join(parts[-3:]) if len(parts) >= 3 else path
