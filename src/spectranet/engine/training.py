@@ -3,13 +3,9 @@
 The loop only knows tensors: every batch is a dict ``{"x", "y", "id"}``. It never plots and never
 reads files other than its own checkpoint.
 
-Speed on CPU (``benchmarks/bench_training_throughput.py``): ``precision="bf16"`` runs under
-bfloat16 autocast. In training, convolutions with a single input channel stay in float32: the
-weight gradient of oneDNN's bf16 kernel for one input channel measured 4-5 times slower than
-fp32 on the fast 3D CNN's first layer (AVX512-BF16, no AMX); in inference bf16 is faster there
-and is kept. ``memory_format="auto"`` puts 4-D activations and weights in channels-last layout
-under bf16 (measured faster for 2-D CNNs; channels-last-3d measured slower for Conv3d
-training, so 5-D tensors stay contiguous).
+Precision and memory layout (bf16 autocast, channels-last) live in
+:mod:`spectranet.engine.precision`; ``autocast``, ``PRECISIONS`` and ``MEMORY_FORMATS`` are
+re-exported here.
 
 Under ``torchrun`` :func:`fit` trains one model with all processes
 (:mod:`spectranet.engine.distributed`).
@@ -22,7 +18,6 @@ import math
 import random
 import time
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +28,16 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from spectranet.engine import distributed as dist
+from spectranet.engine.precision import (
+    MEMORY_FORMATS,
+    PRECISIONS,
+    Layouts,
+    autocast,
+    memory_layouts,
+    prepared,
+    to_input,
+    weights_in,
+)
 from spectranet.engine.runs import atomic_write_bytes
 from spectranet.errors import ConfigError, SpectranetError
 
@@ -52,14 +57,11 @@ __all__ = [
     "MEMORY_FORMATS",
 ]
 
-PRECISIONS = ("fp32", "bf16")
-
 
 class DivergedError(SpectranetError, ArithmeticError):
     """The training loss became NaN or infinite."""
-#: "auto": channels-last for 4-D tensors under bf16 only; "channels_last": 4-D and 5-D tensors.
-MEMORY_FORMATS = ("auto", "contiguous", "channels_last")
-Layouts = dict[int, torch.memory_format]  # tensor rank -> memory format
+
+
 Batch = Mapping[str, torch.Tensor]
 
 
@@ -161,103 +163,12 @@ def make_scheduler(
     raise ConfigError(f"scheduler must be one of 'none', 'cosine', got {name!r}")
 
 
-def autocast(precision: str, device: str | torch.device = "cpu") -> AbstractContextManager[Any]:
-    """Autocast context for ``precision`` ("fp32": none; "bf16": bfloat16 mixed precision)."""
-    if precision not in PRECISIONS:
-        raise ConfigError(f"precision must be one of {PRECISIONS}, got {precision!r}")
-    if precision == "fp32":
-        return nullcontext()
-    return torch.autocast(torch.device(device).type, dtype=torch.bfloat16)
-
-
-def _layouts(memory_format: str, precision: str) -> Layouts:
-    """Memory format per tensor rank for ``memory_format`` (validated) under ``precision``."""
-    if memory_format not in MEMORY_FORMATS:
-        raise ConfigError(f"memory_format must be one of {MEMORY_FORMATS}, got {memory_format!r}")
-    if memory_format == "channels_last":
-        return {4: torch.channels_last, 5: torch.channels_last_3d}
-    if memory_format == "auto" and precision == "bf16":
-        return {4: torch.channels_last}
-    return {}
-
-
-@contextmanager
-def _weights_in(model: nn.Module, layouts: Layouts) -> Iterator[None]:
-    """Put the parameters of a rank in ``layouts`` in that memory format; restore on exit.
-
-    Only parameters not already in the format are converted (and restored to contiguous), so
-    nested uses are no-ops and a model the caller laid out itself is left alone.
-    """
-    changed = []
-    for p in model.parameters():
-        fmt = layouts.get(p.dim())
-        if fmt is not None and not p.is_contiguous(memory_format=fmt):
-            p.data = p.data.contiguous(memory_format=fmt)
-            changed.append(p)
-    try:
-        yield
-    finally:
-        for p in changed:
-            p.data = p.data.contiguous()
-
-
-class _Float32Island:
-    """Forward hooks running a module outside autocast on float32 inputs."""
-
-    def __init__(self, device_type: str) -> None:
-        self.device_type = device_type
-        self.saved: list[bool] = []
-
-    def enter(self, module: nn.Module, args: tuple[Any, ...]) -> tuple[Any, ...]:
-        self.saved.append(torch.is_autocast_enabled(self.device_type))
-        torch.set_autocast_enabled(self.device_type, False)
-        return tuple(a.float() if torch.is_tensor(a) and a.is_floating_point() else a for a in args)
-
-    def leave(self, module: nn.Module, args: tuple[Any, ...], output: Any) -> None:
-        torch.set_autocast_enabled(self.device_type, self.saved.pop())
-
-
-@contextmanager
-def _single_channel_convs_in_fp32(
-    model: nn.Module, precision: str, device: torch.device
-) -> Iterator[None]:
-    """Under CPU bf16 training, run convolutions with one input channel in float32 (module doc)."""
-    if precision != "bf16" or device.type != "cpu":
-        yield
-        return
-    island, handles = _Float32Island(device.type), []
-    for m in model.modules():
-        if isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Conv3d)) and m.in_channels == 1:
-            handles.append(m.register_forward_pre_hook(island.enter))
-            handles.append(m.register_forward_hook(island.leave, always_call=True))
-    try:
-        yield
-    finally:
-        for h in handles:
-            h.remove()
-
-
-@contextmanager
-def _prepared(
-    model: nn.Module, precision: str, device: torch.device, layouts: Layouts, *, training: bool
-) -> Iterator[None]:
-    """Weights in ``layouts``; when ``training``, single-channel convolutions in fp32 under bf16."""
-    with _weights_in(model, layouts), _single_channel_convs_in_fp32(
-        model, precision if training else "fp32", device
-    ):
-        yield
-
-
-def _input(x: torch.Tensor, device: torch.device, layouts: Layouts) -> torch.Tensor:
-    x = x.to(device, non_blocking=True)
-    fmt = layouts.get(x.dim())
-    return x if fmt is None else x.contiguous(memory_format=fmt)
-
-
-def _to(
-    batch: Batch, device: torch.device, layouts: Layouts | None = None
-) -> tuple[torch.Tensor, torch.Tensor]:
-    return _input(batch["x"], device, layouts or {}), batch["y"].to(device, non_blocking=True)
+def _logits(
+    model: nn.Module, batch: Batch, device: torch.device, precision: str, layouts: Layouts
+) -> torch.Tensor:
+    """Forward pass of one batch under ``precision``, returning float32 logits."""
+    with autocast(precision, device):
+        return model(to_input(batch["x"], device, layouts)).float()
 
 
 def _batches(loader: Iterable[Batch], progress: bool, desc: str) -> Iterator[Batch]:
@@ -282,7 +193,7 @@ def train_one_epoch(
     """
     total_loss, correct, seen = _train_sums(
         model, loader, optimizer, device=torch.device(device), precision=precision,
-        loss_fn=loss_fn, progress=progress, layouts=_layouts(memory_format, precision),
+        loss_fn=loss_fn, progress=progress, layouts=memory_layouts(memory_format, precision),
     )
     if seen == 0:
         raise ConfigError("the training loader yielded no samples")
@@ -304,13 +215,12 @@ def _train_sums(
     loss_fn = loss_fn or nn.CrossEntropyLoss()
     model.train()
     total_loss, correct, seen = 0.0, 0, 0
-    with _prepared(model, precision, device, layouts, training=True):
+    with prepared(model, precision, device, layouts, training=True):
         for batch in _batches(loader, progress, "batches"):
-            x, y = _to(batch, device, layouts)
+            y = batch["y"].to(device, non_blocking=True)
             optimizer.zero_grad(set_to_none=True)
-            with autocast(precision, device):
-                logits = model(x)
-                loss = loss_fn(logits.float(), y)
+            logits = _logits(model, batch, device, precision, layouts)
+            loss = loss_fn(logits, y)
             value = float(loss.detach())
             if not math.isfinite(value):
                 raise DivergedError(
@@ -338,7 +248,7 @@ def evaluate(
     """Mean loss and accuracy of ``model`` on ``loader`` (eval mode, no gradients)."""
     total_loss, correct, seen = _evaluate_sums(
         model, loader, device=torch.device(device), precision=precision, loss_fn=loss_fn,
-        layouts=_layouts(memory_format, precision),
+        layouts=memory_layouts(memory_format, precision),
     )
     if seen == 0:
         raise ConfigError("the validation loader yielded no samples")
@@ -359,12 +269,11 @@ def _evaluate_sums(
     loss_fn = loss_fn or nn.CrossEntropyLoss()
     model.eval()
     total_loss, correct, seen = 0.0, 0, 0
-    with _prepared(model, precision, device, layouts, training=False):
+    with prepared(model, precision, device, layouts, training=False):
         for batch in loader:
-            x, y = _to(batch, device, layouts)
-            with autocast(precision, device):
-                logits = model(x)
-            total_loss += float(loss_fn(logits.float(), y)) * len(y)
+            y = batch["y"].to(device, non_blocking=True)
+            logits = _logits(model, batch, device, precision, layouts)
+            total_loss += float(loss_fn(logits, y)) * len(y)
             correct += int((logits.argmax(1) == y).sum())
             seen += len(y)
     return total_loss, correct, seen
@@ -391,14 +300,13 @@ def predict_proba(
         The samples' ``id`` entries, in loader order.
     """
     device = torch.device(device)
-    layouts = _layouts(memory_format, precision)
+    layouts = memory_layouts(memory_format, precision)
     model.eval()
     probs, ids = [], []
-    with _prepared(model, precision, device, layouts, training=False):
+    with prepared(model, precision, device, layouts, training=False):
         for batch in _batches(loader, progress, "predict"):
-            with autocast(precision, device):
-                logits = model(_input(batch["x"], device, layouts))
-            probs.append(torch.softmax(logits.float(), dim=1).cpu().numpy())
+            logits = _logits(model, batch, device, precision, layouts)
+            probs.append(torch.softmax(logits, dim=1).cpu().numpy())
             ids.append(np.asarray(batch["id"]).astype(np.int64).ravel())
     if not probs:
         return np.zeros((0, 0), np.float32), np.zeros(0, np.int64)
@@ -499,7 +407,7 @@ def fit(
         raise ConfigError(f"epochs must be an integer >= 1, got {epochs!r}")
     if precision not in PRECISIONS:
         raise ConfigError(f"precision must be one of {PRECISIONS}, got {precision!r}")
-    layouts = _layouts(memory_format, precision)
+    layouts = memory_layouts(memory_format, precision)
     dist.init_from_env()
     rank, world = dist.rank(), dist.world_size()
     main, progress = rank == 0, progress and rank == 0
@@ -511,7 +419,7 @@ def fit(
         train_loader = dist.ShardedBatches(train_loader, rank, world)
         val_loader = dist.ShardedBatches(val_loader, rank, world, pad=False)
     bar = tqdm(range(start, epochs), desc=desc, disable=not progress, initial=start, total=epochs)
-    with _weights_in(model, layouts):
+    with weights_in(model, layouts):
         net = dist.wrap_model(model)
         for epoch in bar:
             tic = time.perf_counter()
