@@ -7,7 +7,9 @@ import pytest
 import soundfile as sf
 
 from spectranet.audio import features as F
+from spectranet.audio.cache import CachedWindows, FeatureCache
 from spectranet.audio.datasets import ClipRecord, load_audio, load_clips
+from spectranet.audio.scaling import Standardizer
 from spectranet.errors import ConfigError, DataError, DataNotFoundError, NotFittedError
 
 SR = 22050
@@ -126,7 +128,7 @@ def test_silent_windows():
 
 def test_cache_hit_skips_decoding(tmp_path, monkeypatch):
     clips = _clips(tmp_path)
-    cache = F.FeatureCache(tmp_path / "cache")
+    cache = FeatureCache(tmp_path / "cache")
     first = F.extract_features(clips, cache=cache, progress=False)
     assert first.cache_hits == 0 and len(first) > 0
     assert first.clip_ids.tolist() == sorted(first.clip_ids.tolist())
@@ -149,7 +151,7 @@ def test_cache_hit_skips_decoding(tmp_path, monkeypatch):
 
 def test_cache_index_skips_hashing_unchanged_files(tmp_path, monkeypatch):
     clips = _clips(tmp_path)
-    cache = F.FeatureCache(tmp_path / "cache")
+    cache = FeatureCache(tmp_path / "cache")
     first = F.extract_features(clips, cache=cache, progress=False)
     index = cache.load_index()
     assert sorted(index) == sorted(str(c.path.absolute()) for c in clips)
@@ -167,7 +169,7 @@ def test_cache_index_skips_hashing_unchanged_files(tmp_path, monkeypatch):
     assert warm.cache_hits == 3
     np.testing.assert_array_equal(warm.x, first.x)
     with monkeypatch.context() as m:  # entry gone between lookup and read: computed again
-        m.setattr(F._Stored, "read_into", lambda self, out: False)
+        m.setattr(CachedWindows, "read_into", lambda self, out: False)
         again = F.extract_features(clips, cache=cache, progress=False)
     np.testing.assert_array_equal(again.x, first.x)
     # new content (size and mtime change): hashed again, new features, index updated
@@ -179,12 +181,12 @@ def test_cache_index_skips_hashing_unchanged_files(tmp_path, monkeypatch):
     assert cache.load_index()[str(clips[1].path.absolute())][2] == (
         F.hashlib.sha256(clips[1].path.read_bytes()).hexdigest())
     # a corrupt index is ignored (everything hashed again, content keys still hit)
-    (tmp_path / "cache" / F.FeatureCache.INDEX).write_text("not json")
+    (tmp_path / "cache" / FeatureCache.INDEX).write_text("not json")
     assert F.extract_features(clips, cache=cache, progress=False).cache_hits == 3
 
 
 def test_cache_load_fast_path_and_other_layouts(tmp_path):
-    cache, s = F.FeatureCache(tmp_path), F.FeatureSettings()
+    cache, s = FeatureCache(tmp_path), F.FeatureSettings()
     x = np.arange(2 * 2 * 64 * 41, dtype=np.float32).reshape(2, 2, 64, 41)
     cache.save(s, "a" * 64, x)
     got = cache.load(s, "a" * 64)
@@ -199,7 +201,7 @@ def test_cache_load_fast_path_and_other_layouts(tmp_path):
 
 
 def test_cache_key_changes_with_settings(tmp_path):
-    cache = F.FeatureCache(tmp_path)
+    cache = FeatureCache(tmp_path)
     a = cache.path(F.FeatureSettings(), "0" * 64)
     b = cache.path(F.FeatureSettings(n_mels=40), "0" * 64)
     assert a != b and a.name == b.name
@@ -249,8 +251,8 @@ def test_standardizer():
     x = (rng.standard_normal((20, 2, 8, 5)) * 3 + 7).astype(np.float32)
     train = np.arange(12)
     with pytest.raises(NotFittedError, match="not fitted"):
-        F.Standardizer().transform(x)
-    st = F.Standardizer(chunk=5).fit(x, indices=train)
+        Standardizer().transform(x)
+    st = Standardizer(chunk=5).fit(x, indices=train)
     sub = x[train].astype(np.float64)
     np.testing.assert_allclose(st.mean_[:, :, 0], sub.mean(axis=(0, 3)), rtol=1e-10)
     np.testing.assert_allclose(st.scale_[:, :, 0], sub.std(axis=(0, 3)), rtol=1e-10)
@@ -258,15 +260,15 @@ def test_standardizer():
     assert z.dtype == np.float32
     np.testing.assert_allclose(z.mean(axis=(0, 3)), 0, atol=1e-5)
     np.testing.assert_allclose(z.std(axis=(0, 3)), 1, atol=1e-5)
-    again = F.Standardizer().fit(x, indices=train)
+    again = Standardizer().fit(x, indices=train)
     np.testing.assert_allclose(again.mean_, st.mean_)
     np.testing.assert_array_equal(pickle.loads(pickle.dumps(st)).transform(x), st.transform(x))
-    np.testing.assert_allclose(F.Standardizer.from_dict(st.to_dict()).transform(x),
+    np.testing.assert_allclose(Standardizer.from_dict(st.to_dict()).transform(x),
                                st.transform(x), rtol=1e-6)  # fmt: skip
     bad = x.copy()
     bad[0, 0, 0, 0] = np.nan
     with pytest.raises(DataError, match="finite"):
-        F.Standardizer().fit(bad)
+        Standardizer().fit(bad)
     with pytest.raises(DataError, match=r"\(channels, n_mels\)"):
         st.transform(np.zeros((1, 2, 9, 5), dtype=np.float32))
 

@@ -1,4 +1,4 @@
-"""Log-mel + delta features, fixed windows, an on-disk feature cache and standardisation.
+"""Log-mel + delta features and fixed windows (cache: :mod:`.cache`, scaling: :mod:`.scaling`).
 
 Pinned librosa 0.11 settings (passed explicitly, so a librosa default change cannot alter them):
 ``melspectrogram(n_fft=1024, hop_length=512, win_length=1024, window="hann", center=True,
@@ -15,12 +15,8 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import io
 import json
-import math
 import os
-import re
-import tempfile
 import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -32,13 +28,13 @@ import librosa
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from spectranet.audio.cache import CachedWindows, FeatureCache
 from spectranet.audio.datasets import ClipRecord, ClipTable, decode_audio
-from spectranet.errors import ConfigError, DataError, DataNotFoundError, NotFittedError
+from spectranet.errors import ConfigError, DataError, DataNotFoundError
 
 __all__ = [
     "FeatureCache",
     "FeatureSettings",
-    "Standardizer",
     "WindowTable",
     "clip_features",
     "deltas",
@@ -260,162 +256,6 @@ def silent_windows(x: np.ndarray, *, silence_db: float | None = -60.0) -> np.nda
     return x[:, 0].max(axis=(1, 2)) < silence_db
 
 
-def _atomic_write(path: Path, payload: np.ndarray | str) -> None:
-    """Write an array as .npy (or text) to a temporary file beside ``path``, then rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            if isinstance(payload, str):
-                fh.write(payload.encode())
-            else:
-                np.save(fh, payload, allow_pickle=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-#: Header of a .npy 1.0 file holding a C-order little-endian float32 array (as ``save`` writes).
-_NPY_HEADER = re.compile(
-    rb"\x93NUMPY\x01\x00..\{'descr': '<f4', 'fortran_order': False, 'shape': \(([0-9, ]*)\), \}"
-    rb" *\n", re.DOTALL)
-_HEAD_BYTES = 256  # np.save pads format 1.0 headers to 64-byte multiples: 128 for ours
-
-
-class FeatureCache:
-    """Per-clip window features on disk, keyed by settings + library versions + file content.
-
-    Layout: ``folder/<settings key[:16]>/<sha256 of the audio file bytes>.npy`` plus a
-    ``settings.json`` per key for humans. Writes go to a temporary file, then ``os.replace``.
-    Pass ``cache=None`` to :func:`extract_features` to switch caching off.
-
-    ``folder/files.json`` indexes ``absolute path -> [size, mtime_ns, sha256]`` so that
-    unchanged files are not read and hashed again on a warm run. It only saves the hashing:
-    entries stay keyed by content, and a file whose size or modification time (ns) changed is
-    hashed again. Deleting the index is always safe.
-    """
-
-    INDEX = "files.json"
-
-    def __init__(self, folder: str | os.PathLike[str]) -> None:
-        self.folder = Path(folder)
-        self._dirs: dict[FeatureSettings, str] = {}
-
-    def _file(self, settings: FeatureSettings, content_sha256: str) -> str:
-        # settings are frozen: hash them once; plain strings (pathlib costs show on warm runs)
-        if settings not in self._dirs:
-            self._dirs[settings] = os.path.join(self.folder, settings.key()[:16])
-        return os.path.join(self._dirs[settings], f"{content_sha256}.npy")
-
-    def path(self, settings: FeatureSettings, content_sha256: str) -> Path:
-        """File that holds (or will hold) the features of one audio content."""
-        return Path(self._file(settings, content_sha256))
-
-    def load(self, settings: FeatureSettings, content_sha256: str) -> np.ndarray | None:
-        """Return the cached array, or None on a miss (or an unreadable entry)."""
-        try:
-            with open(self._file(settings, content_sha256), "rb") as fh:
-                data = bytearray(os.fstat(fh.fileno()).st_size)  # writable result
-                fh.readinto(data)
-        except OSError:
-            return None
-        # np.load's general path (header through ast.literal_eval) costs more than reading
-        # these small files; ours are little-endian float32, C order, .npy format 1.0.
-        match = _NPY_HEADER.match(data)
-        if match is None:
-            try:
-                return np.load(io.BytesIO(bytes(data)), allow_pickle=False)
-            except (OSError, ValueError):
-                return None
-        shape = tuple(int(v) for v in match.group(1).split(b",") if v.strip())
-        if len(data) - match.end() != 4 * math.prod(shape):  # truncated or padded entry
-            return None
-        return np.frombuffer(data, dtype="<f4", offset=match.end()).reshape(shape)
-
-    def save(self, settings: FeatureSettings, content_sha256: str, x: np.ndarray) -> Path:
-        """Store ``x`` atomically; returns its path."""
-        target = self.path(settings, content_sha256)
-        info = target.parent / "settings.json"
-        if not info.exists():
-            text = json.dumps({"settings": settings.to_dict(), "librosa": librosa.__version__,
-                               "numpy": np.__version__}, indent=2)  # fmt: skip
-            _atomic_write(info, text)
-        _atomic_write(target, np.ascontiguousarray(x, dtype=np.float32))
-        return target
-
-    def load_index(self) -> dict[str, list[Any]]:
-        """Return the file index ``{absolute path: [size, mtime_ns, sha256]}`` ({} if none)."""
-        try:
-            index = json.loads((self.folder / self.INDEX).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {}
-        return index if isinstance(index, dict) else {}
-
-    def update_index(self, entries: dict[str, list[Any]]) -> None:
-        """Merge ``entries`` into the on-disk index, atomically.
-
-        Concurrent runs may drop each other's entries, which only costs a re-hash.
-        """
-        if entries:
-            _atomic_write(self.folder / self.INDEX, json.dumps(self.load_index() | entries))
-
-    def _lookup(
-        self, settings: FeatureSettings, index: dict[str, list[Any]], path: Path
-    ) -> tuple[list[int] | None, tuple[str, np.ndarray | _Stored] | None]:
-        """``(stamp, (sha256, features) or None)`` of ``path`` without reading its bytes.
-
-        ``stamp`` = ``[size, mtime_ns]`` (None when the file cannot be stat'ed); the second item
-        is set when the index holds this stamp and the features of that content are cached:
-        a :class:`_Stored` handle (only the header read; the caller reads the data straight into
-        its output) or, for entries in another .npy layout, the loaded array.
-        """
-        try:
-            st = path.stat()
-        except OSError:
-            return None, None
-        stamp = [st.st_size, st.st_mtime_ns]
-        entry = index.get(os.path.abspath(path))
-        if not (isinstance(entry, list) and len(entry) == 3 and entry[:2] == stamp):
-            return stamp, None
-        digest = str(entry[2])
-        name = self._file(settings, digest)
-        try:
-            with open(name, "rb") as fh:
-                head = fh.read(_HEAD_BYTES)
-        except OSError:
-            return stamp, None
-        match = _NPY_HEADER.match(head)
-        if match is not None:
-            shape = tuple(int(v) for v in match.group(1).split(b",") if v.strip())
-            if len(shape) == 4 and shape[1:] == (2, settings.n_mels, settings.frames):
-                return stamp, (digest, _Stored(name, shape[0], match.end()))
-        x = self.load(settings, digest)
-        return stamp, None if x is None else (digest, x)
-
-
-@dataclass(frozen=True)
-class _Stored:
-    """A cached entry whose data are read later straight into the output array."""
-
-    file: str
-    n: int
-    offset: int
-
-    def __len__(self) -> int:
-        return self.n
-
-    def read_into(self, out: np.ndarray) -> bool:
-        """Fill C-contiguous float32 ``out`` from the file; False if it is gone or short."""
-        try:
-            with open(self.file, "rb") as fh:
-                fh.seek(self.offset)
-                got = fh.readinto(memoryview(out).cast("B"))
-                return got == out.nbytes and fh.read(1) == b""
-        except OSError:
-            return False
-
-
 @dataclass(frozen=True)
 class WindowTable:
     """Windows of many clips (per-clip label and fold stay in the ClipTable).
@@ -581,7 +421,7 @@ def extract_features(
     pos = 0
     for record, x in zip(kept, xs, strict=True):
         part = x_all[pos:pos + len(x)]
-        if not isinstance(x, _Stored):
+        if not isinstance(x, CachedWindows):
             part[...] = x
         elif not x.read_into(part):  # entry removed or rewritten meanwhile: compute it again
             with threadpool_limits(limits=1, user_api="blas"):  # as computed the first time
@@ -597,66 +437,3 @@ def extract_features(
         settings=s, skipped=tuple(skipped), cache_hits=hits,
         seconds=time.perf_counter() - start,
     )  # fmt: skip
-
-
-class Standardizer:
-    """Per channel and mel band standardisation, fitted on training windows only.
-
-    sklearn-style: ``fit`` learns ``mean_`` and ``scale_`` (shape (channels, n_mels, 1)), in
-    float64 over windows and frames, chunked so no float64 copy of ``x`` is made; a band with
-    zero variance gets scale 1. ``transform`` before ``fit`` raises NotFittedError.
-    """
-
-    def __init__(self, *, chunk: int = 4096) -> None:
-        self.chunk = chunk
-
-    def fit(self, x: np.ndarray, *, indices: np.ndarray | None = None) -> Standardizer:
-        """Learn statistics from ``x[indices]``, shape (n, channels, n_mels, frames)."""
-        if x.ndim != 4:
-            raise DataError(f"x must have shape (n, channels, n_mels, frames), got {x.shape}")
-        idx = np.arange(len(x)) if indices is None else np.asarray(indices)
-        if idx.size == 0:
-            raise DataError("x must hold at least one training window, got 0")
-        parts = [idx[i : i + self.chunk] for i in range(0, idx.size, self.chunk)]
-        count = idx.size * x.shape[-1]
-        total = np.zeros(x.shape[1:3], dtype=np.float64)
-        for part in parts:
-            block = x[part]
-            if not np.isfinite(block).all():
-                raise DataError("x must be finite, got NaN or inf")
-            total += block.sum(axis=(0, 3), dtype=np.float64)
-        mean = total / count
-        sq = np.zeros_like(total)
-        for part in parts:
-            sq += ((x[part] - mean[None, :, :, None]) ** 2).sum(axis=(0, 3), dtype=np.float64)
-        std = np.sqrt(sq / count)
-        self.mean_ = mean[:, :, None]
-        self.scale_ = np.where(std > 0, std, 1.0)[:, :, None]
-        return self
-
-    def transform(self, x: np.ndarray) -> np.ndarray:
-        """``(x - mean_) / scale_`` as float32; ``x`` shape (n, C, M, T) or (C, M, T)."""
-        if not hasattr(self, "mean_"):
-            raise NotFittedError("Standardizer is not fitted: call fit(x) on training windows")
-        if x.shape[-3:-1] != self.mean_.shape[:2]:
-            raise DataError(f"x must have (channels, n_mels) = {self.mean_.shape[:2]}, "
-                            f"got {x.shape[-3:-1]}")  # fmt: skip
-        return ((x - self.mean_) / self.scale_).astype(np.float32)
-
-    def fit_transform(self, x: np.ndarray) -> np.ndarray:
-        """``fit(x)`` then ``transform(x)``."""
-        return self.fit(x).transform(x)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready state (for checkpoint metadata)."""
-        if not hasattr(self, "mean_"):
-            raise NotFittedError("Standardizer is not fitted: call fit(x) on training windows")
-        return {"mean": self.mean_[:, :, 0].tolist(), "scale": self.scale_[:, :, 0].tolist()}
-
-    @classmethod
-    def from_dict(cls, state: dict[str, Any]) -> Standardizer:
-        """Rebuild a fitted Standardizer from :meth:`to_dict` output."""
-        obj = cls()
-        obj.mean_ = np.asarray(state["mean"], dtype=np.float64)[:, :, None]
-        obj.scale_ = np.asarray(state["scale"], dtype=np.float64)[:, :, None]
-        return obj

@@ -11,10 +11,11 @@ import numpy as np
 import torch
 
 from spectranet.audio.datasets import load_audio
-from spectranet.audio.features import FeatureSettings, Standardizer, clip_features, window_hop
+from spectranet.audio.features import FeatureSettings, clip_features, window_hop
 from spectranet.audio.models import build_model
 from spectranet.audio.plots import plot_timeline
 from spectranet.audio.protocol import aggregate_clips
+from spectranet.audio.scaling import Standardizer
 from spectranet.engine.runs import RunDir, atomic_write_text
 from spectranet.engine.training import autocast, load_checkpoint
 from spectranet.errors import DataNotFoundError

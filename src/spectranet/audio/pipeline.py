@@ -17,16 +17,16 @@ from typing import Any
 import numpy as np
 
 from spectranet.audio.augment import SpecAugment
+from spectranet.audio.cache import FeatureCache
 from spectranet.audio.datasets import ClipTable, load_clips
 from spectranet.audio.features import (
-    FeatureCache,
     FeatureSettings,
-    Standardizer,
     WindowTable,
     extract_features,
 )
 from spectranet.audio.models import build_model
 from spectranet.audio.protocol import aggregate_clips, fold_split
+from spectranet.audio.scaling import Standardizer
 from spectranet.config import AudioConfig, resolve_precision
 from spectranet.engine.batches import ArrayBatches
 from spectranet.engine.distributed import init_from_env, is_main_process
