@@ -134,7 +134,7 @@ def test_audio_archive_is_downloaded_checked_and_extracted(tmp_path, monkeypatch
     import io
     import tarfile
 
-    from spectranet.audio import datasets as audio
+    from spectranet.audio import registry as audio
 
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w:gz") as tf:

@@ -41,7 +41,7 @@ def _registry() -> dict[str, _Dataset]:
     for name in hsi.list_scenes():
         info = hsi.get_scene_info(name)
         entries[name] = _Dataset(name, "hsi", Path("hsi", info.folder), info.files)
-    from spectranet.audio import datasets as audio
+    from spectranet.audio import registry as audio
 
     for name in audio.list_datasets():
         info = audio.get_dataset_info(name)

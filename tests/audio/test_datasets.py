@@ -4,14 +4,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from spectranet.audio.datasets import (
-    ESC50_CLASSES,
-    decode_audio,
-    get_dataset_info,
-    list_datasets,
-    load_audio,
-    load_clips,
-)
+from spectranet.audio.datasets import load_clips
+from spectranet.audio.decoding import decode_audio, load_audio
+from spectranet.audio.registry import ESC50_CLASSES, get_dataset_info, list_datasets
 from spectranet.errors import ConfigError, DataError, DataNotFoundError
 
 SR = 22050

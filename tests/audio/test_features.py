@@ -8,7 +8,8 @@ import soundfile as sf
 
 from spectranet.audio import features as F
 from spectranet.audio.cache import CachedWindows, FeatureCache
-from spectranet.audio.datasets import ClipRecord, load_audio, load_clips
+from spectranet.audio.datasets import ClipRecord, load_clips
+from spectranet.audio.decoding import load_audio
 from spectranet.audio.scaling import Standardizer
 from spectranet.errors import ConfigError, DataError, DataNotFoundError, NotFittedError
 

@@ -4,7 +4,8 @@ The commands' functions: :func:`train`, :func:`evaluate`, :func:`predict` and
 :func:`spectranet.audio.pipeline.features`.
 """
 
-from spectranet.audio.datasets import ClipTable, load_audio, load_clips
+from spectranet.audio.datasets import ClipTable, load_clips
+from spectranet.audio.decoding import load_audio
 from spectranet.audio.inference import predict
 from spectranet.audio.models import PAPER_SPECS, PiczakCNN, build_model, from_spec, parse_spec
 from spectranet.audio.pipeline import evaluate, train

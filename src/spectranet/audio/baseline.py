@@ -23,7 +23,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from spectranet.audio.datasets import ClipTable, load_audio, load_clips
+from spectranet.audio.datasets import ClipTable, load_clips
+from spectranet.audio.decoding import load_audio
 from spectranet.audio.protocol import fold_split
 from spectranet.engine.metrics import classification_metrics, mean_std
 from spectranet.engine.runs import RunDir, read_json

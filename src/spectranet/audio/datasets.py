@@ -1,6 +1,7 @@
-"""Audio dataset layouts -> clip records, and audio decoding.
+"""Audio dataset layouts -> clip records.
 
-A registry of frozen :class:`AudioDatasetInfo` records describes each public layout (folder,
+A registry of frozen :class:`~spectranet.audio.registry.AudioDatasetInfo` records
+(:mod:`spectranet.audio.registry`) describes each public layout (folder,
 metadata CSV and its columns, audio folder, official URL, class names); one generic CSV reader
 serves them all and a user folder (audio files plus a CSV with columns ``file``, ``label`` and
 optional ``fold``). Datasets here read and describe clips; they never split, shuffle or normalise.
@@ -12,7 +13,6 @@ stores ``<stem>.flac`` although its CSV names ``<stem>.wav``.
 from __future__ import annotations
 
 import csv
-import io
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -22,159 +22,13 @@ from typing import Any, Literal
 import numpy as np
 import soundfile as sf
 
+from spectranet.audio.registry import AudioDatasetInfo, get_dataset_info, list_datasets
 from spectranet.datahome import data_home
 from spectranet.errors import ConfigError, DataError, DataNotFoundError
 
-__all__ = [
-    "AudioDatasetInfo",
-    "ClipRecord",
-    "ClipTable",
-    "decode_audio",
-    "get_dataset_info",
-    "list_datasets",
-    "load_audio",
-    "load_clips",
-]
-
-URBANSOUND8K_CLASSES = (
-    "air_conditioner", "car_horn", "children_playing", "dog_bark", "drilling",
-    "engine_idling", "gun_shot", "jackhammer", "siren", "street_music",
-)  # fmt: skip
-ESC50_CLASSES = (
-    "dog", "rooster", "pig", "cow", "frog", "cat", "hen", "insects", "sheep", "crow",
-    "rain", "sea_waves", "crackling_fire", "crickets", "chirping_birds", "water_drops",
-    "wind", "pouring_water", "toilet_flush", "thunderstorm", "crying_baby", "sneezing",
-    "clapping", "breathing", "coughing", "footsteps", "laughing", "brushing_teeth", "snoring",
-    "drinking_sipping", "door_wood_knock", "mouse_click", "keyboard_typing",
-    "door_wood_creaks", "can_opening", "washing_machine", "vacuum_cleaner", "clock_alarm",
-    "clock_tick", "glass_breaking", "helicopter", "chainsaw", "siren", "car_horn", "engine",
-    "train", "church_bells", "airplane", "fireworks", "hand_saw",
-)  # fmt: skip
-ESC10_IDS = (0, 1, 10, 11, 12, 20, 21, 38, 40, 41)  # ESC-50 targets flagged esc10=True
+__all__ = ["ClipRecord", "ClipTable", "load_clips"]
 
 OnError = Literal["raise", "skip"]
-
-
-@dataclass(frozen=True)
-class AudioDatasetInfo:
-    """Everything spectranet knows about one public audio dataset layout.
-
-    Attributes
-    ----------
-    name : str
-        Registry name (``urbansound8k``, ``esc50``, ``esc10``).
-    folders : tuple of str
-        Candidate folder names under ``$SPECTRANET_DATA/audio/``, first existing wins.
-    metadata : str
-        Metadata CSV, relative to the dataset folder.
-    file_column, fold_column, label_column, class_column : str
-        CSV columns: file name, fold number, original class id, class name.
-    audio_dir : str
-        Audio folder relative to the dataset folder; ``{fold}`` is replaced by the row's fold.
-    class_ids : tuple of int
-        Original class ids, in the order of the contiguous labels 0..K-1.
-    class_names : tuple of str
-        Class names, aligned with ``class_ids``.
-    url, sha256 : str or None
-        Official archive address and its sha256 (None where not known to us).
-    filename : str or None
-        Archive file name for a download (``UrbanSound8K.tar.gz``, ``ESC-50-master.zip``).
-    subset_column : str or None
-        Boolean CSV column selecting the rows of this dataset (ESC-10 inside ESC-50).
-    license : str
-        Licence of the audio.
-    """
-
-    name: str
-    folders: tuple[str, ...]
-    metadata: str
-    file_column: str
-    fold_column: str
-    label_column: str
-    class_column: str
-    audio_dir: str
-    class_ids: tuple[int, ...]
-    class_names: tuple[str, ...]
-    url: str | None = None
-    sha256: str | None = None
-    filename: str | None = None
-    subset_column: str | None = None
-    license: str = ""
-
-    @property
-    def n_classes(self) -> int:
-        """Number of classes K."""
-        return len(self.class_names)
-
-    @property
-    def folder(self) -> str:
-        """Official folder, the archive's top folder: the last of ``folders``."""
-        return self.folders[-1]
-
-
-_ESC50_COMMON: dict[str, Any] = dict(
-    folders=("ESC-50", "ESC-50-master"),
-    metadata="meta/esc50.csv",
-    file_column="filename",
-    fold_column="fold",
-    label_column="target",
-    class_column="category",
-    audio_dir="audio",
-    url="https://github.com/karoldvl/ESC-50/archive/master.zip",
-    sha256=None,  # a moving branch archive: no fixed checksum exists
-    filename="ESC-50-master.zip",
-    license="CC BY-NC 3.0 (Freesound clips, see the dataset's README)",
-)
-
-_REGISTRY: dict[str, AudioDatasetInfo] = {
-    info.name: info
-    for info in (
-        AudioDatasetInfo(
-            name="urbansound8k",
-            folders=("urbansound8k_subset", "UrbanSound8K"),
-            metadata="metadata/UrbanSound8K.csv",
-            file_column="slice_file_name",
-            fold_column="fold",
-            label_column="classID",
-            class_column="class",
-            audio_dir="audio/fold{fold}",
-            class_ids=tuple(range(10)),
-            class_names=URBANSOUND8K_CLASSES,
-            url="https://zenodo.org/records/1203745/files/UrbanSound8K.tar.gz",
-            sha256=None,  # Zenodo publishes an md5 only; no sha256 verified by us
-            filename="UrbanSound8K.tar.gz",
-            license="CC BY-NC 3.0",
-        ),
-        AudioDatasetInfo(
-            name="esc50", class_ids=tuple(range(50)), class_names=ESC50_CLASSES, **_ESC50_COMMON
-        ),
-        AudioDatasetInfo(
-            name="esc10",
-            class_ids=ESC10_IDS,
-            class_names=tuple(ESC50_CLASSES[i] for i in ESC10_IDS),
-            subset_column="esc10",
-            **_ESC50_COMMON,
-        ),
-    )
-}
-
-
-def list_datasets() -> list[str]:
-    """Names of the registered audio datasets, sorted."""
-    return sorted(_REGISTRY)
-
-
-def get_dataset_info(name: str) -> AudioDatasetInfo:
-    """Return the registry record of dataset ``name``.
-
-    Raises
-    ------
-    ConfigError
-        If ``name`` is not registered.
-    """
-    if name not in _REGISTRY:
-        raise ConfigError(f"dataset must be one of {list_datasets()}, got {name!r}")
-    return _REGISTRY[name]
 
 
 @dataclass(frozen=True)
@@ -479,76 +333,11 @@ def load_clips(
     if folds is not None:
         folds = [int(f) for f in folds]
     name = os.fspath(dataset_or_dir)
-    if name in _REGISTRY:
-        return _load_registered(_REGISTRY[name], root, folds, on_error)
+    if name in list_datasets():
+        return _load_registered(get_dataset_info(name), root, folds, on_error)
     path = Path(name).expanduser()
     if not path.exists():
         raise DataNotFoundError(
             f"dataset_or_dir must be one of {list_datasets()} or an existing folder, got {name!r}"
         )
     return _load_user(path, folds, on_error)
-
-
-def decode_audio(
-    data: bytes, *, name: str = "<bytes>", sr: int | None = 22050, mono: bool = True
-) -> np.ndarray:
-    """Decode encoded audio bytes with soundfile, downmix and resample.
-
-    Parameters
-    ----------
-    data : bytes
-        Content of an audio file in any format soundfile (libsndfile) reads.
-    name : str
-        File name used in error messages.
-    sr : int > 0 or None, Hz, default 22050
-        Target rate; None keeps the file's rate. Resampling uses ``librosa.resample`` with
-        ``res_type="soxr_hq"`` (librosa 0.11's default, backed by soxr).
-    mono : bool, default True
-        Average the channels; otherwise return shape (channels, samples).
-
-    Returns
-    -------
-    ndarray, float32
-        Shape (samples,) when mono, else (channels, samples); values in [-1, 1] for PCM.
-
-    Raises
-    ------
-    DataError
-        Empty, undecodable, without samples, or with NaN/inf.
-    """
-    if sr is not None and (not isinstance(sr, int | np.integer) or sr <= 0):
-        raise ConfigError(f"sr must be a positive integer (Hz) or None, got {sr!r}")
-    if len(data) == 0:
-        raise DataError(f"{name}: expected audio, got an empty file (0 bytes)")
-    try:
-        y, file_sr = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
-    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as err:
-        raise DataError(f"{name}: cannot decode audio ({err})") from None
-    if y.shape[0] == 0:
-        raise DataError(f"{name}: expected at least one sample, got 0")
-    if not np.isfinite(y).all():
-        raise DataError(f"{name}: expected finite samples, got NaN or inf")
-    out = y.mean(axis=1) if mono else y.T
-    if sr is not None and sr != file_sr:
-        import librosa
-
-        out = librosa.resample(out, orig_sr=file_sr, target_sr=sr, res_type="soxr_hq", axis=-1)
-    return np.ascontiguousarray(out, dtype=np.float32)
-
-
-def load_audio(
-    path: str | os.PathLike[str], *, sr: int | None = 22050, mono: bool = True
-) -> np.ndarray:
-    """Read one audio file; see :func:`decode_audio` for the decoding rules.
-
-    Raises
-    ------
-    DataNotFoundError
-        If ``path`` does not exist.
-    DataError
-        If it is empty, undecodable or holds no samples.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise DataNotFoundError(f"audio file not found: {path}")
-    return decode_audio(path.read_bytes(), name=str(path), sr=sr, mono=mono)

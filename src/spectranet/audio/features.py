@@ -29,7 +29,8 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from spectranet.audio.cache import CachedWindows, FeatureCache
-from spectranet.audio.datasets import ClipRecord, ClipTable, decode_audio
+from spectranet.audio.datasets import ClipRecord, ClipTable
+from spectranet.audio.decoding import decode_audio
 from spectranet.errors import ConfigError, DataError, DataNotFoundError
 
 __all__ = [

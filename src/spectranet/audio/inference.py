@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from spectranet.audio.datasets import load_audio
+from spectranet.audio.decoding import load_audio
 from spectranet.audio.features import FeatureSettings, clip_features, window_hop
 from spectranet.audio.models import build_model
 from spectranet.audio.plots import plot_timeline

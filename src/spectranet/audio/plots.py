@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from spectranet.audio.datasets import ClipTable, load_audio
+from spectranet.audio.datasets import ClipTable
+from spectranet.audio.decoding import load_audio
 from spectranet.audio.features import FeatureSettings, log_mel
 from spectranet.engine.plots import plot_grouped_bars
 

@@ -1,0 +1,79 @@
+"""Audio decoding: any format soundfile reads, downmixed and resampled with soxr."""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from spectranet.errors import ConfigError, DataError, DataNotFoundError
+
+__all__ = ["decode_audio", "load_audio"]
+
+
+def decode_audio(
+    data: bytes, *, name: str = "<bytes>", sr: int | None = 22050, mono: bool = True
+) -> np.ndarray:
+    """Decode encoded audio bytes with soundfile, downmix and resample.
+
+    Parameters
+    ----------
+    data : bytes
+        Content of an audio file in any format soundfile (libsndfile) reads.
+    name : str
+        File name used in error messages.
+    sr : int > 0 or None, Hz, default 22050
+        Target rate; None keeps the file's rate. Resampling uses ``librosa.resample`` with
+        ``res_type="soxr_hq"`` (librosa 0.11's default, backed by soxr).
+    mono : bool, default True
+        Average the channels; otherwise return shape (channels, samples).
+
+    Returns
+    -------
+    ndarray, float32
+        Shape (samples,) when mono, else (channels, samples); values in [-1, 1] for PCM.
+
+    Raises
+    ------
+    DataError
+        Empty, undecodable, without samples, or with NaN/inf.
+    """
+    if sr is not None and (not isinstance(sr, int | np.integer) or sr <= 0):
+        raise ConfigError(f"sr must be a positive integer (Hz) or None, got {sr!r}")
+    if len(data) == 0:
+        raise DataError(f"{name}: expected audio, got an empty file (0 bytes)")
+    try:
+        y, file_sr = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as err:
+        raise DataError(f"{name}: cannot decode audio ({err})") from None
+    if y.shape[0] == 0:
+        raise DataError(f"{name}: expected at least one sample, got 0")
+    if not np.isfinite(y).all():
+        raise DataError(f"{name}: expected finite samples, got NaN or inf")
+    out = y.mean(axis=1) if mono else y.T
+    if sr is not None and sr != file_sr:
+        import librosa
+
+        out = librosa.resample(out, orig_sr=file_sr, target_sr=sr, res_type="soxr_hq", axis=-1)
+    return np.ascontiguousarray(out, dtype=np.float32)
+
+
+def load_audio(
+    path: str | os.PathLike[str], *, sr: int | None = 22050, mono: bool = True
+) -> np.ndarray:
+    """Read one audio file; see :func:`decode_audio` for the decoding rules.
+
+    Raises
+    ------
+    DataNotFoundError
+        If ``path`` does not exist.
+    DataError
+        If it is empty, undecodable or holds no samples.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataNotFoundError(f"audio file not found: {path}")
+    return decode_audio(path.read_bytes(), name=str(path), sr=sr, mono=mono)
