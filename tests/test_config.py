@@ -1,6 +1,16 @@
+import dataclasses
+import json
+
 import pytest
 
-from spectranet.config import AudioConfig, HSIConfig, list_presets, load_preset, make_config
+from spectranet.config import (
+    AudioConfig,
+    HSIConfig,
+    list_presets,
+    load_preset,
+    make_config,
+    same_config,
+)
 from spectranet.errors import ConfigError
 
 
@@ -58,6 +68,7 @@ def test_scene_or_files():
     ({"filters": [32, 0]}, "filters"),
     ({"folds": []}, "folds"),
     ({"short_clip": "loop"}, "short_clip"),
+    ({"class_weight": "inverse"}, "class_weight must be one of 'none', 'balanced'"),
 ])
 def test_audio_errors(kwargs, match):
     with pytest.raises(ConfigError, match=match):
@@ -67,3 +78,15 @@ def test_audio_errors(kwargs, match):
 def test_unknown_preset():
     with pytest.raises(ConfigError, match="preset must be one of 'paper', 'quick', got 'fast'"):
         make_config("hsi", "fast", scene="x")
+
+
+def test_stored_config_without_a_newer_field_still_matches():
+    config = AudioConfig(epochs=4)
+    stored = json.loads(json.dumps(dataclasses.asdict(config)))
+    assert same_config(stored, config)
+    older = {k: v for k, v in stored.items() if k != "class_weight"}  # written before the field
+    assert same_config(older, config)
+    assert not same_config(older, AudioConfig(epochs=4, class_weight="balanced"))
+    assert not same_config(older, AudioConfig(epochs=5))
+    assert not same_config(stored | {"epochs": 5}, config)
+    assert same_config({"name": "a"}, {"name": "a"}) and not same_config({"name": "a"}, {})

@@ -73,6 +73,8 @@ def hsi() -> None:
 @click.option("--batch-size", type=int)
 @click.option("--lr", type=float)
 @click.option("--dropout", type=float)
+@click.option("--class-weight", type=click.Choice(["none", "balanced"]),
+              help="balanced: weight the loss by inverse training-class frequency.")
 @click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]))
 @click.option("--seeds", type=int, multiple=True, help="Repeat the option or list: --seeds 0 1 2.")
 @click.option("--device", help="cpu (default) or cuda.")
@@ -176,6 +178,8 @@ def audio_features(preset: str, folds: tuple[int, ...], skip_bad_files: bool, no
               help="Batch normalisation after each convolution (not in the paper).")
 @click.option("--scheduler", type=click.Choice(["none", "cosine"]))
 @click.option("--augment/--no-augment", default=None, help="Time shift and masking of windows.")
+@click.option("--class-weight", type=click.Choice(["none", "balanced"]),
+              help="balanced: weight the loss by inverse training-class frequency.")
 @click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]))
 @click.option("--seeds", type=int, multiple=True)
 @click.option("--device")

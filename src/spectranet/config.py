@@ -9,6 +9,7 @@ options override a preset. A run writes its resolved configuration to ``config.j
 from __future__ import annotations
 
 import dataclasses
+import json
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
@@ -17,6 +18,7 @@ from typing import Any, TypeVar
 from spectranet.errors import ConfigError
 
 __all__ = [
+    "same_config",
     "HSIConfig",
     "AudioConfig",
     "load_preset",
@@ -62,6 +64,7 @@ def _training(cfg: HSIConfig | AudioConfig) -> None:
     _positive("epochs", cfg.epochs, integer=True)
     _choice("precision", cfg.precision, ("auto", "fp32", "bf16"))
     _positive("weight_decay", cfg.weight_decay, allow_zero=True)
+    _choice("class_weight", cfg.class_weight, ("none", "balanced"))
     _seeds(cfg.seeds)
 
 
@@ -95,6 +98,9 @@ class HSIConfig:
         not give: our assumption). Only for models that have dropout.
     optimizer, lr, batch_size, epochs, weight_decay
         Paper: Adam, 0.001, 256, 50, 0.
+    class_weight : {"none", "balanced"}, default "none"
+        "balanced" weights the training loss by inverse class frequency in the training set
+        (not in the paper; see :func:`spectranet.engine.training.make_loss`).
     precision : {"auto", "fp32", "bf16"}, default "auto"
         "auto" picks bf16 autocast on CPUs with native bfloat16 support, else fp32.
     seeds : list of int, default [0]
@@ -118,6 +124,7 @@ class HSIConfig:
     batch_size: int = 256
     epochs: int = 50
     weight_decay: float = 0.0
+    class_weight: str = "none"
     precision: str = "auto"
     seeds: list[int] = field(default_factory=lambda: [0])
     map_batch_size: int = 1024
@@ -183,6 +190,9 @@ class AudioConfig:
     augment : bool, default False
         Random circular time shift and time/frequency masking of training windows (not in
         the paper).
+    class_weight : {"none", "balanced"}, default "none"
+        "balanced" weights the training loss by inverse class frequency in the training set
+        (not in the paper; see :func:`spectranet.engine.training.make_loss`).
     feature_cache : bool, default True
         Reuse features cached under ``$SPECTRANET_CACHE`` (default ``~/.cache/spectranet``).
     """
@@ -211,6 +221,7 @@ class AudioConfig:
     batch_norm: bool = False
     scheduler: str = "none"
     augment: bool = False
+    class_weight: str = "none"
     feature_cache: bool = True
     precision: str = "auto"
     seeds: list[int] = field(default_factory=lambda: [0])
@@ -332,3 +343,38 @@ def _cpu_has_bf16() -> bool:
     except OSError:
         return False
     return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def _as_json(config: Any) -> Any:
+    """``config`` (a dataclass or plain data) as it reads back from JSON."""
+    data = dataclasses.asdict(config) if dataclasses.is_dataclass(config) else config
+    return json.loads(json.dumps(data, default=str))
+
+
+def _field_defaults(config: Any) -> dict[str, Any]:
+    """JSON-normalised defaults of a dataclass configuration's fields that have one."""
+    out = {}
+    for f in dataclasses.fields(config):
+        if f.default is not dataclasses.MISSING:
+            out[f.name] = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            out[f.name] = f.default_factory()
+    return _as_json(out)
+
+
+def same_config(stored: Any, config: Any) -> bool:
+    """Whether a configuration read back from JSON (``config.json``, ``grid.json``) is ``config``.
+
+    A field added to the configuration class after the grid was written counts as equal when
+    ``config`` has that field's default (the run was trained with what the default does), so
+    grids stay resumable and reusable across versions that add options.
+    """
+    current = _as_json(config)
+    if stored == current:
+        return True
+    if not (dataclasses.is_dataclass(config) and isinstance(stored, dict)):
+        return False
+    added = set(current) - set(stored)
+    defaults = _field_defaults(config)
+    return (all(k in defaults and current[k] == defaults[k] for k in added)
+            and {k: v for k, v in current.items() if k not in added} == stored)

@@ -7,6 +7,7 @@ from spectranet.engine.batches import ArrayBatches
 from spectranet.engine.training import (
     fit,
     load_checkpoint,
+    make_loss,
     make_optimizer,
     predict_proba,
     seed_everything,
@@ -141,3 +142,45 @@ def test_nan_loss_stops_training_with_a_clear_error():
     with pytest.raises(DivergedError, match="training loss became nan"):
         fit(model, Batches(x, y), Batches(x, y, shuffle=False), optimizer=opt, epochs=1,
             progress=False)
+
+
+def test_balanced_loss_weights_match_sklearn_and_a_hand_count():
+    labels = np.array([0, 0, 0, 1])  # class 2 absent from training
+    loss = make_loss("balanced", labels, n_classes=3)
+    # n / (classes present * count): 4 / (2 * 3) and 4 / (2 * 1); absent class 0
+    np.testing.assert_allclose(loss.weight.numpy(), [2 / 3, 2.0, 0.0], rtol=1e-6)
+    assert make_loss("none").weight is None
+    with pytest.raises(ConfigError, match="class_weight must be one of"):
+        make_loss("inverse")
+    with pytest.raises(ConfigError, match="needs the training labels"):
+        make_loss("balanced")
+    with pytest.raises(ConfigError, match=r"in \[0, 3\)"):
+        make_loss("balanced", np.array([0, 3]), n_classes=3)
+
+
+def test_fit_trains_with_the_given_loss():
+    x, y = blobs()
+    calls = []
+
+    class Spy(nn.CrossEntropyLoss):
+        def forward(self, logits, target):
+            calls.append(len(target))
+            return super().forward(logits, target)
+
+    model, opt = model_and_opt()
+    fit(model, Batches(x, y), Batches(x[:50], y[:50], shuffle=False), optimizer=opt, epochs=2,
+        progress=False, loss_fn=Spy())
+    assert sum(calls) == 2 * len(y)  # every training sample, both epochs; validation not
+    # a rare, overlapping class: the balanced loss predicts it for more of its samples
+    g = np.random.default_rng(1)
+    y = np.repeat([0, 1, 2], [300, 300, 30])
+    x = (g.normal(size=(len(y), 4)) + 1.2 * np.eye(3, 4)[y]).astype(np.float32)
+    x, y = torch.as_tensor(x), torch.as_tensor(y)
+    recall = {}
+    for mode in ("none", "balanced"):
+        model, opt = model_and_opt()
+        fit(model, Batches(x, y), Batches(x, y, shuffle=False), optimizer=opt, epochs=5,
+            progress=False, loss_fn=make_loss(mode, y.numpy(), 3))
+        probs, _ = predict_proba(model, Batches(x, y, shuffle=False))
+        recall[mode] = (probs.argmax(1)[y.numpy() == 2] == 2).mean()
+    assert recall["balanced"] > recall["none"] + 0.2, recall

@@ -119,8 +119,9 @@ def test_cli_train_and_predict_on_user_files(tmp_path):
     code = main(["hsi", "train", "--cube", str(tmp_path / "cube.npy"), "--gt",
                  str(tmp_path / "gt.npy"), "--preset", "quick", "--window", "9",
                  "--components", "16", "--epochs", "2", "--seeds", "0", "1", "--out", str(out),
-                 "--no-progress"])
+                 "--class-weight", "balanced", "--no-progress"])
     assert code == 0
+    assert json.loads((out / "config.json").read_text())["config"]["class_weight"] == "balanced"
     metrics = json.loads((out / "metrics.json").read_text())
     assert set(metrics["mean"]) >= {"overall_accuracy", "average_accuracy", "kappa"}
     assert [s["seed"] for s in metrics["seeds"]] == [0, 1]

@@ -27,7 +27,7 @@ from spectranet.audio.features import (
 from spectranet.audio.models import build_model
 from spectranet.audio.protocol import aggregate_clips, fold_split
 from spectranet.audio.scaling import Standardizer
-from spectranet.config import AudioConfig, resolve_precision
+from spectranet.config import AudioConfig, resolve_precision, same_config
 from spectranet.engine.batches import ArrayBatches
 from spectranet.engine.distributed import init_from_env, is_main_process
 from spectranet.engine.metrics import classification_metrics, mean_std
@@ -36,6 +36,7 @@ from spectranet.engine.runs import RunDir, read_json
 from spectranet.engine.training import (
     fit,
     load_checkpoint,
+    make_loss,
     make_optimizer,
     make_scheduler,
     predict_proba,
@@ -139,7 +140,8 @@ def train(config: AudioConfig, out: str | Path, *, root: str | Path | None = Non
     precision = resolve_precision(config.precision)
     out = Path(out)
     settings = dataclasses.asdict(config)
-    if (out / "config.json").is_file() and read_json(out / "config.json")["config"] != settings:
+    if (out / "config.json").is_file() and not same_config(
+            read_json(out / "config.json")["config"], config):
         raise ConfigError(f"{out} holds a run with another configuration; use a new --out")
     init_from_env()  # under torchrun: join the process group; only rank 0 writes files
     run = RunDir(out) if is_main_process() else None
@@ -245,6 +247,7 @@ def _train_round(clips: ClipTable, windows: WindowTable, config: AudioConfig, fo
     seed_everything(seed)
     scaler, loaders = _loaders(windows.x, clips, windows, split, config, seed)
     n_classes = len(clips.class_names)
+    train_labels = loaders["train"].y[loaders["train"].indices]
     model = build_model(config.arch, n_classes, **model_options(config))
     optimizer = make_optimizer(model.parameters(), name=config.optimizer, lr=config.lr,
                                momentum=config.momentum, nesterov=config.nesterov,
@@ -259,7 +262,8 @@ def _train_round(clips: ClipTable, windows: WindowTable, config: AudioConfig, fo
                  scheduler=make_scheduler(optimizer, name=config.scheduler, epochs=config.epochs),
                  checkpoint_path=folder / "checkpoint.pt",
                  device=config.device, precision=precision, metadata=metadata,
-                 progress=progress, desc=f"fold {fold} seed {seed}")
+                 progress=progress, desc=f"fold {fold} seed {seed}",
+                 loss_fn=make_loss(config.class_weight, train_labels, n_classes))
     metrics = score(model, loaders["test"], clips, config.aggregate, precision, config.device)
     saved = {k: metrics.pop(k) for k in ("clip_true", "clip_pred", "clip_probs", "clip_ids")}
     if run is not None:

@@ -47,6 +47,8 @@ __all__ = [
     "seed_everything",
     "make_optimizer",
     "make_scheduler",
+    "make_loss",
+    "CLASS_WEIGHTS",
     "fit",
     "train_one_epoch",
     "evaluate",
@@ -163,6 +165,45 @@ def make_scheduler(
     raise ConfigError(f"scheduler must be one of 'none', 'cosine', got {name!r}")
 
 
+#: ``class_weight`` values of :func:`make_loss` and of the configurations.
+CLASS_WEIGHTS = ("none", "balanced")
+
+
+def make_loss(
+    class_weight: str = "none", labels: np.ndarray | None = None, n_classes: int | None = None
+) -> nn.CrossEntropyLoss:
+    """Cross-entropy loss, optionally weighted per class.
+
+    Parameters
+    ----------
+    class_weight : {"none", "balanced"}, default "none"
+        "balanced": weight ``n_samples / (n_present * count_c)`` for each class present in
+        ``labels``, as ``sklearn.utils.class_weight.compute_class_weight("balanced")``, so
+        every class contributes equally to the training loss; classes absent from ``labels``
+        get weight 0 (they have no samples).
+    labels : ndarray of int, shape (n_samples,)
+        Training labels in ``[0, n_classes)``; required for "balanced".
+    n_classes : int
+        Required for "balanced".
+    """
+    if class_weight not in CLASS_WEIGHTS:
+        raise ConfigError(f"class_weight must be one of {CLASS_WEIGHTS}, got {class_weight!r}")
+    if class_weight == "none":
+        return nn.CrossEntropyLoss()
+    if labels is None or n_classes is None:
+        raise ConfigError("class_weight='balanced' needs the training labels and n_classes")
+    from sklearn.utils.class_weight import compute_class_weight
+
+    labels = np.asarray(labels)
+    if labels.size == 0 or labels.min() < 0 or labels.max() >= n_classes:
+        raise ConfigError(f"labels must be non-empty and in [0, {n_classes}), got "
+                          f"{labels.size} labels")
+    present = np.unique(labels)
+    weights = np.zeros(n_classes, dtype=np.float32)
+    weights[present] = compute_class_weight("balanced", classes=present, y=labels)
+    return nn.CrossEntropyLoss(weight=torch.from_numpy(weights))
+
+
 def _logits(
     model: nn.Module, batch: Batch, device: torch.device, precision: str, layouts: Layouts
 ) -> torch.Tensor:
@@ -212,7 +253,7 @@ def _train_sums(
     layouts: Layouts,
 ) -> tuple[float, int, int]:
     """Train one pass; return (summed loss, correct predictions, samples)."""
-    loss_fn = loss_fn or nn.CrossEntropyLoss()
+    loss_fn = (loss_fn or nn.CrossEntropyLoss()).to(device)
     model.train()
     total_loss, correct, seen = 0.0, 0, 0
     with prepared(model, precision, device, layouts, training=True):
@@ -353,6 +394,7 @@ def fit(
     progress: bool = True,
     desc: str = "train",
     memory_format: str = "auto",
+    loss_fn: nn.Module | None = None,
 ) -> FitResult:
     """Train ``model`` for ``epochs`` epochs and keep the best weights on validation.
 
@@ -398,6 +440,9 @@ def fit(
         4-D tensors under bf16, contiguous otherwise (what measured fastest on CPU);
         "channels_last": channels-last for 4-D and channels-last-3d for 5-D tensors. The
         model's weights are back in contiguous layout on return.
+    loss_fn : nn.Module, optional
+        Training loss on float32 logits (default: plain cross-entropy, see :func:`make_loss`);
+        the validation loss in the history is always the plain cross-entropy.
 
     Returns
     -------
@@ -427,7 +472,7 @@ def fit(
                 if hasattr(loader, "set_epoch"):
                     loader.set_epoch(epoch)
             train_sums = _train_sums(
-                net, train_loader, optimizer, device=device, precision=precision, loss_fn=None,
+                net, train_loader, optimizer, device=device, precision=precision, loss_fn=loss_fn,
                 progress=progress, layouts=layouts,
             )
             val_sums = _evaluate_sums(

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from spectranet.config import same_config
 from spectranet.engine.runs import atomic_write_json, atomic_write_text, read_json
 from spectranet.errors import ConfigError, DataNotFoundError
 
@@ -131,7 +132,7 @@ def _validate(runs: Sequence[GridRun], out: Path, jobs: int,
     if (out / "grid.json").is_file():
         previous = {r["name"]: r["config"] for r in read_json(out / "grid.json")["runs"]}
         for run in runs:
-            if run.name in previous and previous[run.name] != _config_dict(run.config):
+            if run.name in previous and not same_config(previous[run.name], run.config):
                 raise ConfigError(f"{out} holds run {run.name!r} with another configuration; "
                                   "use a new --out")
 
@@ -142,12 +143,11 @@ def find_reusable(run: GridRun, others: Sequence[str | Path]) -> Path | None:
     Returns the first match (in ``others`` order, then in each grid's ``grid.json`` order), or
     None. Folders without ``grid.json`` raise :class:`ConfigError`: they are not grids.
     """
-    wanted = _config_dict(run.config)
     for other in map(Path, others):
         if not (other / "grid.json").is_file():
             raise ConfigError(f"{other}: not a grid folder (no grid.json) to reuse runs from")
         for entry in read_json(other / "grid.json")["runs"]:
-            if (entry["domain"] == run.domain and entry["config"] == wanted
+            if (entry["domain"] == run.domain and same_config(entry["config"], run.config)
                     and is_finished(other, entry["name"])):
                 return run_dir(other, entry["name"])
     return None

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from spectranet.config import HSIConfig, resolve_precision
+from spectranet.config import HSIConfig, resolve_precision, same_config
 from spectranet.engine.distributed import init_from_env, is_main_process
 from spectranet.engine.metrics import classification_metrics, mean_std
 from spectranet.engine.plots import plot_confusion_matrix, plot_history
@@ -29,6 +29,7 @@ from spectranet.engine.runs import RunDir, read_json, save_npy
 from spectranet.engine.training import (
     fit,
     load_checkpoint,
+    make_loss,
     make_optimizer,
     predict_proba,
     seed_everything,
@@ -132,7 +133,7 @@ def train(
     out = Path(out)
     if (out / "config.json").is_file():
         previous = read_json(out / "config.json")
-        if previous.get("config") != dataclasses.asdict(config):
+        if not same_config(previous.get("config"), config):
             raise ConfigError(f"{out} holds a run with another configuration; use a new --out")
     init_from_env()  # under torchrun: join the process group; only rank 0 writes files
     run = RunDir(out) if is_main_process() else None
@@ -262,6 +263,7 @@ def _train_seed(
         metadata=metadata,
         progress=progress,
         desc=f"seed {seed}",
+        loss_fn=make_loss(config.class_weight, labels[split.train], n_classes),
     )
     tic = time.perf_counter()
     probs, ids = predict_proba(model, batches(split.test, False, config.map_batch_size),
