@@ -122,6 +122,7 @@ def test_cli_train_and_predict_on_user_files(tmp_path):
                  "--class-weight", "balanced", "--no-progress"])
     assert code == 0
     assert json.loads((out / "config.json").read_text())["config"]["class_weight"] == "balanced"
+    assert "class-balanced loss" in (out / "report.md").read_text()
     metrics = json.loads((out / "metrics.json").read_text())
     assert set(metrics["mean"]) >= {"overall_accuracy", "average_accuracy", "kappa"}
     assert [s["seed"] for s in metrics["seeds"]] == [0, 1]

@@ -28,7 +28,9 @@ def render(config: AudioConfig, clips: ClipTable, windows: WindowTable, precisio
         + (f" momentum {config.momentum} nesterov {config.nesterov}" if config.optimizer == "sgd"
            else "")
         + f", batch {config.batch_size}, {config.epochs} epochs, dropout {config.dropout}, "
-        f"augmentation {'on' if config.augment else 'off'}, precision {precision}, "
+        f"augmentation {'on' if config.augment else 'off'}, "
+        + ("class-balanced loss, " if config.class_weight == "balanced" else "")
+        + f"precision {precision}, "
         f"seeds {config.seeds}, filters {config.filters or 'default 32, 32, 64, 64 (assumed)'}.",
         "",
         f"Features: {config.sr} Hz, FFT {config.n_fft}, hop {config.hop_length}, "

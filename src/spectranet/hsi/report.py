@@ -39,7 +39,8 @@ def render(
         f"`{config.protocol}`, preset `{config.preset}`, {config.epochs} epochs, "
         f"{config.optimizer} lr {config.lr}, batch {config.batch_size}, "
         f"dropout {config.dropout or 'model default'}, "
-        f"precision {precision}, seeds {seeds}. Model: {per_seed[0]['parameters']:,} parameters.",
+        + ("class-balanced loss, " if config.class_weight == "balanced" else "")
+        + f"precision {precision}, seeds {seeds}. Model: {per_seed[0]['parameters']:,} parameters.",
         "",
         _protocol_text(config),
         "",
