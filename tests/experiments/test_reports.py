@@ -55,6 +55,7 @@ def _fake_hsi(config, folder, root):
                "seed": 0, "train_seconds": 2.0 * config.window, "test_seconds": 0.5,
                "map_seconds": 1.0, "best_epoch": 3, "epochs": config.epochs,
                "parameters": 1000 * config.window ** 2, "history": []}
+    atomic_write_json(folder / "config.json", {"environment": {"threads": 3}})
     atomic_write_json(folder / "metrics.json", metrics)
     return metrics
 
@@ -127,6 +128,7 @@ def test_ahmad2020_window_report(tmp_path, fake_runners):
     assert f"**{ahmad2020.QUICK['window_epochs']} epochs**" in text
     assert "Table II, indian_pines" in text and "Table III, indian_pines" in text
     assert "| 19 x 19 | 361,000 |" in text  # parameters column
+    assert f"| 11 x 11 | 121,000 | 22 | {22 / ahmad2020.QUICK['window_epochs']:.1f} | 3 |" in text
     assert "| salinas | Salinas_corrected.mat is missing |" in text
     assert "not confirmed" in text
     assert "figures/indian_pines_w19_disjoint_map.png" in text

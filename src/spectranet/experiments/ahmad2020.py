@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from spectranet.config import make_config
+from spectranet.engine.runs import read_json
 from spectranet.errors import SpectranetError
 from spectranet.experiments.grid import GridRun, run_dir
 from spectranet.experiments.report import (
@@ -173,15 +174,18 @@ def _window_report(rep: Report, scene: str, rows: Sequence[Mapping[str, Any]], o
         for p in PROTOCOLS:
             r = _done(rows, scene=scene, window=w, protocol=p)
             params = params or (r or {}).get("parameters")
-            cells += (["-", "-"] if r is None else
-                      [f"{r['train_seconds']:.0f}", f"{r['seconds_per_epoch']:.1f}"])
+            cells += (["-", "-", "-"] if r is None else
+                      [f"{r['train_seconds']:.0f}", f"{r['seconds_per_epoch']:.1f}",
+                       _threads(out, r["name"])])
         body.append([*cells[:1], f"{params:,}" if params else "-", *cells[1:], NOT_CONFIRMED])
     rep.table(f"Table II, {scene}", ["window", "parameters", "paper: train s (all epochs)",
-                                     "paper: s / epoch", "disjoint: train s (all epochs)",
-                                     "disjoint: s / epoch", "paper's Table II"], body,
+                                     "paper: s / epoch", "paper: threads",
+                                     "disjoint: train s (all epochs)", "disjoint: s / epoch",
+                                     "disjoint: threads", "paper's Table II"], body,
               note="Training time = the fit loop over all epochs (mean per seed), validation "
-                   "included, map and test excluded. Paper's Table II values: not confirmed "
-                   "(the paper's tables could not be retrieved here).")
+                   "included, map and test excluded; compare times only between runs with the "
+                   "same torch thread count. Paper's Table II values: not confirmed (the "
+                   "paper's tables could not be retrieved here).")
     rep.section(f"{scene}: Table III, accuracy per window (%)")
     body = [[f"{w} x {w}", *[c for p in PROTOCOLS
                              for c in _oa_aa_k(_done(rows, scene=scene, window=w, protocol=p))],
@@ -290,3 +294,11 @@ def write_report(name: str, scale: str, out: Path, rows: Sequence[Mapping[str, A
             _window_report(rep, scene, rows, out, windows)
     status_section(rep, rows, skipped)
     return rep.write(out)
+
+
+def _threads(out: Path, name: str) -> str:
+    """Torch threads a run trained with (its ``config.json``), or ``-`` if not recorded."""
+    path = run_dir(out, name) / "config.json"
+    if not path.is_file():
+        return "-"
+    return str(read_json(path).get("environment", {}).get("threads", "-"))
