@@ -40,13 +40,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import data_root, interleaved_rates, machine_summary, print_comparison, set_threads
 
 from spectranet.audio.models import from_spec
-from spectranet.engine.training import (
-    fit,
-    make_optimizer,
-    predict_proba,
-    seed_everything,
-    train_one_epoch,
-)
+from spectranet.engine.optim import make_optimizer
+from spectranet.engine.training import fit, predict_proba, seed_everything, train_one_epoch
 from spectranet.hsi.models import Fast3DCNN
 
 SOUND_SPEC = "Cov1 + Cov2 + Cov3 + DilaCov1(2)"

@@ -100,7 +100,7 @@ class HSIConfig:
         Paper: Adam, 0.001, 256, 50, 0.
     class_weight : {"none", "balanced"}, default "none"
         "balanced" weights the training loss by inverse class frequency in the training set
-        (not in the paper; see :func:`spectranet.engine.training.make_loss`).
+        (not in the paper; see :func:`spectranet.engine.optim.make_loss`).
     precision : {"auto", "fp32", "bf16"}, default "auto"
         "auto" picks bf16 autocast on CPUs with native bfloat16 support, else fp32.
     seeds : list of int, default [0]
@@ -192,7 +192,7 @@ class AudioConfig:
         the paper).
     class_weight : {"none", "balanced"}, default "none"
         "balanced" weights the training loss by inverse class frequency in the training set
-        (not in the paper; see :func:`spectranet.engine.training.make_loss`).
+        (not in the paper; see :func:`spectranet.engine.optim.make_loss`).
     feature_cache : bool, default True
         Reuse features cached under ``$SPECTRANET_CACHE`` (default ``~/.cache/spectranet``).
     """

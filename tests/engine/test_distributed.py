@@ -25,7 +25,8 @@ SCRIPT = textwrap.dedent(
 
     from spectranet.engine import distributed as dist
     from spectranet.engine.batches import ArrayBatches
-    from spectranet.engine.training import fit, make_optimizer, seed_everything
+    from spectranet.engine.training import fit, seed_everything
+    from spectranet.engine.optim import make_optimizer
 
     out = Path(sys.argv[1])
 

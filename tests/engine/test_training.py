@@ -4,14 +4,8 @@ import torch
 from torch import nn
 
 from spectranet.engine.batches import ArrayBatches
-from spectranet.engine.training import (
-    fit,
-    load_checkpoint,
-    make_loss,
-    make_optimizer,
-    predict_proba,
-    seed_everything,
-)
+from spectranet.engine.optim import make_loss, make_optimizer
+from spectranet.engine.training import fit, load_checkpoint, predict_proba, seed_everything
 from spectranet.errors import ConfigError
 
 

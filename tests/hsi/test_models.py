@@ -250,7 +250,8 @@ def test_he_multiscale_trains_under_bf16_on_real_patches(data_root):
     import numpy as np
 
     from spectranet.engine.batches import ArrayBatches
-    from spectranet.engine.training import make_optimizer, train_one_epoch
+    from spectranet.engine.optim import make_optimizer
+    from spectranet.engine.training import train_one_epoch
     from spectranet.hsi.datasets import load_scene
     from spectranet.hsi.patches import PatchDataset
     from spectranet.hsi.reduce import SpectralReducer

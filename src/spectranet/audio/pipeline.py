@@ -31,17 +31,10 @@ from spectranet.config import AudioConfig, resolve_precision, same_config
 from spectranet.engine.batches import ArrayBatches
 from spectranet.engine.distributed import init_from_env, is_main_process
 from spectranet.engine.metrics import classification_metrics, mean_std
+from spectranet.engine.optim import make_loss, make_optimizer, make_scheduler
 from spectranet.engine.plots import plot_confusion_matrix, plot_history
 from spectranet.engine.runs import RunDir, read_json
-from spectranet.engine.training import (
-    fit,
-    load_checkpoint,
-    make_loss,
-    make_optimizer,
-    make_scheduler,
-    predict_proba,
-    seed_everything,
-)
+from spectranet.engine.training import fit, load_checkpoint, predict_proba, seed_everything
 from spectranet.errors import ConfigError, DataNotFoundError
 
 __all__ = ["features", "train", "evaluate", "feature_settings", "default_cache", "prepare",

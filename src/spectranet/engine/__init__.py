@@ -8,13 +8,13 @@ from spectranet.engine.distributed import (
     world_size,
 )
 from spectranet.engine.metrics import classification_metrics, mean_std
+from spectranet.engine.optim import make_optimizer
 from spectranet.engine.runs import RunDir, atomic_write_json, atomic_write_text, save_npy
 from spectranet.engine.training import (
     FitResult,
     evaluate,
     fit,
     load_checkpoint,
-    make_optimizer,
     predict_proba,
     seed_everything,
 )

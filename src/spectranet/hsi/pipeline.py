@@ -24,16 +24,10 @@ import torch
 from spectranet.config import HSIConfig, resolve_precision, same_config
 from spectranet.engine.distributed import init_from_env, is_main_process
 from spectranet.engine.metrics import classification_metrics, mean_std
+from spectranet.engine.optim import make_loss, make_optimizer
 from spectranet.engine.plots import plot_confusion_matrix, plot_history
 from spectranet.engine.runs import RunDir, read_json, save_npy
-from spectranet.engine.training import (
-    fit,
-    load_checkpoint,
-    make_loss,
-    make_optimizer,
-    predict_proba,
-    seed_everything,
-)
+from spectranet.engine.training import fit, load_checkpoint, predict_proba, seed_everything
 from spectranet.errors import ConfigError, DataError, DataNotFoundError
 from spectranet.hsi import report
 from spectranet.hsi.datasets import Scene, load_cube, load_scene

@@ -1,0 +1,114 @@
+"""Optimisers, learning-rate schedules and losses, built from configuration values."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from spectranet.errors import ConfigError
+
+__all__ = ["CLASS_WEIGHTS", "make_loss", "make_optimizer", "make_scheduler"]
+
+
+def make_optimizer(
+    params: Iterable[torch.Tensor] | Iterable[dict[str, Any]],
+    *,
+    name: str = "adam",
+    lr: float = 1e-3,
+    momentum: float = 0.0,
+    nesterov: bool = False,
+    weight_decay: float = 0.0,
+) -> torch.optim.Optimizer:
+    """Build an optimiser by name.
+
+    Parameters
+    ----------
+    params : iterable
+        The model's parameters.
+    name : {"adam", "adamw", "sgd"}, default "adam"
+    lr : float > 0, default 1e-3
+    momentum : float in [0, 1), default 0.0
+        SGD only.
+    nesterov : bool, default False
+        SGD only; needs ``momentum > 0``.
+    weight_decay : float >= 0, default 0.0
+    """
+    if lr <= 0:
+        raise ConfigError(f"learning rate must be > 0, got {lr}")
+    if not 0 <= momentum < 1:
+        raise ConfigError(f"momentum must be in [0, 1), got {momentum}")
+    if weight_decay < 0:
+        raise ConfigError(f"weight_decay must be >= 0, got {weight_decay}")
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+    if name == "adamw":
+        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    if name == "sgd":
+        if nesterov and momentum <= 0:
+            raise ConfigError("nesterov momentum needs momentum > 0")
+        return torch.optim.SGD(
+            params, lr=lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay
+        )
+    raise ConfigError(f"optimizer must be one of 'adam', 'adamw', 'sgd', got {name!r}")
+
+
+def make_scheduler(
+    optimizer: torch.optim.Optimizer, *, name: str = "none", epochs: int
+) -> torch.optim.lr_scheduler.LRScheduler | None:
+    """Learning-rate schedule stepped once per epoch by :func:`fit`.
+
+    Parameters
+    ----------
+    optimizer : torch.optim.Optimizer
+    name : {"none", "cosine"}, default "none"
+        "cosine": cosine annealing from the initial rate to 0 over ``epochs``.
+    epochs : int >= 1
+    """
+    if name == "none":
+        return None
+    if name == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
+    raise ConfigError(f"scheduler must be one of 'none', 'cosine', got {name!r}")
+
+
+#: ``class_weight`` values of :func:`make_loss` and of the configurations.
+CLASS_WEIGHTS = ("none", "balanced")
+
+
+def make_loss(
+    class_weight: str = "none", labels: np.ndarray | None = None, n_classes: int | None = None
+) -> nn.CrossEntropyLoss:
+    """Cross-entropy loss, optionally weighted per class.
+
+    Parameters
+    ----------
+    class_weight : {"none", "balanced"}, default "none"
+        "balanced": weight ``n_samples / (n_present * count_c)`` for each class present in
+        ``labels``, as ``sklearn.utils.class_weight.compute_class_weight("balanced")``, so
+        every class contributes equally to the training loss; classes absent from ``labels``
+        get weight 0 (they have no samples).
+    labels : ndarray of int, shape (n_samples,)
+        Training labels in ``[0, n_classes)``; required for "balanced".
+    n_classes : int
+        Required for "balanced".
+    """
+    if class_weight not in CLASS_WEIGHTS:
+        raise ConfigError(f"class_weight must be one of {CLASS_WEIGHTS}, got {class_weight!r}")
+    if class_weight == "none":
+        return nn.CrossEntropyLoss()
+    if labels is None or n_classes is None:
+        raise ConfigError("class_weight='balanced' needs the training labels and n_classes")
+    from sklearn.utils.class_weight import compute_class_weight
+
+    labels = np.asarray(labels)
+    if labels.size == 0 or labels.min() < 0 or labels.max() >= n_classes:
+        raise ConfigError(f"labels must be non-empty and in [0, {n_classes}), got "
+                          f"{labels.size} labels")
+    present = np.unique(labels)
+    weights = np.zeros(n_classes, dtype=np.float32)
+    weights[present] = compute_class_weight("balanced", classes=present, y=labels)
+    return nn.CrossEntropyLoss(weight=torch.from_numpy(weights))
