@@ -365,9 +365,9 @@ def _field_defaults(config: Any) -> dict[str, Any]:
 def same_config(stored: Any, config: Any) -> bool:
     """Whether a configuration read back from JSON (``config.json``, ``grid.json``) is ``config``.
 
-    A field added to the configuration class after the grid was written counts as equal when
+    A field added to the configuration class after ``stored`` was written counts as equal when
     ``config`` has that field's default (the run was trained with what the default does), so
-    grids stay resumable and reusable across versions that add options.
+    run folders and grids stay resumable and reusable across versions that add options.
     """
     current = _as_json(config)
     if stored == current:
