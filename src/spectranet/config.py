@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from spectranet.errors import ConfigError
 
 __all__ = [
+    "config_as_json",
     "same_config",
     "HSIConfig",
     "AudioConfig",
@@ -345,7 +346,7 @@ def _cpu_has_bf16() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
-def _as_json(config: Any) -> Any:
+def config_as_json(config: Any) -> Any:
     """``config`` (a dataclass or plain data) as it reads back from JSON."""
     data = dataclasses.asdict(config) if dataclasses.is_dataclass(config) else config
     return json.loads(json.dumps(data, default=str))
@@ -359,7 +360,7 @@ def _field_defaults(config: Any) -> dict[str, Any]:
             out[f.name] = f.default
         elif f.default_factory is not dataclasses.MISSING:
             out[f.name] = f.default_factory()
-    return _as_json(out)
+    return config_as_json(out)
 
 
 def same_config(stored: Any, config: Any) -> bool:
@@ -369,7 +370,7 @@ def same_config(stored: Any, config: Any) -> bool:
     ``config`` has that field's default (the run was trained with what the default does), so
     run folders and grids stay resumable and reusable across versions that add options.
     """
-    current = _as_json(config)
+    current = config_as_json(config)
     if stored == current:
         return True
     if not (dataclasses.is_dataclass(config) and isinstance(stored, dict)):

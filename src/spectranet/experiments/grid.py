@@ -16,9 +16,7 @@ to ``OUT/results.csv`` and ``OUT/results.json`` after every run.
 from __future__ import annotations
 
 import csv
-import dataclasses
 import io
-import json
 import multiprocessing
 import os
 import shutil
@@ -31,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from spectranet.config import same_config
+from spectranet.config import config_as_json, same_config
 from spectranet.engine.runs import atomic_write_json, atomic_write_text, read_json
 from spectranet.errors import ConfigError, DataNotFoundError
 
@@ -97,11 +95,6 @@ def run_dir(out: str | Path, name: str) -> Path:
 def is_finished(out: str | Path, name: str) -> bool:
     """Whether run ``name`` of grid ``out`` finished (its ``metrics.json`` exists)."""
     return (run_dir(out, name) / "metrics.json").is_file()
-
-
-def _config_dict(config: Any) -> Any:
-    data = dataclasses.asdict(config) if dataclasses.is_dataclass(config) else config
-    return json.loads(json.dumps(data, default=str))  # tuples -> lists, as read back from JSON
 
 
 def usable_cpus() -> int:
@@ -243,7 +236,7 @@ def run_grid(runs: Sequence[GridRun], out: str | Path, *, jobs: int = 1,
     known = [r for r in known if r["name"] not in names]
     atomic_write_json(out / "grid.json", {"runs": known + [
         {"name": r.name, "domain": r.domain, "tags": dict(r.tags),
-         "config": _config_dict(r.config)} for r in runs]})
+         "config": config_as_json(r.config)} for r in runs]})
     todo = [r for r in runs if not is_finished(out, r.name)]
     sources = {r.name: find_reusable(r, reuse) for r in todo} if reuse else {}
     outcome: dict[str, dict[str, Any]] = {}
