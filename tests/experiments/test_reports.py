@@ -198,3 +198,14 @@ def test_chen2019_exp2_reuses_exp1_dilated_models(tmp_path, fake_runners, monkey
     exp1 = json.loads((tmp_path / "exp1" / "results.json").read_text())["runs"]
     exp2 = json.loads((tmp_path / "exp2" / "results.json").read_text())["runs"]
     assert exp2[0]["clip_accuracy"] == exp1[0]["clip_accuracy"]
+
+
+def test_bad_grid_is_refused_before_features_are_prepared(tmp_path, fake_runners, monkeypatch):
+    prepared = []
+    monkeypatch.setattr(chen2019, "prepare", lambda runs, out, root: prepared.append(out))
+    with pytest.raises(ConfigError, match="not a grid folder"):
+        run_experiment("chen2019", "exp2", out=tmp_path / "out", root=tmp_path,
+                       progress=False, reuse=[tmp_path])
+    with pytest.raises(ConfigError, match="jobs must be"):
+        run_experiment("chen2019", "exp2", jobs=0, out=tmp_path / "out", root=tmp_path)
+    assert prepared == [] and not (tmp_path / "out").exists()

@@ -15,7 +15,13 @@ from types import ModuleType
 
 from spectranet.errors import ConfigError
 from spectranet.experiments import ahmad2020, chen2019
-from spectranet.experiments.grid import GridRun, collect_results, run_grid, stderr_log
+from spectranet.experiments.grid import (
+    GridRun,
+    collect_results,
+    run_grid,
+    stderr_log,
+    validate_grid,
+)
 
 __all__ = ["run_experiment", "list_experiments", "GridRun", "run_grid", "collect_results"]
 
@@ -73,10 +79,9 @@ def run_experiment(paper: str, name: str, *, scale: str = "quick", jobs: int = 1
                           f"got {name!r}")
     if scale not in SCALES:
         raise ConfigError(f"scale must be one of {SCALES}, got {scale!r}")
-    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
-        raise ConfigError(f"jobs must be an integer >= 1, got {jobs!r}")
     out = Path(out)
     runs, skipped = module.build_runs(name, scale, root=root)
+    validate_grid(runs, out, jobs=jobs, reuse=reuse)  # before prepare's feature extraction
     module.prepare(runs, out, root)
     rows = run_grid(runs, out, jobs=jobs, root=root, log=stderr_log if progress else None,
                     reuse=reuse)

@@ -34,7 +34,7 @@ from spectranet.engine.runs import atomic_write_json, atomic_write_text, read_js
 from spectranet.errors import ConfigError, DataNotFoundError
 
 __all__ = ["GridRun", "RUNNERS", "run_grid", "collect_results", "summarise_metrics",
-           "run_dir", "is_finished", "find_reusable", "usable_cpus"]
+           "run_dir", "is_finished", "find_reusable", "usable_cpus", "validate_grid"]
 
 _NAME_OK = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.")
 
@@ -104,8 +104,14 @@ def usable_cpus() -> int:
     return os.cpu_count() or 1
 
 
-def _validate(runs: Sequence[GridRun], out: Path, jobs: int,
-              reuse: Sequence[str | Path] = ()) -> None:
+def validate_grid(runs: Sequence[GridRun], out: str | Path, *, jobs: int = 1,
+                  reuse: Sequence[str | Path] = ()) -> None:
+    """Raise :class:`ConfigError` for what :func:`run_grid` would refuse, without doing any work.
+
+    Bad ``jobs``, bad or duplicate run names, an unknown domain, ``out`` holding a run of the
+    same name with another configuration, or a ``reuse`` folder that is not a grid.
+    """
+    out = Path(out)
     for other in map(Path, reuse):
         if not (other / "grid.json").is_file():
             raise ConfigError(f"{other}: not a grid folder (no grid.json) to reuse runs from")
@@ -228,7 +234,7 @@ def run_grid(runs: Sequence[GridRun], out: str | Path, *, jobs: int = 1,
     first. Each process loads its own data (e.g. all sound feature windows, ~0.3 GB).
     """
     out = Path(out)
-    _validate(runs, out, jobs, reuse)
+    validate_grid(runs, out, jobs=jobs, reuse=reuse)
     threads = threads or max(1, usable_cpus() // jobs)
     out.mkdir(parents=True, exist_ok=True)
     known = read_json(out / "grid.json")["runs"] if (out / "grid.json").is_file() else []
