@@ -7,6 +7,7 @@ from spectranet.audio.models import (
     LayerToken,
     PiczakCNN,
     build_model,
+    default_filters,
     from_spec,
     list_models,
     parse_spec,
@@ -142,3 +143,10 @@ def test_build_model_spec_and_unknown():
         build_model("resnet", 10)
     with pytest.raises(ConfigError, match="unknown layer 'Cvo2'"):
         build_model("Cov1 + Cvo2", 10)
+
+
+def test_default_filters_are_the_models_default():
+    spec = "Cov1 + Cov2 + Max-pooling + Cov3 + DilaCov1(2) + DilaCov2(2)"
+    assert default_filters(spec) == [32, 32, 64, 64, 64]
+    convs = [m for m in from_spec(spec, n_classes=10).modules() if isinstance(m, nn.Conv2d)]
+    assert [c.out_channels for c in convs] == default_filters(spec)

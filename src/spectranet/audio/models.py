@@ -38,6 +38,7 @@ from spectranet.errors import ConfigError
 
 __all__ = [
     "DEFAULT_FILTERS",
+    "default_filters",
     "PAPER_SPECS",
     "LayerToken",
     "PiczakCNN",
@@ -50,6 +51,12 @@ __all__ = [
 
 DEFAULT_FILTERS = (32, 32, 64, 64)  # OUR assumption; the paper does not state filter counts
 _EXTRA_FILTERS = 64
+
+
+def default_filters(spec: str) -> list[int]:
+    """Filters per convolution of ``spec`` by default: 32, 32, 64, 64, then 64 for each extra."""
+    n_conv = sum(t.kind != "pool" for t in parse_spec(spec))
+    return [*DEFAULT_FILTERS, *[_EXTRA_FILTERS] * n_conv][:n_conv]
 
 _GROUPS = {1: "Cov1 + Cov2 + Cov3 + {}", 2: "Cov1 + Cov2 + {} + Cov3", 3: "Cov1 + {} + Cov2 + Cov3"}
 _POOLED = {
@@ -170,9 +177,7 @@ class SpecCNN(nn.Module):
         super().__init__()
         tokens = parse_spec(spec)
         n_conv = sum(t.kind != "pool" for t in tokens)
-        if filters is None:
-            filters = [*DEFAULT_FILTERS, *[_EXTRA_FILTERS] * n_conv][:n_conv]
-        filters = list(filters)
+        filters = default_filters(spec) if filters is None else list(filters)
         if 0 < len(filters) < n_conv:  # extra layers repeat the last width, as the default does
             filters += [filters[-1]] * (n_conv - len(filters))
         if len(filters) != n_conv or any(not isinstance(f, int) or f < 1 for f in filters):

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from spectranet.audio.baseline import CLASSIFIERS, BaselineConfig
-from spectranet.audio.models import DEFAULT_FILTERS, PAPER_SPECS, parse_spec
+from spectranet.audio.models import PAPER_SPECS, default_filters
 from spectranet.config import make_config
 from spectranet.errors import DataNotFoundError, SpectranetError
 from spectranet.experiments.grid import GridRun, is_finished, usable_cpus
@@ -59,9 +59,7 @@ _TABLE4_NOTE = ("Paper column: values quoted in our issue (Chen et al. Table 4: 
 
 
 def _filters(spec: str) -> list[int]:
-    n_conv = sum(t.kind != "pool" for t in parse_spec(spec))
-    full = [*DEFAULT_FILTERS, *[DEFAULT_FILTERS[-1]] * n_conv][:n_conv]
-    return [max(1, int(f * QUICK["filter_scale"])) for f in full]
+    return [max(1, int(f * QUICK["filter_scale"])) for f in default_filters(spec)]
 
 
 def _audio_config(arch: str, scale: str) -> Any:
