@@ -5,7 +5,13 @@ from torch import nn
 
 from spectranet.engine.batches import ArrayBatches
 from spectranet.engine.optim import make_loss, make_optimizer
-from spectranet.engine.training import fit, load_checkpoint, predict_proba, seed_everything
+from spectranet.engine.training import (
+    fit,
+    load_best_checkpoint,
+    load_checkpoint,
+    predict_proba,
+    seed_everything,
+)
 from spectranet.errors import ConfigError
 
 
@@ -178,3 +184,13 @@ def test_fit_trains_with_the_given_loss():
         probs, _ = predict_proba(model, Batches(x, y, shuffle=False))
         recall[mode] = (probs.argmax(1)[y.numpy() == 2] == 2).mean()
     assert recall["balanced"] > recall["none"] + 0.2, recall
+
+
+def test_load_best_checkpoint_picks_the_highest_validation_accuracy(tmp_path):
+    paths = []
+    for i, acc in enumerate([0.5, 0.9, 0.9, 0.7]):
+        paths.append(tmp_path / f"{i}.pt")
+        torch.save({"best_val_accuracy": acc, "tag": i}, paths[-1])
+    assert load_best_checkpoint(paths)["tag"] == 1  # first of the tie
+    with pytest.raises(ConfigError, match="no checkpoint"):
+        load_best_checkpoint([])

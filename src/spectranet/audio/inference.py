@@ -16,8 +16,9 @@ from spectranet.audio.models import build_model
 from spectranet.audio.plots import plot_timeline
 from spectranet.audio.protocol import aggregate_clips
 from spectranet.audio.scaling import Standardizer
+from spectranet.engine.batches import ArrayBatches
 from spectranet.engine.runs import RunDir, atomic_write_text
-from spectranet.engine.training import autocast, load_checkpoint
+from spectranet.engine.training import load_best_checkpoint, predict_proba
 from spectranet.errors import DataNotFoundError
 
 __all__ = ["predict", "load_run_model"]
@@ -29,8 +30,7 @@ def load_run_model(run: str | Path) -> tuple[torch.nn.Module, dict[str, Any]]:
     paths = sorted(run.glob("fold_*/seed_*/checkpoint.pt"))
     if not paths:
         raise DataNotFoundError(f"{run}: no fold_*/seed_*/checkpoint.pt; is it a sound run?")
-    states = [load_checkpoint(p) for p in paths]
-    state = max(states, key=lambda s: s["best_val_accuracy"])
+    state = load_best_checkpoint(paths)
     meta = state["metadata"]
     model = build_model(meta["arch"], len(meta["class_names"]), **meta["model_options"])
     model.load_state_dict(state["model"])
@@ -65,10 +65,10 @@ def predict(run: str | Path, files: list[str | Path], *, out: str | Path | None 
     step = window_hop(settings.frames, settings.overlap) * settings.hop_length  # samples
     rows = []
     for path, y in zip(files, audio, strict=True):
-        x = scaler.transform(clip_features(y, settings=settings))
-        with torch.no_grad(), autocast(meta["precision"]):
-            logits = model(torch.from_numpy(x))
-        probs = torch.softmax(logits.float(), 1).numpy()
+        x = clip_features(y, settings=settings)
+        windows = ArrayBatches(x, np.zeros(len(x)), np.arange(len(x)), batch_size=256,
+                               transform=lambda xb, rng: scaler.transform(xb))
+        probs, _ = predict_proba(model, windows, precision=meta["precision"])
         _, clip = aggregate_clips(probs, np.zeros(len(probs), np.int64), method=meta["aggregate"])
         order = np.argsort(-clip[0])[:top]
         starts = np.arange(len(probs)) * step / settings.sr

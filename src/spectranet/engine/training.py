@@ -52,6 +52,7 @@ __all__ = [
     "predict_proba",
     "autocast",
     "load_checkpoint",
+    "load_best_checkpoint",
     "PRECISIONS",
     "MEMORY_FORMATS",
 ]
@@ -274,6 +275,21 @@ def _save(obj: dict[str, Any], path: Path) -> None:
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
     """Load a checkpoint written by :func:`fit` (on the CPU)."""
     return torch.load(Path(path), map_location="cpu", weights_only=False)
+
+
+def load_best_checkpoint(paths: Iterable[str | Path]) -> dict[str, Any]:
+    """The checkpoint of ``paths`` with the highest ``best_val_accuracy`` (first on ties).
+
+    Loads one file at a time and keeps only the best so far in memory.
+    """
+    best: dict[str, Any] | None = None
+    for path in paths:
+        state = load_checkpoint(path)
+        if best is None or state["best_val_accuracy"] > best["best_val_accuracy"]:
+            best = state
+    if best is None:
+        raise ConfigError("no checkpoint to load")
+    return best
 
 
 def fit(

@@ -27,7 +27,7 @@ from spectranet.engine.metrics import classification_metrics, mean_std
 from spectranet.engine.optim import make_loss, make_optimizer
 from spectranet.engine.plots import plot_confusion_matrix, plot_history
 from spectranet.engine.runs import RunDir, read_json, save_npy
-from spectranet.engine.training import fit, load_checkpoint, predict_proba, seed_everything
+from spectranet.engine.training import fit, load_best_checkpoint, predict_proba, seed_everything
 from spectranet.errors import ConfigError, DataError, DataNotFoundError
 from spectranet.hsi import report
 from spectranet.hsi.datasets import Scene, load_cube, load_scene
@@ -320,9 +320,9 @@ def load_run_model(run: str | Path, *, seed: int | None = None) -> tuple[torch.n
     if seed is not None:
         candidates = [p for p in candidates if p.parent.name == f"seed_{seed}"]
     if not candidates:
-        raise DataNotFoundError(f"{run}: no checkpoint.pt" + (f" for seed {seed}" if seed else ""))
-    states = [load_checkpoint(p) for p in candidates]
-    state = max(states, key=lambda s: s["best_val_accuracy"])
+        raise DataNotFoundError(f"{run}: no checkpoint.pt"
+                                + (f" for seed {seed}" if seed is not None else ""))
+    state = load_best_checkpoint(candidates)
     meta = state["metadata"]
     if meta.get("domain") != "hsi":
         raise DataError(f"{run}: not a hyperspectral run")
