@@ -26,6 +26,7 @@ import numpy as np
 from spectranet.audio.datasets import ClipTable, load_clips
 from spectranet.audio.decoding import load_audio
 from spectranet.audio.protocol import fold_split
+from spectranet.config import same_config
 from spectranet.engine.metrics import classification_metrics, mean_std
 from spectranet.engine.runs import RunDir, read_json
 from spectranet.errors import ConfigError, DataError
@@ -212,8 +213,8 @@ def mfcc_baseline(clips: ClipTable, *, test_fold: int,
     }
 
 
-def train(config: BaselineConfig, out: str | Path, *, root: str | Path | None = None,
-          progress: bool = False) -> dict[str, Any]:
+def train(config: BaselineConfig, out: str | Path, *,
+          root: str | Path | None = None) -> dict[str, Any]:
     """Cross-validate the MFCC baseline over the test folds; write a run folder.
 
     The folder holds ``config.json``, ``fold_<k>/metrics.json`` (with the split) and
@@ -226,17 +227,18 @@ def train(config: BaselineConfig, out: str | Path, *, root: str | Path | None = 
     ConfigError
         Test folds not present, or the folder holds a run with another configuration.
     """
-    del progress
     clips = load_clips(config.dataset, root=root)
     present = clips.folds_present
     missing = sorted(set(config.folds or []) - set(present))
     if missing:
         raise ConfigError(f"folds must be among the folds present {present}, got {missing}")
+    out = Path(out)
+    if (out / "config.json").is_file() and not same_config(
+            read_json(out / "config.json")["config"], config):
+        raise ConfigError(f"{out} holds a run with another configuration; use a new --out")
     run = RunDir(out)
-    settings = dataclasses.asdict(config)
-    if (run / "config.json").is_file() and read_json(run / "config.json")["config"] != settings:
-        raise ConfigError(f"{run.path} holds a run with another configuration; use a new --out")
-    run.write_json("config.json", {"config": settings, "classifier": CLASSIFIERS[config.classifier],
+    run.write_json("config.json", {"config": dataclasses.asdict(config),
+                                   "classifier": CLASSIFIERS[config.classifier],
                                    "classes": list(clips.class_names)})
     tic = time.perf_counter()
     x = mfcc_features(clips, sr=config.sr, n_mfcc=config.n_mfcc, n_mels=config.n_mels,

@@ -304,12 +304,13 @@ def evaluate(run: str | Path, *, root: str | Path | None = None,
         meta = state["metadata"]
         model = build_model(meta["arch"], len(meta["class_names"]), **meta["model_options"])
         model.load_state_dict(state["model"])
+        model.to(config.device)
         split = fold_split(clips.folds, meta["fold"])
         scaler = Standardizer.from_dict(meta["standardizer"])
         loader = ArrayBatches(windows.x, clips.labels[windows.clip_ids], windows.clip_ids,
                               indices=windows.windows_of(split["test"]), batch_size=256,
                               transform=lambda xb, _rng, s=scaler: s.transform(xb))
-        m = score(model, loader, clips, meta["aggregate"], meta["precision"])
+        m = score(model, loader, clips, meta["aggregate"], meta["precision"], config.device)
         rounds.append(m | {"fold": meta["fold"], "seed": meta["seed"],
                            "train_seconds": state["train_seconds"],
                            "test_clips": int(len(split["test"]))})
