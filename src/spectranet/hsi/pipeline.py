@@ -137,10 +137,11 @@ def train(
                                        "scene": _scene_meta(scene)})
         run.log(f"hsi train {scene.name}: {resolved}")
     per_seed = []
+    reduced: dict[str, Any] = {}  # the seed-independent reduction, fitted once
     for seed in _seed_bar(config.seeds, progress):
         per_seed.append(
             _train_seed(scene, config, splits[seed], seed, precision, out / f"seed_{seed}",
-                        progress=progress)
+                        progress=progress, reduced=reduced)
         )
     metrics = _summarise(per_seed, config.seeds)
     if run is not None:
@@ -203,6 +204,22 @@ def _fit_reducer(scene: Scene, config: HSIConfig, split: Split) -> SpectralReduc
     return reducer.fit(scene.cube)
 
 
+def _reduce(scene: Scene, config: HSIConfig, split: Split,
+            cache: dict[str, Any]) -> tuple[SpectralReducer, np.ndarray]:
+    """Fitted reducer and reduced cube, reused from ``cache`` when seed-independent.
+
+    Outside the disjoint protocol the reducer is fitted on the whole cube, so the first seed's
+    reducer and cube are kept in ``cache`` for the other seeds.
+    """
+    if "reducer" in cache:
+        return cache["reducer"], cache["cube"]
+    reducer = _fit_reducer(scene, config, split)
+    cube = reducer.transform(scene.cube)
+    if config.protocol != "disjoint":
+        cache.update(reducer=reducer, cube=cube)
+    return reducer, cube
+
+
 def _train_seed(
     scene: Scene,
     config: HSIConfig,
@@ -212,6 +229,7 @@ def _train_seed(
     folder: Path,
     *,
     progress: bool,
+    reduced: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     if (folder / "metrics.json").is_file():  # finished on an earlier run
         return read_json(folder / "metrics.json")
@@ -219,9 +237,8 @@ def _train_seed(
     if run is not None:
         run.write_json("split.json", split.to_dict())
     generator = seed_everything(seed)
-    reducer = _fit_reducer(scene, config, split)
-    reduced = reducer.transform(scene.cube)
-    patches = PatchDataset(reduced, scene.labels, split.train, window=config.window)
+    reducer, cube = _reduce(scene, config, split, {} if reduced is None else reduced)
+    patches = PatchDataset(cube, scene.labels, split.train, window=config.window)
     labels = scene.labels.ravel()
     n_classes = len(scene.class_names)
 
@@ -266,7 +283,7 @@ def _train_seed(
     metrics = classification_metrics(labels[ids], probs.argmax(1), n_classes=n_classes)
     if run is not None:  # the map is only written, so only rank 0 draws it
         tic = time.perf_counter()
-        label_map = predict_map(model, reduced, window=config.window,
+        label_map = predict_map(model, cube, window=config.window,
                                 batch_size=config.map_batch_size, device=config.device,
                                 precision=precision, progress=progress)
         map_seconds = time.perf_counter() - tic
