@@ -407,13 +407,17 @@ def fit(
                     "seconds": seconds,
                 }
             )
-            if val_acc > result.best_val_accuracy:
+            improved = val_acc > result.best_val_accuracy
+            checkpoint = path is not None and main and epoch + 1 < epochs
+            # one copy serves both; torch.save stores the shared tensors once
+            current = _cpu_copy(model.state_dict()) if improved or checkpoint else None
+            if improved:
                 result.best_val_accuracy, result.best_epoch = val_acc, epoch + 1
-                best_state = _cpu_copy(model.state_dict())
+                best_state = current
             bar.set_postfix(loss=f"{train_loss:.3f}", val_acc=f"{val_acc:.3f}")
-            if path is not None and main and epoch + 1 < epochs:
+            if checkpoint:
                 resume = {
-                    "model": _cpu_copy(model.state_dict()),
+                    "model": current,
                     "optimizer": optimizer.state_dict(),
                     "scheduler": None if scheduler is None else scheduler.state_dict(),
                     "epoch": epoch + 1,
@@ -454,9 +458,8 @@ def _resume(
     epochs: int,
 ) -> tuple[FitResult, dict[str, torch.Tensor], int]:
     """Load ``path`` if it exists; return (result so far, best weights, first epoch to run)."""
-    best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
     if path is None or not path.is_file():
-        return FitResult(), best_state, 0
+        return FitResult(), _cpu_copy(model.state_dict()), 0
     state = load_checkpoint(path)
     if "resume" in state:
         model.load_state_dict(state["resume"]["model"])
