@@ -11,7 +11,6 @@ import json
 import math
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,26 +18,12 @@ from typing import TYPE_CHECKING, Any
 import librosa
 import numpy as np
 
+from spectranet.engine.runs import atomic_write_text, save_npy
+
 if TYPE_CHECKING:
     from spectranet.audio.features import FeatureSettings
 
 __all__ = ["FeatureCache", "CachedWindows"]
-
-
-def _atomic_write(path: Path, payload: np.ndarray | str) -> None:
-    """Write an array as .npy (or text) to a temporary file beside ``path``, then rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            if isinstance(payload, str):
-                fh.write(payload.encode())
-            else:
-                np.save(fh, payload, allow_pickle=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 #: Header of a .npy 1.0 file holding a C-order little-endian float32 array (as ``save`` writes).
@@ -105,8 +90,8 @@ class FeatureCache:
         if not info.exists():
             text = json.dumps({"settings": settings.to_dict(), "librosa": librosa.__version__,
                                "numpy": np.__version__}, indent=2)  # fmt: skip
-            _atomic_write(info, text)
-        _atomic_write(target, np.ascontiguousarray(x, dtype=np.float32))
+            atomic_write_text(info, text, durable=False)
+        save_npy(target, np.ascontiguousarray(x, dtype=np.float32), durable=False)
         return target
 
     def load_index(self) -> dict[str, list[Any]]:
@@ -123,7 +108,8 @@ class FeatureCache:
         Concurrent runs may drop each other's entries, which only costs a re-hash.
         """
         if entries:
-            _atomic_write(self.folder / self.INDEX, json.dumps(self.load_index() | entries))
+            atomic_write_text(self.folder / self.INDEX, json.dumps(self.load_index() | entries),
+                              durable=False)
 
     def _lookup(
         self, settings: FeatureSettings, index: dict[str, list[Any]], path: Path
