@@ -33,7 +33,7 @@ from spectranet.hsi import report
 from spectranet.hsi.datasets import Scene, load_cube, load_scene
 from spectranet.hsi.maps import plot_map, predict_map
 from spectranet.hsi.models import build_model, count_parameters
-from spectranet.hsi.patches import PatchBatches, PatchDataset
+from spectranet.hsi.patches import PatchBatches, PatchDataset, check_window
 from spectranet.hsi.reduce import SpectralReducer
 from spectranet.hsi.splits import Split, disjoint_split, per_class_split, random_split
 
@@ -79,14 +79,6 @@ def _model_kwargs(config: HSIConfig, n_classes: int) -> dict[str, Any]:
     return kwargs
 
 
-def _check_window(scene: Scene, window: int) -> None:
-    h, w = scene.labels.shape
-    if window > min(h, w):
-        raise ConfigError(
-            f"window must not exceed the scene's smaller side ({min(h, w)} pixels), got {window}"
-        )
-
-
 def train(
     config: HSIConfig,
     out: str | Path,
@@ -119,9 +111,9 @@ def train(
         Before any file is written, for invalid settings or input.
     """
     scene = _load(config, root)
-    _check_window(scene, config.window)
+    check_window(config.window, scene.labels.shape)
     splits = {seed: make_split(scene.labels, config, seed) for seed in config.seeds}
-    build_model(config.model, **_model_kwargs(config, len(scene.class_names)))  # validates early
+    build_model(config.model, **_model_kwargs(config, scene.n_classes))  # validates early
     precision = resolve_precision(config.precision)
     resolved = dataclasses.asdict(config) | {"precision_resolved": precision}
     out = Path(out)
@@ -145,7 +137,7 @@ def train(
         )
     metrics = _summarise(per_seed, config.seeds)
     if run is not None:
-        run.write_text("report.md", report.render(scene, config, precision, per_seed, metrics))
+        run.write_text("report.md", report.render(scene, config, precision, per_seed))
         run.write_json("metrics.json", metrics)
         run.log(f"done: OA {metrics['overall_accuracy']:.4f}")
         run.close()
@@ -236,22 +228,23 @@ def _train_seed(
     run = RunDir(folder) if is_main_process() else None  # other ranks train, write nothing
     if run is not None:
         run.write_json("split.json", split.to_dict())
-    generator = seed_everything(seed)
+    seed_everything(seed)
     reducer, cube = _reduce(scene, config, split, {} if reduced is None else reduced)
     patches = PatchDataset(cube, scene.labels, split.train, window=config.window)
     labels = scene.labels.ravel()
-    n_classes = len(scene.class_names)
+    n_classes = scene.n_classes
 
     def batches(indices: np.ndarray, shuffle: bool, batch_size: int) -> PatchBatches:
         return PatchBatches(patches.subset(indices), batch_size, shuffle=shuffle, seed=seed)
 
-    model = build_model(config.model, **_model_kwargs(config, n_classes))
+    model_kwargs = _model_kwargs(config, n_classes)
+    model = build_model(config.model, **model_kwargs)
     optimizer = make_optimizer(model.parameters(), name=config.optimizer, lr=config.lr,
                                weight_decay=config.weight_decay)
     metadata = {
         "domain": "hsi",
         "model": config.model,
-        "model_kwargs": _model_kwargs(config, n_classes),
+        "model_kwargs": model_kwargs,
         "parameters": count_parameters(model),
         "class_ids": [int(c) for c in scene.class_ids],
         "class_names": list(scene.class_names),
@@ -261,7 +254,6 @@ def _train_seed(
         "precision": precision,
         "seed": seed,
     }
-    del generator
     result = fit(
         model,
         batches(split.train, True, config.batch_size),

@@ -28,7 +28,6 @@ def render(
     config: HSIConfig,
     precision: str,
     per_seed: list[dict[str, Any]],
-    summary: dict[str, Any],
 ) -> str:
     """Markdown report of a run over one or several seeds."""
     seeds = [r["seed"] for r in per_seed]
@@ -85,7 +84,6 @@ def render(
             f"![confusion, seed {s}](seed_{s}/figures/confusion_matrix.png)",
             "",
         ]
-    del summary
     return "\n".join(lines) + "\n"
 
 
