@@ -19,6 +19,7 @@ def source(tmp_path: Path) -> tuple[Path, str]:
 def test_data_home_from_env(monkeypatch, tmp_path):
     monkeypatch.setenv("SPECTRANET_DATA", str(tmp_path))
     assert data_home() == tmp_path
+    assert data_home("~/elsewhere") == Path.home() / "elsewhere"  # an explicit root wins
 
 
 def test_data_home_default_is_per_user_cache(monkeypatch, tmp_path):

@@ -63,7 +63,7 @@ def _get(name: str) -> _Dataset:
 
 
 def _root(root: PathLike | None) -> Path:
-    return Path(root) if root is not None else data_home()
+    return data_home(root)
 
 
 def _file_status(path: Path, remote: RemoteFile) -> tuple[str, str | None]:

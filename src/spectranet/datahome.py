@@ -50,14 +50,19 @@ class RemoteFile:
     size: int | None = None
 
 
-def data_home() -> Path:
+def data_home(root: str | os.PathLike[str] | None = None) -> Path:
     """Return the data root folder.
+
+    Parameters
+    ----------
+    root : path-like, optional
+        An explicit root (``~`` expanded); it wins over everything below.
 
     Returns
     -------
     pathlib.Path
-        ``$SPECTRANET_DATA`` if set and non-empty, else ``$XDG_CACHE_HOME/spectranet``, else
-        ``~/.cache/spectranet``. The folder is not created here.
+        ``root`` if given, else ``$SPECTRANET_DATA`` if set and non-empty, else
+        ``$XDG_CACHE_HOME/spectranet``, else ``~/.cache/spectranet``. Not created here.
 
     Examples
     --------
@@ -65,6 +70,8 @@ def data_home() -> Path:
     >>> (root / "hsi" / "indian_pines").name
     'indian_pines'
     """
+    if root is not None:
+        return Path(root).expanduser()
     env = os.environ.get("SPECTRANET_DATA", "").strip()
     if env:
         return Path(env).expanduser()

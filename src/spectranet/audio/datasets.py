@@ -163,7 +163,7 @@ def _to_int(value: str, path: Path, line: int, column: str) -> int:
 
 
 def _dataset_folder(info: AudioDatasetInfo, root: str | os.PathLike[str] | None) -> Path:
-    base = data_home() if root is None else Path(root).expanduser()
+    base = data_home(root)
     if (base / info.metadata).is_file():  # root points at the dataset folder itself
         return base
     tried = [base / "audio" / f for f in info.folders]

@@ -7,6 +7,7 @@ be written to ``metrics.json`` unchanged. Every score is computed by scikit-lear
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -131,16 +132,9 @@ def mean_std(results: Sequence[dict[str, Any]]) -> tuple[dict[str, Any], dict[st
             mean[key], std[key] = float(arr.mean()), float(arr.std())
         elif all(_is_number_list(v) for v in values) and len({len(v) for v in values}) == 1:
             arr = np.array([[np.nan if x is None else x for x in v] for v in values], dtype=float)
-            with np.errstate(all="ignore"):
-                counts = np.sum(~np.isnan(arr), axis=0)
-                m = np.where(counts > 0, np.nansum(arr, axis=0) / np.maximum(counts, 1), np.nan)
-                s = np.sqrt(
-                    np.where(
-                        counts > 0,
-                        np.nansum((arr - m) ** 2, axis=0) / np.maximum(counts, 1),
-                        np.nan,
-                    )
-                )
+            with warnings.catch_warnings():  # an all-NaN column gives NaN, quietly
+                warnings.simplefilter("ignore", RuntimeWarning)
+                m, s = np.nanmean(arr, axis=0), np.nanstd(arr, axis=0)
             mean[key], std[key] = _listify(m), _listify(s)
     return mean, std
 

@@ -357,7 +357,7 @@ def load_scene(name: str, root: PathLike | None = None) -> Scene:
     ((145, 145, 200), 16)
     """
     info = get_scene_info(name)
-    folder = Path(root if root is not None else data_home()) / "hsi" / info.folder
+    folder = data_home(root) / "hsi" / info.folder
     cube_path, gt_path = folder / info.cube.filename, folder / info.gt.filename
     for path in (cube_path, gt_path):
         if not path.is_file():
