@@ -16,8 +16,11 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import torch
+
+from spectranet.experiments.grid import usable_cpus
 
 __all__ = [
     "Rates",
@@ -38,18 +41,31 @@ def set_threads(threads: int | None = None) -> int:
     Parameters
     ----------
     threads : int >= 1, optional
-        Threads for torch's CPU kernels; default ``os.cpu_count()``.
+        Threads for torch's CPU kernels; default: the CPUs this process may use.
 
     Returns
     -------
     int
         The thread count in effect.
     """
-    n = int(threads or os.cpu_count() or 1)
+    n = int(threads or usable_cpus())
     if n < 1:
         raise ValueError(f"threads must be >= 1, got {n}")
     torch.set_num_threads(n)
     return torch.get_num_threads()
+
+
+def add_threads_option(parser: Any) -> None:
+    """Add ``--threads`` (default 1; 0 = every core) to an argparse parser."""
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch threads (default 1: stable per-core figures on a shared "
+                             "machine; 0 = all cores)")
+
+
+def start(threads: int) -> None:
+    """Apply ``--threads`` and print the machine summary line every benchmark starts with."""
+    set_threads(threads or None)
+    print(machine_summary())
 
 
 def data_root() -> Path:

@@ -29,7 +29,7 @@ import torch
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import data_root, interleaved_rates, machine_summary, print_comparison, set_threads
+from _common import add_threads_option, data_root, interleaved_rates, print_comparison, start
 
 from spectranet.engine.training import seed_everything
 from spectranet.hsi.datasets import load_scene
@@ -88,16 +88,13 @@ def per_pixel_rate(
 def main(argv: list[str] | None = None) -> None:
     """Command line: see the module docstring."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch threads (default 1: stable per-core figures on a shared "
-                             "machine; 0 = all cores)")
+    add_threads_option(parser)
     parser.add_argument("--rounds", type=int, default=3, help="interleaved timing rounds")
     parser.add_argument("--batch-size", type=int, default=1024, help="patches per forward pass")
     parser.add_argument("--per-pixel-sample", type=int, default=300,
                         help="pixels timed by the batch-of-1 loop (extrapolated)")
     args = parser.parse_args(argv)
-    set_threads(args.threads or None)
-    print(machine_summary())
+    start(args.threads)
     scene = load_scene("indian_pines", root=data_root())
     cube = SpectralReducer(20).fit(scene.cube).transform(scene.cube)
     h, w = cube.shape[:2]

@@ -37,7 +37,7 @@ import torch
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import data_root, interleaved_rates, machine_summary, print_comparison, set_threads
+from _common import add_threads_option, data_root, interleaved_rates, print_comparison, start
 
 from spectranet.audio.models import from_spec
 from spectranet.engine.optim import make_optimizer
@@ -179,17 +179,14 @@ def run_accuracy(seeds: list[int], epochs: int) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Command line: see the module docstring."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch threads (default 1: stable per-core figures on a shared "
-                             "machine; 0 = all cores)")
+    add_threads_option(parser)
     parser.add_argument("--rounds", type=int, default=9, help="interleaved timing rounds")
     parser.add_argument("--epochs", type=int, default=8, help="epochs of the accuracy check")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--skip-accuracy", action="store_true")
     parser.add_argument("--skip-throughput", action="store_true")
     args = parser.parse_args(argv)
-    set_threads(args.threads or None)
-    print(machine_summary())
+    start(args.threads)
     tic = time.perf_counter()
     if not args.skip_throughput:
         run_throughput(args.rounds)
