@@ -111,6 +111,9 @@ def test_folds_filter_and_absent_fold(esc50_root):
     assert table.folds.tolist() == [1, 1, 3]
     with pytest.raises(ConfigError, match=r"folds must be among those present .* got \[7\]"):
         load_clips("esc50", root=esc50_root, folds=[1, 7])
+    assert table.cv_folds() == [1, 3] and table.cv_folds([3]) == [3]
+    with pytest.raises(ConfigError, match=r"among the folds present \[1, 3\], got \[2\]"):
+        table.cv_folds([2, 3])
 
 
 def test_missing_file_raises_or_is_skipped(esc50_root):
@@ -168,6 +171,8 @@ def test_user_folder_numeric_labels_without_folds(tmp_path):
     assert table.folds_present == []
     with pytest.raises(ConfigError, match="no fold column"):
         load_clips(tmp_path, folds=[1])
+    with pytest.raises(ConfigError, match="meta: the clips have no folds"):
+        table.cv_folds(name="meta")
 
 
 def test_user_folder_bad_csv(tmp_path):

@@ -228,10 +228,7 @@ def train(config: BaselineConfig, out: str | Path, *,
         Test folds not present, or the folder holds a run with another configuration.
     """
     clips = load_clips(config.dataset, root=root)
-    present = clips.folds_present
-    missing = sorted(set(config.folds or []) - set(present))
-    if missing:
-        raise ConfigError(f"folds must be among the folds present {present}, got {missing}")
+    test_folds = clips.cv_folds(config.folds, name=config.dataset)
     out = Path(out)
     if (out / "config.json").is_file() and not same_config(
             read_json(out / "config.json")["config"], config):
@@ -245,7 +242,7 @@ def train(config: BaselineConfig, out: str | Path, *,
                       n_fft=config.n_fft, hop_length=config.hop_length)
     feature_seconds = time.perf_counter() - tic
     rounds = []
-    for fold in config.folds or present:
+    for fold in test_folds:
         r = mfcc_baseline(clips, test_fold=fold, classifier=config.classifier,  # type: ignore[arg-type]
                           seed=config.seed, features=x)
         run.write_json(f"fold_{fold}/metrics.json", r)

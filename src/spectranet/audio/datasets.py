@@ -101,6 +101,22 @@ class ClipTable:
         """Sorted folds that occur in the table (empty without folds)."""
         return sorted({r.fold for r in self.records if r.fold is not None})
 
+    def cv_folds(self, folds: Sequence[int] | None = None, *, name: str = "dataset") -> list[int]:
+        """The folds to cross-validate: ``folds``, or every fold present when None.
+
+        Raises
+        ------
+        ConfigError
+            If the clips have no folds, or ``folds`` names one that is not present.
+        """
+        present = self.folds_present
+        if not present:
+            raise ConfigError(f"{name}: the clips have no folds; add a fold column")
+        missing = sorted(set(folds or []) - set(present))
+        if missing:
+            raise ConfigError(f"folds must be among the folds present {present}, got {missing}")
+        return list(folds) if folds else present
+
 
 def _audio_suffixes() -> set[str]:
     suffixes = {f".{k.lower()}" for k in sf.available_formats()}

@@ -71,12 +71,7 @@ def prepare(config: AudioConfig, *, root: str | Path | None = None,
             progress: bool = True) -> tuple[ClipTable, WindowTable]:
     """Read the dataset's clips (the folds present only) and their feature windows."""
     clips = load_clips(config.dataset, root=root, on_error=config.on_error)  # type: ignore[arg-type]
-    present = clips.folds_present
-    if not present:
-        raise ConfigError(f"{config.dataset}: the clips have no folds; add a fold column")
-    missing = sorted(set(config.folds or []) - set(present))
-    if missing:
-        raise ConfigError(f"folds must be among the folds present {present}, got {missing}")
+    clips.cv_folds(config.folds, name=config.dataset)
     windows = extract_features(clips, feature_settings(config),
                                cache=default_cache() if config.feature_cache else None,
                                jobs=config.jobs, progress=progress,
@@ -127,7 +122,7 @@ def train(config: AudioConfig, out: str | Path, *, root: str | Path | None = Non
     from spectranet.audio import report
 
     clips, windows = prepare(config, root=root, progress=progress)
-    test_folds = config.folds or clips.folds_present
+    test_folds = clips.cv_folds(config.folds, name=config.dataset)
     n_classes = len(clips.class_names)
     build_model(config.arch, n_classes, **model_options(config))  # validate before writing
     precision = resolve_precision(config.precision)
