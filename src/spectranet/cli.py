@@ -15,11 +15,18 @@ from typing import Any
 
 import click
 
+from spectranet.config import (
+    CLASS_WEIGHTS,
+    OPTIMIZERS,
+    PRECISION_CHOICES,
+    PRESETS,
+    SCHEDULERS,
+)
 from spectranet.errors import SpectranetError
 
 __all__ = ["main", "cli"]
 
-_PRESET = click.Choice(["paper", "quick"])
+_PRESET = click.Choice(PRESETS)
 
 
 def _is_main_process() -> bool:
@@ -73,9 +80,9 @@ def hsi() -> None:
 @click.option("--batch-size", type=int)
 @click.option("--lr", type=float)
 @click.option("--dropout", type=float)
-@click.option("--class-weight", type=click.Choice(["none", "balanced"]),
+@click.option("--class-weight", type=click.Choice(CLASS_WEIGHTS),
               help="balanced: weight the loss by inverse training-class frequency.")
-@click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]))
+@click.option("--precision", type=click.Choice(PRECISION_CHOICES))
 @click.option("--seeds", type=int, multiple=True, help="Repeat the option or list: --seeds 0 1 2.")
 @click.option("--device", help="cpu (default) or cuda.")
 @click.option("--out", type=click.Path(), required=True, help="Run folder to write.")
@@ -172,15 +179,15 @@ def audio_features(preset: str, folds: tuple[int, ...], skip_bad_files: bool, no
 @click.option("--epochs", type=int)
 @click.option("--batch-size", type=int)
 @click.option("--lr", type=float)
-@click.option("--optimizer", type=click.Choice(["adam", "adamw", "sgd"]))
+@click.option("--optimizer", type=click.Choice(OPTIMIZERS))
 @click.option("--aggregate", type=click.Choice(["mean", "vote"]))
 @click.option("--batch-norm/--no-batch-norm", default=None,
               help="Batch normalisation after each convolution (not in the paper).")
-@click.option("--scheduler", type=click.Choice(["none", "cosine"]))
+@click.option("--scheduler", type=click.Choice(SCHEDULERS))
 @click.option("--augment/--no-augment", default=None, help="Time shift and masking of windows.")
-@click.option("--class-weight", type=click.Choice(["none", "balanced"]),
+@click.option("--class-weight", type=click.Choice(CLASS_WEIGHTS),
               help="balanced: weight the loss by inverse training-class frequency.")
-@click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]))
+@click.option("--precision", type=click.Choice(PRECISION_CHOICES))
 @click.option("--seeds", type=int, multiple=True)
 @click.option("--device")
 @click.option("--out", type=click.Path(), required=True)

@@ -18,6 +18,11 @@ from typing import Any, TypeVar
 from spectranet.errors import ConfigError
 
 __all__ = [
+    "CLASS_WEIGHTS",
+    "OPTIMIZERS",
+    "PRECISION_CHOICES",
+    "PRESETS",
+    "SCHEDULERS",
     "config_as_json",
     "same_config",
     "HSIConfig",
@@ -30,6 +35,11 @@ __all__ = [
 ]
 
 PRESETS = ("paper", "quick")
+#: Allowed values of the training options (the command line offers the same).
+OPTIMIZERS = ("adam", "adamw", "sgd")
+SCHEDULERS = ("none", "cosine")
+CLASS_WEIGHTS = ("none", "balanced")
+PRECISION_CHOICES = ("auto", "fp32", "bf16")
 _C = TypeVar("_C", "HSIConfig", "AudioConfig")
 
 
@@ -59,13 +69,13 @@ def _seeds(seeds: Any) -> None:
 
 
 def _training(cfg: HSIConfig | AudioConfig) -> None:
-    _choice("optimizer", cfg.optimizer, ("adam", "adamw", "sgd"))
+    _choice("optimizer", cfg.optimizer, OPTIMIZERS)
     _positive("lr", cfg.lr)
     _positive("batch_size", cfg.batch_size, integer=True)
     _positive("epochs", cfg.epochs, integer=True)
-    _choice("precision", cfg.precision, ("auto", "fp32", "bf16"))
+    _choice("precision", cfg.precision, PRECISION_CHOICES)
     _positive("weight_decay", cfg.weight_decay, allow_zero=True)
-    _choice("class_weight", cfg.class_weight, ("none", "balanced"))
+    _choice("class_weight", cfg.class_weight, CLASS_WEIGHTS)
     _seeds(cfg.seeds)
 
 
@@ -242,7 +252,7 @@ class AudioConfig:
             raise ConfigError(f"momentum must be in [0, 1), got {self.momentum!r}")
         _choice("short_clip", self.short_clip, ("repeat", "zeros"))
         _choice("aggregate", self.aggregate, ("mean", "vote"))
-        _choice("scheduler", self.scheduler, ("none", "cosine"))
+        _choice("scheduler", self.scheduler, SCHEDULERS)
         _choice("on_error", self.on_error, ("raise", "skip"))
         if self.folds is not None and (
             not self.folds or any(isinstance(f, bool) or not isinstance(f, int) for f in self.folds)

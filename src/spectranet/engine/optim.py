@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from spectranet.config import CLASS_WEIGHTS
 from spectranet.errors import ConfigError
 
 __all__ = ["CLASS_WEIGHTS", "make_loss", "make_optimizer", "make_scheduler"]
@@ -75,8 +76,6 @@ def make_scheduler(
     raise ConfigError(f"scheduler must be one of 'none', 'cosine', got {name!r}")
 
 
-#: ``class_weight`` values of :func:`make_loss` and of the configurations.
-CLASS_WEIGHTS = ("none", "balanced")
 
 
 def make_loss(
