@@ -21,7 +21,7 @@ from spectranet.engine.runs import RunDir, atomic_write_text
 from spectranet.engine.training import load_best_checkpoint, predict_proba
 from spectranet.errors import DataNotFoundError
 
-__all__ = ["predict", "load_run_model"]
+__all__ = ["predict", "load_run_model", "model_from_checkpoint"]
 
 
 def load_run_model(run: str | Path) -> tuple[torch.nn.Module, dict[str, Any]]:
@@ -31,10 +31,18 @@ def load_run_model(run: str | Path) -> tuple[torch.nn.Module, dict[str, Any]]:
     if not paths:
         raise DataNotFoundError(f"{run}: no fold_*/seed_*/checkpoint.pt; is it a sound run?")
     state = load_best_checkpoint(paths)
+    return model_from_checkpoint(state), state["metadata"]
+
+
+def model_from_checkpoint(state: dict[str, Any]) -> torch.nn.Module:
+    """Rebuild a sound run's model, in eval mode on the CPU, from a checkpoint ``fit`` wrote.
+
+    The architecture and its options come from the checkpoint's metadata.
+    """
     meta = state["metadata"]
     model = build_model(meta["arch"], len(meta["class_names"]), **meta["model_options"])
     model.load_state_dict(state["model"])
-    return model.eval(), meta
+    return model.eval()
 
 
 def predict(run: str | Path, files: list[str | Path], *, out: str | Path | None = None,

@@ -24,6 +24,7 @@ from spectranet.audio.features import (
     WindowTable,
     extract_features,
 )
+from spectranet.audio.inference import model_from_checkpoint
 from spectranet.audio.models import build_model
 from spectranet.audio.protocol import aggregate_clips, fold_split
 from spectranet.audio.scaling import Standardizer
@@ -297,9 +298,7 @@ def evaluate(run: str | Path, *, root: str | Path | None = None,
     for ckpt in sorted(run.glob("fold_*/seed_*/checkpoint.pt")):
         state = load_checkpoint(ckpt)
         meta = state["metadata"]
-        model = build_model(meta["arch"], len(meta["class_names"]), **meta["model_options"])
-        model.load_state_dict(state["model"])
-        model.to(config.device)
+        model = model_from_checkpoint(state).to(config.device)
         split = fold_split(clips.folds, meta["fold"])
         scaler = Standardizer.from_dict(meta["standardizer"])
         loader = ArrayBatches(windows.x, clips.labels[windows.clip_ids], windows.clip_ids,
