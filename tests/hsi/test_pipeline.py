@@ -105,6 +105,17 @@ def test_predict_rejects_wrong_band_count(ip_run, tmp_path):
     assert not (tmp_path / "p").exists()
 
 
+def test_predict_rejects_unknown_label_ids(ip_run, data_root, tmp_path):
+    out, _, _ = ip_run
+    gt = np.zeros((145, 145), np.int64)
+    gt[:5, :5], gt[10:15, 10:15] = 3, 42  # 42 is not an Indian Pines class
+    np.save(tmp_path / "gt.npy", gt)
+    cube = data_root / "hsi/indian_pines/Indian_pines_corrected.mat"
+    with pytest.raises(DataError, match=r"gt.npy: label ids \[42\] are not among the class ids"):
+        pipeline.predict(out, cube, gt=tmp_path / "gt.npy", out=tmp_path / "p", progress=False)
+    assert not (tmp_path / "p").exists()
+
+
 def test_cli_train_and_predict_on_user_files(tmp_path):
     """A user's own cube and label map, through the command line, with a non-contiguous gt."""
     g = np.random.default_rng(0)

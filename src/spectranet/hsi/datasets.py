@@ -304,7 +304,11 @@ def read_labels(
     return lut[inverse.reshape(gt.shape)], classes
 
 
-def _read_cube(path: PathLike, variable: str | None) -> np.ndarray:
+def read_cube(path: PathLike, variable: str | None = None) -> np.ndarray:
+    """Read a cube (H, W, B) as C-contiguous float32.
+
+    :class:`DataError` if it is not 3-D, not real numbers, or holds NaN/inf.
+    """
     raw = read_array(path, variable, ndim=3)
     if raw.ndim != 3:
         raise DataError(f"{path}: cube must be 3-D (rows, cols, bands), got shape {raw.shape}")
@@ -318,8 +322,9 @@ def _read_cube(path: PathLike, variable: str | None) -> np.ndarray:
     return cube
 
 
-def _check_same_grid(cube: np.ndarray, labels: np.ndarray, cube_path: PathLike,
-                     gt_path: PathLike) -> None:  # fmt: skip
+def check_same_grid(cube: np.ndarray, labels: np.ndarray, cube_path: PathLike,
+                    gt_path: PathLike) -> None:  # fmt: skip
+    """:class:`DataError` unless the cube and the label map cover the same rows and columns."""
     if cube.shape[:2] != labels.shape:
         raise DataError(f"{cube_path} has shape {cube.shape} but label map {gt_path} has shape "
                         f"{labels.shape}: spatial sizes (rows, cols) differ")
@@ -371,7 +376,7 @@ def load_scene(name: str, root: PathLike | None = None) -> Scene:
     absent = [n for k, n in enumerate(info.class_names) if not np.any(labels == k)]
     if absent:
         warnings.warn(f"{gt_path}: classes without any labelled pixel: {absent}", stacklevel=2)
-    cube = _read_cube(cube_path, info.cube_variable)
+    cube = read_cube(cube_path, info.cube_variable)
     if cube.shape != info.shape:
         raise DataError(f"{cube_path}: expected shape {info.shape} for {name}, got {cube.shape}")
     return Scene(name, cube, labels, ids, info.class_names, info.palette, info.rgb_bands,
@@ -423,8 +428,8 @@ def load_cube(cube_path: PathLike, gt_path: PathLike, *, cube_variable: str | No
     if class_names is not None and len(class_names) != len(ids):
         raise ConfigError(f"class_names has {len(class_names)} entries but {gt_path} has "
                           f"{len(ids)} classes (ids {list(ids)})")
-    cube = _read_cube(cube_path, cube_variable)
-    _check_same_grid(cube, labels, cube_path, gt_path)
+    cube = read_cube(cube_path, cube_variable)
+    check_same_grid(cube, labels, cube_path, gt_path)
     bands = cube.shape[2]
     rgb = tuple(int(b) for b in rgb_bands) if rgb_bands is not None else tuple(
         int(f * (bands - 1)) for f in (0.6, 0.3, 0.1))

@@ -30,7 +30,14 @@ from spectranet.engine.runs import RunDir, read_json, save_npy
 from spectranet.engine.training import fit, load_best_checkpoint, predict_proba, seed_everything
 from spectranet.errors import ConfigError, DataError, DataNotFoundError
 from spectranet.hsi import report
-from spectranet.hsi.datasets import Scene, load_cube, load_scene
+from spectranet.hsi.datasets import (
+    Scene,
+    check_same_grid,
+    load_cube,
+    load_scene,
+    read_cube,
+    read_labels,
+)
 from spectranet.hsi.maps import plot_map, predict_map
 from spectranet.hsi.models import build_model, count_parameters
 from spectranet.hsi.patches import PatchBatches, PatchDataset, check_window
@@ -388,26 +395,16 @@ def predict(
         The cube has another number of bands than the run was trained on, or the label map
         holds class ids the run does not know.
     """
-    from spectranet.hsi.datasets import read_array
-
     model, meta = load_run_model(run)
-    scene = None
-    if gt is not None:  # the scene loader reads and validates the cube and its label map
-        scene = load_cube(cube, gt, cube_variable=cube_variable, gt_variable=gt_variable)
-        data = scene.cube
-    else:
-        data = read_array(cube, variable=cube_variable)
-    if data.ndim != 3:
-        raise DataError(f"{cube}: expected a 3-D cube (rows, cols, bands), got shape {data.shape}")
+    data = read_cube(cube, cube_variable)
     if data.shape[2] != meta["input_bands"]:
         raise DataError(f"{cube}: expected {meta['input_bands']} bands, got {data.shape[2]}")
+    truth = None
+    if gt is not None:  # label ids mapped onto the run's class indices; unknown ids refused
+        truth, _ = read_labels(gt, gt_variable, class_ids=meta["class_ids"])
+        check_same_grid(data, truth, cube, gt)
     window = meta["model_kwargs"]["window"]
-    if scene is not None:
-        unknown = sorted(set(int(c) for c in scene.class_ids) - set(meta["class_ids"]))
-        if unknown:
-            raise DataError(f"{gt}: label ids {unknown} are not classes of the run "
-                            f"({meta['class_ids']})")
-    reduced = meta["reducer"].transform(np.asarray(data, dtype=np.float32))
+    reduced = meta["reducer"].transform(data)
     tic = time.perf_counter()
     label_map = predict_map(model, reduced, window=window, precision=meta["precision"],
                             progress=progress)
@@ -418,12 +415,7 @@ def predict(
     save_npy(out_dir / "map_ids.npy", class_ids[label_map])
     result: dict[str, Any] = {"run": str(run), "cube": str(cube), "shape": list(data.shape),
                               "seconds": seconds, "pixels_per_second": label_map.size / seconds}
-    truth = None
-    if scene is not None:
-        # map the new label map's ids onto the run's class indices
-        to_index = {cid: i for i, cid in enumerate(meta["class_ids"])}
-        own = np.asarray([to_index[int(c)] for c in scene.class_ids])
-        truth = np.where(scene.labels >= 0, own[np.maximum(scene.labels, 0)], -1)
+    if truth is not None:
         mask = truth >= 0
         result["metrics"] = classification_metrics(truth[mask], label_map[mask],
                                                    n_classes=len(class_ids))
