@@ -138,3 +138,28 @@ def test_shard_rejects_bad_rank():
         dist.shard([1, 2], 2, 2)
     with pytest.raises(ConfigError, match="world must be an integer >= 1"):
         dist.shard([1, 2], 0, 0)
+
+
+@pytest.mark.parametrize("n_batches", [1, 2, 5, 6])
+@pytest.mark.parametrize("world", [1, 2, 3])
+@pytest.mark.parametrize("pad", [True, False])
+def test_sharded_loader_builds_only_its_batches_and_matches_filtering(n_batches, world, pad):
+    from spectranet.engine.batches import ArrayBatches
+
+    n = 4 * n_batches - 1
+    x = np.arange(n, dtype=np.float32)[:, None]
+    built = []
+
+    def transform(xb, rng):
+        built.append(xb[0, 0])
+        return xb
+
+    loader = ArrayBatches(x, np.zeros(n), np.arange(n), batch_size=4, shuffle=True, seed=3,
+                          transform=transform)
+    everything = [b["id"].tolist() for b in loader]
+    for r in range(world):
+        built.clear()
+        mine = [b["id"].tolist() for b in dist.ShardedBatches(loader, r, world, pad=pad)]
+        filtered = list(dist.ShardedBatches(everything, r, world, pad=pad))  # plain list
+        assert mine == filtered
+        assert len(built) == len(mine)  # no batch built for the other ranks

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -71,10 +71,14 @@ class ArrayBatches:
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
+        return self.iter_batches(range(len(self)))
+
+    def iter_batches(self, numbers: Iterable[int]) -> Iterator[dict[str, Any]]:
+        """Yield batches ``numbers`` (positions in this epoch's order) only, e.g. one rank's."""
         order = self.indices
         if self.shuffle:
             order = np.random.default_rng([self.seed, self.epoch]).permutation(order)
-        for b in range(len(self)):
+        for b in map(int, numbers):
             rows = np.sort(order[b * self.batch_size : (b + 1) * self.batch_size])
             xb = np.asarray(self.x[rows], dtype=np.float32)
             if self.transform is not None:

@@ -222,6 +222,9 @@ def shard_batches(batches: Iterable[T], rank: int, world: int) -> Iterator[T]:
 class ShardedBatches:
     """A loader view yielding only this rank's batches (see :func:`shard_batches`).
 
+    Loaders with an ``iter_batches(numbers)`` method (``ArrayBatches``, ``PatchBatches``)
+    build only this rank's batches; others are iterated in full and filtered.
+
     Parameters
     ----------
     loader : iterable of batches
@@ -249,6 +252,11 @@ class ShardedBatches:
         return len(range(self.rank, n, self.world))
 
     def __iter__(self) -> Iterator[Any]:
+        if hasattr(self.loader, "iter_batches"):  # build only this rank's batches
+            n = len(self.loader)  # type: ignore[arg-type]
+            numbers = (shard(np.arange(n), self.rank, self.world) if self.pad
+                       else range(self.rank, n, self.world))
+            return self.loader.iter_batches(numbers)
         if self.pad:
             return shard_batches(self.loader, self.rank, self.world)
         return (b for i, b in enumerate(self.loader) if i % self.world == self.rank)

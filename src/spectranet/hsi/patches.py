@@ -7,7 +7,7 @@ The cube is padded by ``window // 2`` on each side, so border pixels get patches
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from numbers import Integral
 from typing import Any
 
@@ -280,6 +280,10 @@ class PatchBatches:
         return n // bs if self.drop_last else -(-n // bs)
 
     def __iter__(self) -> Iterator[Sample]:
+        return self.iter_batches(range(len(self)))
+
+    def iter_batches(self, numbers: Iterable[int]) -> Iterator[Sample]:
+        """Yield batches ``numbers`` (positions in this pass's order) only, e.g. one rank's."""
         n = len(self.dataset)
         order = np.arange(n)
         if self.shuffle:
@@ -287,6 +291,6 @@ class PatchBatches:
                    else np.random.default_rng([int(self.seed), self.epoch]))  # type: ignore[arg-type]
             order = rng.permutation(n)
         self.epoch += 1
-        for i in range(len(self)):
+        for i in map(int, numbers):
             batch = self.dataset.batch(order[i * self.batch_size:(i + 1) * self.batch_size])
             yield self.transforms(batch) if self.transforms else batch
