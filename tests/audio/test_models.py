@@ -5,6 +5,7 @@ from torch import nn
 from spectranet.audio.models import (
     PAPER_SPECS,
     LayerToken,
+    canonical_spec,
     PiczakCNN,
     build_model,
     default_filters,
@@ -46,20 +47,47 @@ def test_parse_spec_errors(spec, message):
         parse_spec(spec)
 
 
-def test_paper_specs_cover_tables_1_to_3():
-    exp1 = [k for k in PAPER_SPECS if k.startswith("exp1_")]
-    assert [k.split("_")[1] for k in exp1] == [f"test{i}" for i in range(1, 7)]
-    assert sum(k.startswith("exp2_") for k in PAPER_SPECS) == 6
-    assert sum(k.startswith("exp3_") for k in PAPER_SPECS) == 3
-    assert PAPER_SPECS["exp1_test1_dilated"] == "Cov1 + Cov2 + Cov3 + DilaCov1(2)"
-    assert PAPER_SPECS["exp1_test2_pooling"] == "Cov1 + Cov2 + Cov3 + Max-pooling + Cov4"
-    assert "Cov1 + Max-pooling + Cov2 + Cov3 + Cov4" in PAPER_SPECS.values()
-    for g in (1, 2, 3):  # Table 2: same structure, rate 2 vs 3
-        r2, r3 = PAPER_SPECS[f"exp2_group{g}_rate2"], PAPER_SPECS[f"exp2_group{g}_rate3"]
-        assert r3 == r2.replace("(2)", "(3)")
-        assert r2 == PAPER_SPECS[f"exp1_test{2 * g - 1}_dilated"]
-        extra = parse_spec(PAPER_SPECS[f"exp3_group{g}_two_dilated"])  # Table 3
-        assert sum(t.kind == "dilated" for t in extra) == 2
+# Chen et al. 2019, Tables 1-3, as printed (Table 3 Test 2 prints "Cov3++DilaCov1").
+PRINTED = {
+    1: ["Cov1 + Cov2 + Cov3 + DilaCov1", "Cov1 + Cov2 + Cov3 + Max-pooling + Cov4",
+        "Cov1 + Cov2 + DilaCov1 + DilaCov2", "Cov1 + Cov2 + Max-pooling + Cov3 + Cov4",
+        "Cov1 + DilaCov1 + DilaCov2 + DilaCov3", "Cov1 + Max-pooling + Cov2 + Cov3 + Cov4"],
+    2: ["Cov1 + Cov2 + Cov3 + DilaCov1(2)", "Cov1 + Cov2 + Cov3 + DilaCov1(3)",
+        "Cov1 + Cov2 + DilaCov1(2) + DilaCov2(2)", "Cov1 + Cov2 + DilaCov1(3) + DilaCov2(3)",
+        "Cov1 + DilaCov1(2) + DilaCov2(2) + DilaCov3(2)",
+        "Cov1 + DilaCov1(3) + DilaCov2(3) + DilaCov3(3)"],
+    3: ["Cov1 + Cov2 + Cov3 + DilaCov1", "Cov1 + Cov2 + Cov3++DilaCov1 + DilaCov2",
+        "Cov1 + Cov2 + DilaCov1 + DilaCov2", "Cov1 + Cov2 + DilaCov1 + DilaCov2 + DilaCov3",
+        "Cov1 + DilaCov1 + DilaCov2 + DilaCov3",
+        "Cov1 + DilaCov1 + DilaCov2 + DilaCov3 + DilaCov4"],
+}
+
+
+@pytest.mark.parametrize(("table", "test"), [(t, n) for t in (1, 2, 3) for n in range(1, 7)])
+def test_paper_specs_are_the_printed_tables(table, test):
+    printed = PRINTED[table][test - 1].replace("++", " + ")
+    assert PAPER_SPECS[f"table{table}_test{test}"] == printed
+
+
+def test_paper_specs_structure():
+    assert len(PAPER_SPECS) == 18
+    distinct = {canonical_spec(s) for s in PAPER_SPECS.values()}
+    assert len(distinct) == 12  # Tables 2 and 3 share six models with Table 1
+    for g in (1, 2, 3):
+        dilated, pooled = PAPER_SPECS[f"table1_test{2 * g - 1}"], PAPER_SPECS[f"table1_test{2 * g}"]
+        assert sum(t.kind == "dilated" for t in parse_spec(dilated)) == g
+        assert len(parse_spec(dilated)) == len(parse_spec(pooled)) - 1  # pooling step replaced
+        rate2, rate3 = PAPER_SPECS[f"table2_test{2 * g - 1}"], PAPER_SPECS[f"table2_test{2 * g}"]
+        assert canonical_spec(rate2) == canonical_spec(dilated)
+        assert rate3 == rate2.replace("(2)", "(3)")
+        base, more = PAPER_SPECS[f"table3_test{2 * g - 1}"], PAPER_SPECS[f"table3_test{2 * g}"]
+        assert base == dilated
+        assert sum(t.kind == "dilated" for t in parse_spec(more)) == g + 1
+
+
+def test_canonical_spec():
+    assert canonical_spec("Cov1+DilaCov1 + max-pooling") == "Cov1 + DilaCov1(2) + Max-pooling"
+    assert canonical_spec("Cov1 + DilaCov1(3)") == "Cov1 + DilaCov1(3)"
 
 
 @pytest.mark.parametrize("name", list(PAPER_SPECS))
@@ -89,8 +117,8 @@ def test_every_paper_spec_builds_and_keeps_size(name):
 
 def test_dilated_and_pooled_twins_have_equal_parameters():
     for g in (1, 2, 3):
-        dilated = from_spec(PAPER_SPECS[f"exp1_test{2 * g - 1}_dilated"], 10)
-        pooled = from_spec(PAPER_SPECS[f"exp1_test{2 * g}_pooling"], 10)
+        dilated = from_spec(PAPER_SPECS[f"table1_test{2 * g - 1}"], 10)
+        pooled = from_spec(PAPER_SPECS[f"table1_test{2 * g}"], 10)
         assert _n_params(dilated) == _n_params(pooled) == 65930
 
 

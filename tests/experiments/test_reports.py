@@ -170,7 +170,7 @@ def test_list_and_invalid_experiments(tmp_path):
 
 @pytest.mark.parametrize("name, table, claim", [
     ("exp2", "Table 2 (ours)", "Claim: rate 2 better than rate 3"),
-    ("exp3", "Table 3 (ours)", "Claim: one dilated better than two dilated"),
+    ("exp3", "Table 3 (ours)", "Claim: Table 1 model better than one more dilated"),
 ])
 def test_chen2019_exp2_exp3_reports(tmp_path, fake_runners, name, table, claim):
     text = run_experiment("chen2019", name, out=tmp_path, root=tmp_path,

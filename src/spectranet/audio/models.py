@@ -14,14 +14,12 @@ softmax at inference). ``<n>`` numbers the layers of each kind from 1, in order.
 **Our assumption:** the paper gives no filter counts; we use 32, 32, 64, 64 for the first four
 convolutions (plain or dilated, in order) and 64 for any further one (``filters`` overrides).
 
-**Reconstructed, not copied:** the paper's Tables 1-3 could not be retrieved. ``PAPER_SPECS``
-rebuilds them from the structure the text describes and the three strings quoted in our issue
-(``Cov1 + Cov2 + Cov3 + DilaCov1(2)``, its twin ``Cov1 + Cov2 + Cov3 + Max-pooling + Cov4`` and
-``Cov1 + Max-pooling + Cov2 + Cov3 + Cov4``): four convolutions with the pooling step after
-convolution 3, 2 or 1 (groups 1-3); each pooled model's dilated twin replaces
-``Max-pooling + Cov<k>`` by one ``DilaCov1(2)``. Table 1 (Experiment 1, Tests 1-6): dilated vs
-pooled per group. Table 2 (Experiment 2): rate 2 vs 3 in the same three structures. Table 3
-(Experiment 3): one more dilated layer (``DilaCov2``, same rate) right after ``DilaCov1``.
+``PAPER_SPECS`` holds the model structures of the paper's Tables 1-3 as printed, keyed
+``table<t>_test<n>`` (Tests 1-6: two per group, groups 1-3). Table 1 pairs each dilated model
+with its max-pooling twin; the dilated layers replace the pooling step and the convolutions
+after it. Table 2 runs the three dilated structures at rate 2 and at rate 3. Table 3 adds one
+dilated layer to each (1 -> 2, 2 -> 3, 3 -> 4). One printing slip is corrected: Table 3, Test 2
+reads ``Cov3++DilaCov1``, taken as ``Cov3 + DilaCov1``.
 """
 
 from __future__ import annotations
@@ -38,6 +36,7 @@ from spectranet.errors import ConfigError
 
 __all__ = [
     "DEFAULT_FILTERS",
+    "canonical_spec",
     "default_filters",
     "PAPER_SPECS",
     "LayerToken",
@@ -58,23 +57,27 @@ def default_filters(spec: str) -> list[int]:
     n_conv = sum(t.kind != "pool" for t in parse_spec(spec))
     return [*DEFAULT_FILTERS, *[_EXTRA_FILTERS] * n_conv][:n_conv]
 
-_GROUPS = {1: "Cov1 + Cov2 + Cov3 + {}", 2: "Cov1 + Cov2 + {} + Cov3", 3: "Cov1 + {} + Cov2 + Cov3"}
-_POOLED = {
-    1: "Cov1 + Cov2 + Cov3 + Max-pooling + Cov4",
-    2: "Cov1 + Cov2 + Max-pooling + Cov3 + Cov4",
-    3: "Cov1 + Max-pooling + Cov2 + Cov3 + Cov4",
+#: The structures of the paper's Tables 1-3, as printed (bare ``DilaCov<n>``: rate 2).
+PAPER_SPECS: dict[str, str] = {
+    "table1_test1": "Cov1 + Cov2 + Cov3 + DilaCov1",
+    "table1_test2": "Cov1 + Cov2 + Cov3 + Max-pooling + Cov4",
+    "table1_test3": "Cov1 + Cov2 + DilaCov1 + DilaCov2",
+    "table1_test4": "Cov1 + Cov2 + Max-pooling + Cov3 + Cov4",
+    "table1_test5": "Cov1 + DilaCov1 + DilaCov2 + DilaCov3",
+    "table1_test6": "Cov1 + Max-pooling + Cov2 + Cov3 + Cov4",
+    "table2_test1": "Cov1 + Cov2 + Cov3 + DilaCov1(2)",
+    "table2_test2": "Cov1 + Cov2 + Cov3 + DilaCov1(3)",
+    "table2_test3": "Cov1 + Cov2 + DilaCov1(2) + DilaCov2(2)",
+    "table2_test4": "Cov1 + Cov2 + DilaCov1(3) + DilaCov2(3)",
+    "table2_test5": "Cov1 + DilaCov1(2) + DilaCov2(2) + DilaCov3(2)",
+    "table2_test6": "Cov1 + DilaCov1(3) + DilaCov2(3) + DilaCov3(3)",
+    "table3_test1": "Cov1 + Cov2 + Cov3 + DilaCov1",
+    "table3_test2": "Cov1 + Cov2 + Cov3 + DilaCov1 + DilaCov2",
+    "table3_test3": "Cov1 + Cov2 + DilaCov1 + DilaCov2",
+    "table3_test4": "Cov1 + Cov2 + DilaCov1 + DilaCov2 + DilaCov3",
+    "table3_test5": "Cov1 + DilaCov1 + DilaCov2 + DilaCov3",
+    "table3_test6": "Cov1 + DilaCov1 + DilaCov2 + DilaCov3 + DilaCov4",
 }
-
-#: Every model of the paper's Tables 1-3 (reconstructed, see the module docstring).
-PAPER_SPECS: dict[str, str] = {}
-for _g in (1, 2, 3):  # Table 1: Test 2g-1 = dilated, Test 2g = its max-pooling twin
-    PAPER_SPECS[f"exp1_test{2 * _g - 1}_dilated"] = _GROUPS[_g].format("DilaCov1(2)")
-    PAPER_SPECS[f"exp1_test{2 * _g}_pooling"] = _POOLED[_g]
-for _g in (1, 2, 3):  # Table 2: dilation rate 2 vs 3
-    for _r in (2, 3):
-        PAPER_SPECS[f"exp2_group{_g}_rate{_r}"] = _GROUPS[_g].format(f"DilaCov1({_r})")
-for _g in (1, 2, 3):  # Table 3: one more dilated layer
-    PAPER_SPECS[f"exp3_group{_g}_two_dilated"] = _GROUPS[_g].format("DilaCov1(2) + DilaCov2(2)")
 
 
 @dataclass(frozen=True)
@@ -140,6 +143,17 @@ def parse_spec(spec: str) -> list[LayerToken]:
     if tokens[0].kind == "pool":
         raise ConfigError(f"spec {spec!r} must start with a convolution, got {tokens[0].text!r}")
     return tokens
+
+
+def canonical_spec(spec: str) -> str:
+    """The one spelling of a layer spec: single spaces, every dilation rate written out.
+
+    Two strings name the same model exactly when their canonical forms are equal, e.g.
+    ``canonical_spec("Cov1+DilaCov1") == "Cov1 + DilaCov1(2)"``.
+    """
+    return " + ".join("Max-pooling" if t.kind == "pool" else
+                      f"Cov{t.index}" if t.kind == "conv" else f"DilaCov{t.index}({t.dilation})"
+                      for t in parse_spec(spec))
 
 
 class SpecCNN(nn.Module):
