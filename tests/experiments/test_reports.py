@@ -1,6 +1,7 @@
 """Experiment reports on tiny grids whose train functions return canned metrics with real keys."""
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -130,7 +131,11 @@ def test_ahmad2020_window_report(tmp_path, fake_runners):
     assert "| 19 x 19 | 361,000 |" in text  # parameters column
     assert f"| 11 x 11 | 121,000 | 22 | {22 / ahmad2020.QUICK['window_epochs']:.1f} | 3 |" in text
     assert "| salinas | Salinas_corrected.mat is missing |" in text
-    assert "not confirmed" in text
+    assert "not confirmed" not in text and "our choices: the dropout rate" in text
+    # the paper's Table II (IP row, minutes) and Table III (IP columns) beside ours
+    assert "| 3 | 0.33 |" in text and "| 3 | 0.76 |" in text
+    assert "| 88.65 | 83.52 | 87.11 |" in text and "| 97.75 | 96.17 | 97.44 |" in text
+    assert "Ahmad's Table III, same windows: best OA at 25 x 25 (97.75 %)" in text
     assert "figures/indian_pines_w19_disjoint_map.png" in text
     assert (tmp_path / "figures" / "indian_pines_w11_paper_curves.png").is_file()
     rows = json.loads((tmp_path / "results.json").read_text())["runs"]
@@ -144,14 +149,83 @@ def test_ahmad2020_window_report(tmp_path, fake_runners):
 
 def test_ahmad2020_table4_report(tmp_path, fake_runners):
     text = run_experiment("ahmad2020", "table4", out=tmp_path, progress=False).read_text()
-    assert "Table IV, indian_pines" in text and "typo for 30-40 %" in text
+    assert "Table IV, indian_pines" in text and "caption says 10 % of the training" in text
+    assert "not confirmed" not in text and "typo" not in text
     for label in ahmad2020.MODELS.values():
         assert f"| {label} |" in text
     assert "share10: OA" in text and "disjoint: OA" in text
-    assert text.count("| holds |") == 3  # fast 3D CNN first under every split
+    assert "| Proposed | 97.75 | 94.54 | 97.44 |" in text
+    assert "| 2D-CNN | 80.27 | 68.32 | 75.26 |" in text
+    assert "| not in Table IV | - | - | - |" in text  # HybridSN
+    assert "Its OA and kappa equal Table III's 25 x 25 row (97.75 / 96.17 / 97.44 %)" in text
+    assert "not the 11 x 11 row (88.65 / 83.52 / 87.11 %)" in text
+    assert "| Ahmad's Table IV (IP, as printed) | 1 of 4 | +15.13 | holds |" in text
+    assert text.count("| holds |") == 4  # fast 3D CNN first under every split, and in print
     rows = json.loads((tmp_path / "results.json").read_text())["runs"]
     assert len(rows) == 15
     assert {r["split"] for r in rows} == {"paper", "share10", "disjoint"}
+
+
+def test_ahmad2020_paper_values_are_the_printed_ones():
+    """Checked by hand against the paper's text (arXiv:2004.14152, Tables II-IV)."""
+    table2, table3, table4 = (ahmad2020.PAPER[k] for k in ("Table II (minutes)", "Table III",
+                                                            "Table IV"))
+    assert table2["IP"] == {11: 0.33, 13: 0.33, 15: 0.61, 17: 0.78, 19: 0.62, 21: 0.58,
+                            25: 0.76}
+    assert table2["PU"][13] == 5.26 and table2["SL"][25] == 3.52 and table2["SL-A"][19] == 0.98
+    assert table3["IP"][11] == (88.65, 83.52, 87.11)  # Table III, 11 x 11 row, IP
+    assert table3["IP"][13] == (95.38, 94.14, 94.72)
+    assert table3["IP"][25] == (97.75, 96.17, 97.44)  # Table III, 25 x 25 row, IP
+    assert table3["PU"][11] == (99.94, 99.89, 99.92) and table3["SA"][19] == (98.04, 94.02, 97.81)
+    assert table3["SL-A"][17] == (99.93, 99.93, 99.92)
+    assert table4["IP"]["Proposed"] == (97.75, 94.54, 97.44)  # Table IV, IP row, "Proposed"
+    assert table4["IP"]["3D-CNN"] == (82.62, 76.51, 79.25)
+    assert table4["PU"]["Proposed"] == (98.40, 97.89, 97.89)
+    assert table4["SA"]["Multi-scale-3D-CNN"] == (94.20, 96.66, 93.61)
+    for rows in (*table2.values(), *table3.values()):
+        assert sorted(rows) == [11, 13, 15, 17, 19, 21, 25]
+    assert all(set(r) == {"Multi-scale-3D-CNN", "3D-CNN", "2D-CNN", "Proposed"}
+               for r in table4.values())
+    # the README's "paper: OA 97.75 %" (Table IV, 11 x 11) repeats Table III's 25 x 25 OA and
+    # kappa, not its 11 x 11 row; the AA differs from both
+    ip4, ip3 = table4["IP"]["Proposed"], table3["IP"]
+    assert (ip4[0], ip4[2]) == (ip3[25][0], ip3[25][2]) and ip4[1] != ip3[25][1]
+    assert ip4 != ip3[11]
+
+
+def _published_copy(grid_folder: Path, target: Path) -> Path:
+    """What ``docs/results/`` keeps of a grid folder: everything but ``runs/`` and grid files."""
+    shutil.copytree(grid_folder, target,
+                    ignore=shutil.ignore_patterns("runs", "grid.json", "grid.log"))
+    return target
+
+
+def test_published_grid_is_rendered_again_without_training(tmp_path, fake_runners, monkeypatch):
+    run_experiment("ahmad2020", "table3", out=tmp_path / "grid", progress=False)
+    published = _published_copy(tmp_path / "grid", tmp_path / "published")
+    (published / "report.md").write_text("old report")
+    results = (published / "results.json").read_text()
+
+    def refuse(config, folder, root):
+        raise AssertionError("a published grid must not train")
+
+    monkeypatch.setitem(grid.RUNNERS, "hsi", refuse)
+    text = run_experiment("ahmad2020", "table2", out=published, progress=False).read_text()
+    assert "| 88.65 | 83.52 | 87.11 |" in text and "8 runs: 8 done" in text
+    assert "rendered again from `results.json`, without training" in text
+    assert "](figures/indian_pines_w19_disjoint_map.png)" in text  # the copied figures
+    assert "| 11 x 11 | 121,000 | 22 |" in text and not (published / "runs").exists()
+    assert (published / "results.json").read_text() == results
+    # a grid folder with its runs renders as before, without the note
+    text = run_experiment("ahmad2020", "table2", out=tmp_path / "grid", progress=False).read_text()
+    assert "rendered again" not in text
+
+
+def test_published_grid_of_another_scale_is_refused(tmp_path, fake_runners):
+    run_experiment("ahmad2020", "table4", out=tmp_path / "grid", progress=False)
+    published = _published_copy(tmp_path / "grid", tmp_path / "published")
+    with pytest.raises(ConfigError, match="15 epochs and 1 seed.*expected 50 and 3"):
+        run_experiment("ahmad2020", "table4", scale="paper", out=published, progress=False)
 
 
 def test_list_and_invalid_experiments(tmp_path):

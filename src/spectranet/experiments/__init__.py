@@ -4,7 +4,9 @@
 :func:`run_experiment`: it builds the grid of :mod:`~spectranet.experiments.chen2019` or
 :mod:`~spectranet.experiments.ahmad2020`, trains the unfinished runs through the library
 (:mod:`~spectranet.experiments.grid`) and writes ``DIR/report.md`` with ``results.csv``,
-``results.json``, ``tables.json``, ``tables/*.csv`` and ``figures/*.png``.
+``results.json``, ``tables.json``, ``tables/*.csv`` and ``figures/*.png``. A published copy of a
+finished grid folder (no ``runs/``) gets its report rendered again from ``results.json``, without
+training (:func:`~spectranet.experiments.grid.published_results`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from spectranet.experiments import ahmad2020, chen2019
 from spectranet.experiments.grid import (
     GridRun,
     collect_results,
+    published_results,
     run_grid,
     stderr_log,
     validate_grid,
@@ -51,7 +54,8 @@ def run_experiment(paper: str, name: str, *, scale: str = "quick", jobs: int = 1
     jobs : int >= 1, default 1
         Runs trained at once (process pool).
     out : path-like
-        Grid folder; a rerun skips the finished runs and finishes the others.
+        Grid folder; a rerun skips the finished runs and finishes the others. A published
+        folder (``results.json`` with every run done, no ``runs/``) is only re-rendered.
     root : path-like, optional
         Data root (default ``$SPECTRANET_DATA``).
     progress : bool, default True
@@ -82,7 +86,11 @@ def run_experiment(paper: str, name: str, *, scale: str = "quick", jobs: int = 1
     out = Path(out)
     runs, skipped = module.build_runs(name, scale, root=root)
     validate_grid(runs, out, jobs=jobs, reuse=reuse)  # before prepare's feature extraction
-    module.prepare(runs, out, root)
-    rows = run_grid(runs, out, jobs=jobs, root=root, log=stderr_log if progress else None,
-                    reuse=reuse)
+    rows = published_results(runs, out)
+    if rows is None:
+        module.prepare(runs, out, root)
+        rows = run_grid(runs, out, jobs=jobs, root=root, log=stderr_log if progress else None,
+                        reuse=reuse)
+    elif progress:
+        stderr_log(f"{out}: every run is done in results.json (no run folders): report only")
     return module.write_report(name, scale, out, rows, skipped, root=root)

@@ -10,13 +10,16 @@ finished run there is copied in instead of trained again (experiments share mode
 al.'s rate-2 models are Experiment 1's dilated ones); ``reused.json`` in the copy says where it
 came from. A run that raises is recorded in ``OUT/runs/<name>/error.json`` and in the results,
 and does not stop the others; a missing dataset counts as *skipped* with its reason. Results go
-to ``OUT/results.csv`` and ``OUT/results.json`` after every run.
+to ``OUT/results.csv`` and ``OUT/results.json`` after every run. A published copy of a grid
+folder (report, ``results.json``, tables and figures, no ``runs/``) is recognised by
+:func:`published_results`, so its report can be rendered again without training.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 import multiprocessing
 import os
 import shutil
@@ -34,7 +37,8 @@ from spectranet.engine.runs import atomic_write_json, atomic_write_text, read_js
 from spectranet.errors import ConfigError, DataNotFoundError
 
 __all__ = ["GridRun", "RUNNERS", "run_grid", "collect_results", "summarise_metrics",
-           "run_dir", "is_finished", "find_reusable", "usable_cpus", "validate_grid"]
+           "run_dir", "is_finished", "find_reusable", "usable_cpus", "validate_grid",
+           "published_results"]
 
 _NAME_OK = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.")
 
@@ -372,6 +376,50 @@ def collect_results(runs: Sequence[GridRun], out: str | Path, *,
     for row in rows:
         writer.writerow({k: "" if row.get(k) is None else row.get(k) for k in columns})
     atomic_write_text(out / "results.csv", buf.getvalue())
+    return rows
+
+
+def published_results(runs: Sequence[GridRun], out: str | Path) -> list[dict[str, Any]] | None:
+    """Rows of a published grid folder, to render its report again without training.
+
+    A folder copied for publication (e.g. ``docs/results/``) keeps ``results.json`` but not
+    ``runs/``. Its rows are used when ``out`` has no ``runs/`` folder and ``results.json`` lists
+    every run of ``runs`` as done, with the same domain and tags, and records for each its
+    ``epochs`` and ``n_seeds`` (as hyperspectral rows do) so that they can be checked against the
+    run's configuration. Sound rows record neither, so their grids are never rendered this way.
+
+    Returns
+    -------
+    list of dict or None
+        The rows in ``runs`` order (as :func:`collect_results` returns them) with
+        ``rendered_from="results.json"``; None when ``out`` is not such a folder, and the runs
+        are to be trained.
+
+    Raises
+    ------
+    ConfigError
+        ``results.json`` holds every run, done, but with other epochs or another number of
+        seeds than ``runs`` ask for.
+    """
+    out = Path(out)
+    if (out / "runs").exists() or not (out / "results.json").is_file():
+        return None
+    saved = {r["name"]: r for r in read_json(out / "results.json")["runs"]}
+    rows = []
+    for run in runs:
+        row = saved.get(run.name)
+        tags = json.loads(json.dumps(dict(run.tags)))  # as they read back from JSON
+        if (row is None or row.get("status") != "done" or row.get("domain") != run.domain
+                or any(row.get(k) != v for k, v in tags.items())
+                or row.get("epochs") is None or row.get("n_seeds") is None):
+            return None
+        rows.append(row | {"rendered_from": "results.json"})
+    for run, row in zip(runs, rows, strict=True):
+        wanted = (getattr(run.config, "epochs", None), len(getattr(run.config, "seeds", ())))
+        if (row["epochs"], row["n_seeds"]) != wanted:
+            raise ConfigError(f"{out}/results.json holds run {run.name!r} with "
+                              f"{row['epochs']} epochs and {row['n_seeds']} seed(s), expected "
+                              f"{wanted[0]} and {wanted[1]}; use a new --out")
     return rows
 
 

@@ -54,12 +54,13 @@ def _slug(title: str) -> str:
 def collect_figure(src: str | Path, out: str | Path, name: str) -> str | None:
     """Copy a PNG a run wrote into ``out/figures/<name>.png``; return its relative path.
 
-    Returns None (and copies nothing) when ``src`` does not exist.
+    When ``src`` does not exist (a published grid folder keeps ``figures/`` but not the run
+    folders), an earlier copy at the target is used as it is; with neither, returns None.
     """
     src = Path(src)
-    if not src.is_file():
-        return None
     target = Path(out) / "figures" / f"{name}.png"
+    if not src.is_file():
+        return f"figures/{name}.png" if target.is_file() else None
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(src, target)
     return f"figures/{name}.png"
@@ -146,7 +147,11 @@ class Report:
 
 def status_section(report: Report, rows: Sequence[Mapping[str, Any]],
                    skipped: Sequence[tuple[str, str]] = ()) -> None:
-    """Append the runs' status: counts, failed/pending runs with their errors, skipped data."""
+    """Append the runs' status: counts, failed/pending runs with their errors, skipped data.
+
+    Rows with a ``rendered_from`` key (see :func:`spectranet.experiments.grid.published_results`)
+    add a line saying the report was rendered again from saved results.
+    """
     counts: dict[str, int] = {}
     for r in rows:
         counts[r["status"]] = counts.get(r["status"], 0) + 1
@@ -155,6 +160,10 @@ def status_section(report: Report, rows: Sequence[Mapping[str, Any]],
                    "`runs/<name>/` (configuration, split, checkpoints, metrics, figures); all "
                    "numbers are also in `results.csv`, `results.json`, `tables.json` and "
                    "`tables/*.csv`.")
+    if any(r.get("rendered_from") for r in rows):
+        report.add("This report was rendered again from `results.json`, without training: the "
+                   "run folders are not in this folder, so the date and machine above are the "
+                   "rendering's, not the runs'.", "")
     reused = [r for r in rows if r.get("reused_from")]
     if reused:
         report.table("Runs reused from other experiments", ["run", "copied from"],

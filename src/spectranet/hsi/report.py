@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from spectranet.config import HSIConfig
+from spectranet.hsi import paper_tables
 from spectranet.hsi.datasets import Scene
 
 __all__ = ["render", "pm"]
@@ -59,6 +60,7 @@ def render(
         f"| test inference | {pm([r['test_seconds'] for r in per_seed], percent=False)} |",
         f"| full-scene map | {pm([r['map_seconds'] for r in per_seed], percent=False)} |",
         "",
+        *_paper_section(scene.name, config, per_seed),
         "## Per class",
         "",
         "| id | class | train | val | test | accuracy (%) | precision (%) | recall (%) | F1 (%) |",
@@ -85,6 +87,50 @@ def render(
             "",
         ]
     return "\n".join(lines) + "\n"
+
+
+def _paper_section(scene: str, config: HSIConfig, per_seed: list[dict[str, Any]]) -> list[str]:
+    """Markdown lines quoting Ahmad (2020)'s printed numbers for this scene and window.
+
+    Only for the fast 3D CNN on a scene the paper's tables print; otherwise no lines.
+    """
+    window = config.window
+    table3 = paper_tables.table3(scene, window)
+    table4 = paper_tables.table4(scene) if window == 11 else None
+    if config.model != "fast3dcnn" or (table3 is None and table4 is None):
+        return []
+    labels = paper_tables.LABELS[scene]
+    ours = [pm([r[k] for r in per_seed]) for k in ("overall_accuracy", "average_accuracy",
+                                                    "kappa")]
+    lines = ["## Ahmad (2020), as printed", "",
+             f"{paper_tables.CITATION}; its tables' numbers (%) beside this run's.", "",
+             "| source | OA | AA | kappa x 100 |", "|---|---|---|---|",
+             f"| this run ({window} x {window}, protocol `{config.protocol}`, {config.epochs} "
+             f"epochs) | " + " | ".join(ours) + " |"]
+    if table3 is not None:
+        lines.append(f"| Table III, {labels['III']}, {window} x {window} row | "
+                     + " | ".join(f"{v:.2f}" for v in table3) + " |")
+    if table4 is not None:
+        lines.append(f"| Table IV, {labels['IV']}, \"Proposed\" (caption: 11 x 11, 10 % "
+                     "training samples) | " + " | ".join(f"{v:.2f}" for v in table4) + " |")
+    lines.append("")
+    minutes = paper_tables.table2_minutes(scene, window)
+    if minutes is not None:
+        lines += [f"Table II, {labels['II']}, {window} x {window}: {minutes:.2f} minutes on "
+                  "Google Colab with a GPU (which steps it covers is not stated); this run's "
+                  "training took "
+                  f"{pm([r['train_seconds'] for r in per_seed], percent=False)} s on this CPU.",
+                  ""]
+    caveat = paper_tables.table4_vs_table3(scene) if table4 is not None else None
+    if caveat:
+        lines += [caveat, ""]
+    split = ("The paper's split (its experimental section): 30 % test, the rest halved into "
+             "training and validation, as our `paper` protocol"
+             + ("; Table IV's caption says 10 % training samples instead." if table4 else "."))
+    if config.protocol != "paper" or config.train_per_class is not None:
+        split += " This run does not use that split."
+    return lines + [split, "", "Not given by the paper, our choices: "
+                    + "; ".join(paper_tables.OUR_CHOICES) + ".", ""]
 
 
 def _protocol_text(config: HSIConfig) -> str:

@@ -1,0 +1,53 @@
+"""The run report quotes Ahmad (2020)'s printed numbers for the fast 3D CNN on its scenes."""
+
+from types import SimpleNamespace
+
+import pytest
+
+from spectranet.config import make_config
+from spectranet.hsi import paper_tables
+from spectranet.hsi.report import render
+
+
+def _per_seed(oa: float) -> dict:
+    return {"seed": 0, "overall_accuracy": oa, "average_accuracy": oa - 0.01, "kappa": oa - 0.02,
+            "macro_f1": oa, "train_seconds": 10.0, "test_seconds": 1.0, "map_seconds": 2.0,
+            "parameters": 995_456, "best_epoch": 3, "epochs": 4,
+            "class_counts": {k: [1, 1] for k in ("train", "val", "test")},
+            "per_class_accuracy": [oa, oa], "precision": [oa, oa], "recall": [oa, oa],
+            "f1": [oa, oa]}
+
+
+def _render(scene: str, **overrides) -> str:
+    config = make_config("hsi", "paper", scene=scene, **overrides)
+    fake = SimpleNamespace(name=scene, class_ids=(1, 2), class_names=("a", "b"))
+    return render(fake, config, "fp32", [_per_seed(0.9)])
+
+
+def test_indian_pines_11_quotes_table3_and_table4_with_the_caveat():
+    text = _render("indian_pines")
+    assert "## Ahmad (2020), as printed" in text
+    assert "| this run (11 x 11, protocol `paper`, 50 epochs) | 90.00 | 89.00 | 88.00 |" in text
+    assert "| Table III, IP, 11 x 11 row | 88.65 | 83.52 | 87.11 |" in text
+    assert ("| Table IV, IP, \"Proposed\" (caption: 11 x 11, 10 % training samples) | 97.75 | "
+            "94.54 | 97.44 |") in text
+    assert "Table II, IP, 11 x 11: 0.33 minutes" in text
+    assert paper_tables.table4_vs_table3("indian_pines") in text
+    assert "Not given by the paper, our choices: the dropout rate" in text
+
+
+def test_other_windows_quote_table3_only_and_unprinted_cases_quote_nothing():
+    text = _render("indian_pines", window=25, protocol="disjoint")
+    assert "| Table III, IP, 25 x 25 row | 97.75 | 96.17 | 97.44 |" in text
+    assert "Table IV" not in text and "This run does not use that split." in text
+    assert "Ahmad (2020)" not in _render("indian_pines", window=9)
+    assert "Ahmad (2020)" not in _render("indian_pines", model="hamida")
+    assert "Ahmad (2020)" not in _render("ksc")
+
+
+@pytest.mark.parametrize("scene, label", [("pavia_university", "PU"), ("salinas", "SA")])
+def test_other_paper_scenes_use_their_own_rows(scene, label):
+    text = _render(scene)
+    assert f"| Table IV, {label}, \"Proposed\"" in text
+    assert " ".join(f"{v:.2f} |" for v in paper_tables.TABLE_IV[label]["Proposed"]) in text
+    assert "equal Table III's" not in text  # their Table IV rows repeat no Table III row
