@@ -34,7 +34,21 @@ def test_flags_override_preset_and_none_keeps_it():
 
 def test_list_presets():
     assert list_presets("hsi") == ["paper", "quick"]
-    assert list_presets("audio") == ["paper", "quick"]
+    assert list_presets("audio") == ["paper", "quick", "standard"]
+
+
+def test_audio_standard_preset_is_a_full_width_recipe_independent_of_the_dataset():
+    cfg = make_config("audio", "standard")
+    assert cfg.filters is None and cfg.batch_norm and cfg.sampling == "clips"
+    assert (cfg.optimizer, cfg.scheduler, cfg.val_windows, cfg.baseline) == (
+        "adamw", "onecycle", "middle", "rf")
+    preset = load_preset("audio", "standard")
+    assert "folds" not in preset and "dataset" not in preset  # works on any layout
+    paper = make_config("audio", "paper")
+    assert (cfg.sr, cfg.n_fft, cfg.hop_length, cfg.n_mels, cfg.frames, cfg.overlap) == (
+        paper.sr, paper.n_fft, paper.hop_length, paper.n_mels, paper.frames, paper.overlap)
+    assert (paper.sampling, paper.mixup, paper.label_smoothing, paper.baseline,
+            paper.val_windows) == ("windows", 0.0, 0.0, "none", "all")
 
 
 @pytest.mark.parametrize(("kwargs", "match"), [
@@ -69,6 +83,12 @@ def test_scene_or_files():
     ({"folds": []}, "folds"),
     ({"short_clip": "loop"}, "short_clip"),
     ({"class_weight": "inverse"}, "class_weight must be one of 'none', 'balanced'"),
+    ({"sampling": "random"}, "sampling must be one of 'windows', 'clips', got 'random'"),
+    ({"val_windows": "first"}, "val_windows must be one of 'all', 'middle'"),
+    ({"mixup": -0.2}, "mixup must be a number >= 0, got -0.2"),
+    ({"label_smoothing": 1.0}, r"label_smoothing must be in \[0, 1\), got 1.0"),
+    ({"baseline": "knn"}, "baseline must be one of 'none', 'rf', 'svm'"),
+    ({"scheduler": "step"}, "scheduler must be one of 'none', 'cosine', 'onecycle'"),
 ])
 def test_audio_errors(kwargs, match):
     with pytest.raises(ConfigError, match=match):

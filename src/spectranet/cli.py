@@ -16,10 +16,12 @@ from typing import Any
 import click
 
 from spectranet.config import (
+    BASELINES,
     CLASS_WEIGHTS,
     OPTIMIZERS,
     PRECISION_CHOICES,
     PRESETS,
+    SAMPLINGS,
     SCHEDULERS,
 )
 from spectranet.errors import SpectranetError
@@ -185,6 +187,15 @@ def audio_features(preset: str, folds: tuple[int, ...], skip_bad_files: bool, no
               help="Batch normalisation after each convolution (not in the paper).")
 @click.option("--scheduler", type=click.Choice(SCHEDULERS))
 @click.option("--augment/--no-augment", default=None, help="Time shift and masking of windows.")
+@click.option("--sampling", type=click.Choice(SAMPLINGS),
+              help="An epoch: every training window, or one random window per clip.")
+@click.option("--val-windows", type=click.Choice(["all", "middle"]),
+              help="Validation windows scored every epoch: all, or each clip's middle one.")
+@click.option("--mixup", type=float, help="Mixup Beta parameter (0: off).")
+@click.option("--label-smoothing", type=float, help="Label smoothing of the loss, in [0, 1).")
+@click.option("--weight-decay", type=float)
+@click.option("--baseline", type=click.Choice(BASELINES),
+              help="Also run the MFCC + random forest or SVM baseline on the same folds.")
 @click.option("--class-weight", type=click.Choice(CLASS_WEIGHTS),
               help="balanced: weight the loss by inverse training-class frequency.")
 @click.option("--precision", type=click.Choice(PRECISION_CHOICES))

@@ -18,8 +18,10 @@ from typing import Any, TypeVar
 from spectranet.errors import ConfigError
 
 __all__ = [
+    "BASELINES",
     "CLASS_WEIGHTS",
     "OPTIMIZERS",
+    "SAMPLINGS",
     "PRECISION_CHOICES",
     "PRESETS",
     "SCHEDULERS",
@@ -34,11 +36,13 @@ __all__ = [
     "resolve_precision",
 ]
 
-PRESETS = ("paper", "quick")
+PRESETS = ("paper", "standard", "quick")
 #: Allowed values of the training options (the command line offers the same).
 OPTIMIZERS = ("adam", "adamw", "sgd")
-SCHEDULERS = ("none", "cosine")
+SCHEDULERS = ("none", "cosine", "onecycle")
 CLASS_WEIGHTS = ("none", "balanced")
+SAMPLINGS = ("windows", "clips")
+BASELINES = ("none", "rf", "svm")
 PRECISION_CHOICES = ("auto", "fp32", "bf16")
 _C = TypeVar("_C", "HSIConfig", "AudioConfig")
 
@@ -201,6 +205,20 @@ class AudioConfig:
     augment : bool, default False
         Random circular time shift and time/frequency masking of training windows (not in
         the paper).
+    sampling : {"windows", "clips"}, default "windows"
+        What an epoch is: every training window (the paper), or one window drawn at random
+        from each training clip (every window is still scored at validation and test).
+    val_windows : {"all", "middle"}, default "all"
+        Windows of the validation fold scored after every epoch (to keep the best epoch): all,
+        or the middle window of each clip (several times faster; test folds are always scored
+        on every window).
+    mixup : float >= 0, default 0.0
+        Mixup of training batches with Beta(mixup, mixup) weights; 0 is off (not in the paper).
+    label_smoothing : float in [0, 1), default 0.0
+        Label smoothing of the training loss (not in the paper).
+    baseline : {"none", "rf", "svm"}, default "none"
+        Also run the MFCC + random forest (or SVM) baseline on the same folds and put it
+        beside the CNN in the report and ``metrics.json``.
     class_weight : {"none", "balanced"}, default "none"
         "balanced" weights the training loss by inverse class frequency in the training set
         (not in the paper; see :func:`spectranet.engine.optim.make_loss`).
@@ -232,6 +250,11 @@ class AudioConfig:
     batch_norm: bool = False
     scheduler: str = "none"
     augment: bool = False
+    sampling: str = "windows"
+    val_windows: str = "all"
+    mixup: float = 0.0
+    label_smoothing: float = 0.0
+    baseline: str = "none"
     class_weight: str = "none"
     feature_cache: bool = True
     precision: str = "auto"
@@ -253,6 +276,12 @@ class AudioConfig:
         _choice("short_clip", self.short_clip, ("repeat", "zeros"))
         _choice("aggregate", self.aggregate, ("mean", "vote"))
         _choice("scheduler", self.scheduler, SCHEDULERS)
+        _choice("sampling", self.sampling, SAMPLINGS)
+        _choice("val_windows", self.val_windows, ("all", "middle"))
+        _choice("baseline", self.baseline, BASELINES)
+        _positive("mixup", self.mixup, allow_zero=True)
+        if isinstance(self.label_smoothing, bool) or not 0 <= self.label_smoothing < 1:
+            raise ConfigError(f"label_smoothing must be in [0, 1), got {self.label_smoothing!r}")
         _choice("on_error", self.on_error, ("raise", "skip"))
         if self.folds is not None and (
             not self.folds or any(isinstance(f, bool) or not isinstance(f, int) for f in self.folds)

@@ -279,3 +279,13 @@ def test_window_hop():
     assert F.window_hop(4, 0.9) == 1
     with pytest.raises(ConfigError, match="frames must be a positive integer, got 0"):
         F.window_hop(0, 0.5)
+
+
+def test_middle_windows_one_per_clip():
+    from spectranet.audio.features import FeatureSettings, WindowTable
+
+    clip_ids = np.array([4, 4, 4, 7, 9, 9, 9, 9, 2, 2])  # clip 2's windows come last
+    table = WindowTable(np.zeros((10, 2, 64, 41), np.float32), clip_ids,
+                        np.zeros(10, bool), FeatureSettings())
+    assert table.middle_windows([4, 7, 9, 2]).tolist() == [1, 3, 6, 9]  # of 3, 1, 4, 2 windows
+    assert table.middle_windows([9, 5]).tolist() == [6]  # clip 5 has no window

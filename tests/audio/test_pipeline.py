@@ -124,3 +124,45 @@ def test_cli_bad_fold_and_spec(subset, tmp_path, capsys):
                  "--out", str(tmp_path / "r")])
     assert code == 1 and "Covv2" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
+
+
+@pytest.fixture(scope="module")
+def standard_run(subset, tmp_path_factory):
+    cache = tmp_path_factory.mktemp("cache_std")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("SPECTRANET_CACHE", str(cache))
+    out = tmp_path_factory.mktemp("runs") / "standard"
+    config = make_config("audio", "standard", dataset=str(subset), folds=[3], epochs=3,
+                         filters=[8, 8, 16, 16], jobs=1)
+    metrics = pipeline.train(config, out, progress=False)
+    yield out, metrics, config
+    mp.undo()
+
+
+def test_standard_run_reports_the_baseline_on_the_same_folds(standard_run, subset, tmp_path):
+    from spectranet.audio import baseline
+
+    out, metrics, config = standard_run
+    assert config.baseline == "rf" and config.sampling == "clips"
+    base = metrics["baseline"]
+    assert [f["fold"] for f in base["folds"]] == [f["fold"] for f in metrics["folds"]] == [3]
+    assert base["folds"][0]["test_clips"] == metrics["folds"][0]["test_clips"] == 40
+    alone = baseline.train(baseline.BaselineConfig(dataset=str(subset), classifier="rf", folds=[3]),
+                           tmp_path / "rf")
+    assert base["clip_accuracy"] == alone["clip_accuracy"]  # the same baseline, seed and folds
+    report = (out / "report.md").read_text()
+    assert "## Against the MFCC + random forest baseline" in report
+    assert f"| 3 | {100 * metrics['clip_accuracy']:.2f} | {100 * base['clip_accuracy']:.2f} |" \
+        in report
+    assert "one random window per training clip" in report and "Macro-F1" in report
+    assert json.loads((out / "metrics.json").read_text())["baseline"] == base
+
+
+def test_standard_run_trains_one_window_per_clip_and_reuses_its_baseline(
+        standard_run, monkeypatch):
+    out, metrics, config = standard_run
+    rnd = json.loads((out / "fold_3" / "seed_0" / "metrics.json").read_text())
+    assert rnd["train_samples_per_epoch"] == 140  # fold 1: 14 clips of each of 10 classes
+    assert rnd["train_windows"] > 140  # clips have several windows, one drawn per epoch
+    monkeypatch.setattr(pipeline, "cross_validate", lambda *a, **k: pytest.fail("recomputed"))
+    assert pipeline.train(config, out, progress=False)["baseline"] == metrics["baseline"]

@@ -40,3 +40,28 @@ def test_errors():
         make(batch_size=0)
     with pytest.raises(DataError, match="differ in length"):
         ArrayBatches(np.zeros((3, 2)), np.zeros(2), np.zeros(3))
+
+
+def test_groups_draw_one_row_per_group_per_epoch():
+    groups = np.array([0, 0, 0, 1, 1, 2, 3, 3, 3, 3])
+    loader = make(batch_size=3, groups=groups, indices=np.arange(1, 10))  # row 0 left out
+    assert len(loader) == 2  # 4 groups in batches of 3
+    draws = []
+    for epoch in range(200):
+        loader.set_epoch(epoch)
+        rows = loader.epoch_rows()
+        assert sorted(groups[rows].tolist()) == [0, 1, 2, 3] and 0 not in rows
+        draws.append(rows)
+    loader.set_epoch(5)
+    assert np.array_equal(loader.epoch_rows(), draws[5])  # seeded by (seed, epoch)
+    counts = np.bincount(np.concatenate(draws), minlength=10)
+    assert counts[5] == 200  # group 2 has one row
+    assert counts[0] == 0 and 70 <= counts[1] <= 130 and 70 <= counts[2] <= 130  # group 0: 2 rows
+    assert all(25 <= c <= 75 for c in counts[6:])  # group 3: 4 rows, 50 each expected
+    ids = sorted(i for b in loader for i in b["id"].tolist())
+    assert [i - 100 for i in ids] == sorted(draws[5].tolist())
+
+
+def test_groups_must_match_rows():
+    with pytest.raises(DataError, match="groups has 3 entries for 10 rows"):
+        make(groups=np.array([0, 1, 2]))

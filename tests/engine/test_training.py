@@ -4,13 +4,14 @@ import torch
 from torch import nn
 
 from spectranet.engine.batches import ArrayBatches
-from spectranet.engine.optim import make_loss, make_optimizer
+from spectranet.engine.optim import make_loss, make_optimizer, make_scheduler
 from spectranet.engine.training import (
     fit,
     load_best_checkpoint,
     load_checkpoint,
     predict_proba,
     seed_everything,
+    train_one_epoch,
 )
 from spectranet.errors import ConfigError
 
@@ -194,3 +195,65 @@ def test_load_best_checkpoint_picks_the_highest_validation_accuracy(tmp_path):
     assert load_best_checkpoint(paths)["tag"] == 1  # first of the tie
     with pytest.raises(ConfigError, match="no checkpoint"):
         load_best_checkpoint([])
+
+
+def test_mixup_is_seeded_changes_training_and_is_validated():
+    x, y = blobs()
+    val = Batches(x[:50], y[:50], shuffle=False)
+    losses = {}
+    for mixup in (0.0, 0.4, 0.4):
+        model, opt = model_and_opt(seed=3)
+        res = fit(model, Batches(x, y), val, optimizer=opt, epochs=3, progress=False,
+                  mixup=mixup)
+        losses.setdefault(mixup, []).append([h["train_loss"] for h in res.history])
+    assert losses[0.4][0] == losses[0.4][1]  # same seed, same mixing draws
+    assert losses[0.4][0] != losses[0.0][0]
+    assert losses[0.4][0][-1] > losses[0.0][0][-1]  # mixed targets are harder to fit
+    model, opt = model_and_opt()
+    with pytest.raises(ConfigError, match="mixup must be a number >= 0, got -1"):
+        fit(model, Batches(x, y), val, optimizer=opt, epochs=1, progress=False, mixup=-1)
+
+
+def test_mixup_loss_is_the_weighted_loss_of_both_labels(monkeypatch):
+    x, y = blobs(n=8)
+    model, opt = model_and_opt()
+    model.eval()  # no dropout: the loss is a function of the weights only
+    batch = {"x": x, "y": y, "id": torch.arange(8)}
+    torch.manual_seed(11)
+    lam = float(torch.distributions.Beta(0.5, 0.5).sample())
+    perm = torch.randperm(8)
+    with torch.no_grad():
+        logits = model(lam * x + (1 - lam) * x[perm])
+        ce = nn.CrossEntropyLoss()
+        expected = float(lam * ce(logits, y) + (1 - lam) * ce(logits, y[perm]))
+    monkeypatch.setattr(nn.Module, "train", lambda self, mode=True: self)  # keep eval mode
+    torch.manual_seed(11)
+    sgd = make_optimizer(model.parameters(), name="sgd", lr=1e-12)
+    loss, _ = train_one_epoch(model, [batch], sgd, mixup=0.5)
+    assert loss == pytest.approx(expected, rel=1e-5)
+
+
+def test_label_smoothing_loss_by_hand():
+    logits = torch.tensor([[2.0, 0.0, -1.0]])
+    logp = torch.log_softmax(logits, 1)[0]
+    target = torch.tensor([0])
+    expected = -(0.9 * logp[0] + 0.1 / 3 * logp.sum())  # 0.1 spread over the 3 classes
+    assert float(make_loss(label_smoothing=0.1)(logits, target)) == pytest.approx(float(expected))
+    with pytest.raises(ConfigError, match="label_smoothing must be in"):
+        make_loss(label_smoothing=1.0)
+
+
+def test_onecycle_schedule_per_epoch():
+    model, opt = model_and_opt()
+    for group in opt.param_groups:
+        group["lr"] = 0.003
+    sched = make_scheduler(opt, name="onecycle", epochs=10)
+    rates = [opt.param_groups[0]["lr"]]
+    for _ in range(9):
+        opt.step()
+        sched.step()
+        rates.append(opt.param_groups[0]["lr"])
+    assert rates[0] == pytest.approx(0.003 / 25)  # warm-up starts at peak / 25
+    assert rates[1] == pytest.approx((0.003 / 25 + 0.003) / 2)  # cosine warm-up, half way
+    assert rates[2] == pytest.approx(0.003) == max(rates)  # peak after 30 % of 10 epochs
+    assert rates[-1] < rates[0] and all(a > b for a, b in zip(rates[2:], rates[3:]))

@@ -86,7 +86,7 @@ def test_chen2019_exp1_report(tmp_path, fake_runners):
     assert "Table 1 (ours)" in text and "`Cov1 + Cov2 + Cov3 + DilaCov1(2)`" in text
     assert "| 16, 16, 32, 32 |" in text
     assert "Claim: dilated better than max-pooling" in text and "| holds |" in text
-    assert "| 77 (not confirmed) |" in text and "| Test 2: max-pooling |" in text
+    assert "| dilated | 77 |" in text and "| Test 2: max-pooling |" in text
     for png in ("exp1_bars", "exp1_group3_folds"):
         assert f"figures/{png}.png" in text and (tmp_path / "figures" / f"{png}.png").is_file()
     rows = json.loads((tmp_path / "results.json").read_text())["runs"]
@@ -104,7 +104,8 @@ def test_chen2019_table4_report_with_baselines(tmp_path, fake_runners):
     assert "500 epochs" in text
     for model in ("dilated CNN", "Piczak CNN", "MFCC + SVM", "MFCC + random forest"):
         assert f"| {model} |" in text
-    assert "78.3 (not confirmed)" in text and "73.7 (not confirmed)" in text
+    assert "| 78%, Dilated convolution (ours) |" in text
+    assert "| 74%, Convolutional layers with max-pooling [25] |" in text
     assert "80, 80 (fixed)" in text and "275 features" in text
 
 

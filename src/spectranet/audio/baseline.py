@@ -31,7 +31,8 @@ from spectranet.engine.metrics import classification_metrics, mean_std
 from spectranet.engine.runs import RunDir, read_json
 from spectranet.errors import ConfigError, DataError
 
-__all__ = ["BaselineConfig", "CLASSIFIERS", "mfcc_features", "mfcc_baseline", "train"]
+__all__ = ["BaselineConfig", "CLASSIFIERS", "cross_validate", "mfcc_features", "mfcc_baseline",
+           "train"]
 
 #: Classifier names and what each is.
 CLASSIFIERS = {
@@ -213,6 +214,44 @@ def mfcc_baseline(clips: ClipTable, *, test_fold: int,
     }
 
 
+def cross_validate(clips: ClipTable, test_folds: list[int], config: BaselineConfig
+                   ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Run :func:`mfcc_baseline` on each test fold with features computed once.
+
+    Returns
+    -------
+    metrics : dict
+        ``clip_accuracy`` (mean over folds), ``folds`` (``fold``, ``clip_accuracy``,
+        ``val_accuracy``, ``chosen``, ``test_clips``), ``mean``, ``std``, pooled
+        ``per_class_accuracy``, ``macro_f1`` and ``confusion_matrix``, ``feature_seconds``,
+        ``train_seconds``, ``n_features``, ``clips``, ``classifier``.
+    rounds : list of dict
+        The :func:`mfcc_baseline` result of each fold.
+    """
+    tic = time.perf_counter()
+    x = mfcc_features(clips, sr=config.sr, n_mfcc=config.n_mfcc, n_mels=config.n_mels,
+                      n_fft=config.n_fft, hop_length=config.hop_length)
+    feature_seconds = time.perf_counter() - tic
+    rounds = [mfcc_baseline(clips, test_fold=fold, classifier=config.classifier,  # type: ignore[arg-type]
+                            seed=config.seed, features=x) for fold in test_folds]
+    folds = [{"fold": r["fold"], "clip_accuracy": r["clip_accuracy"],
+              "val_accuracy": r["val_accuracy"], "chosen": r["chosen"],
+              "test_clips": r["test_clips"]} for r in rounds]
+    mean, std = mean_std([{"clip_accuracy": f["clip_accuracy"]} for f in folds])
+    pooled = classification_metrics(np.concatenate([r["clip_true"] for r in rounds]),
+                                    np.concatenate([r["clip_pred"] for r in rounds]),
+                                    n_classes=len(clips.class_names))
+    metrics = {
+        "classifier": config.classifier,
+        "clip_accuracy": mean["clip_accuracy"], "folds": folds, "mean": mean, "std": std,
+        "per_class_accuracy": pooled["per_class_accuracy"], "macro_f1": pooled["macro_f1"],
+        "confusion_matrix": pooled["confusion_matrix"], "feature_seconds": feature_seconds,
+        "train_seconds": float(sum(r["train_seconds"] for r in rounds)),
+        "n_features": int(x.shape[1]), "clips": len(clips),
+    }
+    return metrics, rounds
+
+
 def train(config: BaselineConfig, out: str | Path, *,
           root: str | Path | None = None) -> dict[str, Any]:
     """Cross-validate the MFCC baseline over the test folds; write a run folder.
@@ -237,30 +276,9 @@ def train(config: BaselineConfig, out: str | Path, *,
     run.write_json("config.json", {"config": dataclasses.asdict(config),
                                    "classifier": CLASSIFIERS[config.classifier],
                                    "classes": list(clips.class_names)})
-    tic = time.perf_counter()
-    x = mfcc_features(clips, sr=config.sr, n_mfcc=config.n_mfcc, n_mels=config.n_mels,
-                      n_fft=config.n_fft, hop_length=config.hop_length)
-    feature_seconds = time.perf_counter() - tic
-    rounds = []
-    for fold in test_folds:
-        r = mfcc_baseline(clips, test_fold=fold, classifier=config.classifier,  # type: ignore[arg-type]
-                          seed=config.seed, features=x)
-        run.write_json(f"fold_{fold}/metrics.json", r)
-        rounds.append(r)
-    folds = [{"fold": r["fold"], "clip_accuracy": r["clip_accuracy"],
-              "val_accuracy": r["val_accuracy"], "chosen": r["chosen"],
-              "test_clips": r["test_clips"]} for r in rounds]
-    mean, std = mean_std([{"clip_accuracy": f["clip_accuracy"]} for f in folds])
-    pooled = classification_metrics(np.concatenate([r["clip_true"] for r in rounds]),
-                                    np.concatenate([r["clip_pred"] for r in rounds]),
-                                    n_classes=len(clips.class_names))
-    metrics = {
-        "clip_accuracy": mean["clip_accuracy"], "folds": folds, "mean": mean, "std": std,
-        "per_class_accuracy": pooled["per_class_accuracy"], "macro_f1": pooled["macro_f1"],
-        "confusion_matrix": pooled["confusion_matrix"], "feature_seconds": feature_seconds,
-        "train_seconds": float(sum(r["train_seconds"] for r in rounds)),
-        "n_features": int(x.shape[1]), "clips": len(clips),
-    }
+    metrics, rounds = cross_validate(clips, test_folds, config)
+    for r in rounds:
+        run.write_json(f"fold_{r['fold']}/metrics.json", r)
     run.write_json("metrics.json", metrics)
     run.close()
     return metrics

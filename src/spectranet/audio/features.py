@@ -291,6 +291,18 @@ class WindowTable:
         """Return the indices of the windows belonging to ``clip_ids``."""
         return np.flatnonzero(np.isin(self.clip_ids, np.asarray(clip_ids)))
 
+    def middle_windows(self, clip_ids: Sequence[int] | np.ndarray) -> np.ndarray:
+        """Index of the middle window (the later of two) of each clip in ``clip_ids`` that has one.
+
+        Returns the indices in increasing order, one per clip.
+        """
+        rows = self.windows_of(clip_ids)
+        ids = self.clip_ids[rows]
+        order = np.argsort(ids, kind="stable")  # windows of a clip keep their time order
+        rows, ids = rows[order], ids[order]
+        _, first, counts = np.unique(ids, return_index=True, return_counts=True)
+        return np.sort(rows[first + counts // 2])
+
 
 def _init_worker() -> None:
     global _WORKER_LIMITS

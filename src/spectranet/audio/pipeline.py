@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from spectranet.audio.augment import SpecAugment
+from spectranet.audio.baseline import BaselineConfig, cross_validate
 from spectranet.audio.cache import FeatureCache
 from spectranet.audio.datasets import ClipTable, load_clips
 from spectranet.audio.features import (
@@ -151,6 +152,8 @@ def train(config: AudioConfig, out: str | Path, *, root: str | Path | None = Non
     metrics = summarise(rounds, n_classes)
     if run is None:  # not rank 0: trained along, writes nothing
         return metrics
+    if config.baseline != "none":
+        metrics["baseline"] = _baseline(clips, test_folds, config, run)
     run.save_figure(plot_confusion_matrix(metrics["confusion_matrix"], clips.class_names),
                     "confusion_matrix")
     from spectranet.audio.plots import plot_examples, plot_fold_accuracy
@@ -160,6 +163,19 @@ def train(config: AudioConfig, out: str | Path, *, root: str | Path | None = Non
     run.write_text("report.md", report.render(config, clips, windows, precision, metrics))
     run.write_json("metrics.json", metrics)
     run.close()
+    return metrics
+
+
+def _baseline(clips: ClipTable, test_folds: list[int], config: AudioConfig,
+              run: RunDir) -> dict[str, Any]:
+    """The MFCC baseline on the run's folds, computed once and kept in ``baseline.json``."""
+    path = run.path / "baseline.json"
+    if path.is_file():
+        return read_json(path)
+    baseline = BaselineConfig(dataset=config.dataset, classifier=config.baseline,
+                              seed=config.seeds[0], sr=config.sr)
+    metrics, _ = cross_validate(clips, test_folds, baseline)
+    run.write_json("baseline.json", metrics)
     return metrics
 
 
@@ -213,11 +229,13 @@ def _loaders(x: np.ndarray, clips: ClipTable, windows: WindowTable, split: dict[
     loaders = {
         "train": ArrayBatches(x, labels, windows.clip_ids, indices=train_w,
                               batch_size=config.batch_size, shuffle=True, seed=seed,
-                              transform=train_tf),
+                              transform=train_tf,
+                              groups=windows.clip_ids if config.sampling == "clips" else None),
     }
     for part in ("val", "test"):
-        loaders[part] = ArrayBatches(x, labels, windows.clip_ids,
-                                     indices=windows.windows_of(split[part]), batch_size=256,
+        rows = (windows.middle_windows(split[part]) if part == "val"
+                and config.val_windows == "middle" else windows.windows_of(split[part]))
+        loaders[part] = ArrayBatches(x, labels, windows.clip_ids, indices=rows, batch_size=256,
                                      transform=eval_tf)
     return scaler, loaders
 
@@ -252,7 +270,9 @@ def _train_round(clips: ClipTable, windows: WindowTable, config: AudioConfig, fo
                  checkpoint_path=folder / "checkpoint.pt",
                  device=config.device, precision=precision, metadata=metadata,
                  progress=progress, desc=f"fold {fold} seed {seed}",
-                 loss_fn=make_loss(config.class_weight, train_labels, n_classes))
+                 loss_fn=make_loss(config.class_weight, train_labels, n_classes,
+                                   label_smoothing=config.label_smoothing),
+                 mixup=config.mixup)
     metrics = score(model, loaders["test"], clips, config.aggregate, precision, config.device)
     saved = {k: metrics.pop(k) for k in ("clip_true", "clip_pred", "clip_probs", "clip_ids")}
     if run is not None:
@@ -263,6 +283,7 @@ def _train_round(clips: ClipTable, windows: WindowTable, config: AudioConfig, fo
                 "best_epoch": result.best_epoch, "epochs": config.epochs,
                 "history": result.history,
                 "train_windows": len(loaders["train"].indices),
+                "train_samples_per_epoch": len(loaders["train"].epoch_rows()),
                 "test_clips": int(len(split["test"]))}
     if run is not None:
         run.write_json("metrics.json", metrics)

@@ -15,6 +15,27 @@ def _pct(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.2f}"
 
 
+def _baseline_section(metrics: dict[str, Any], baseline: dict[str, Any]) -> list[str]:
+    name = {"rf": "MFCC + random forest", "svm": "MFCC + SVM"}[baseline["classifier"]]
+    ours = {f["fold"]: f["clip_accuracy"] for f in metrics["folds"]}
+    lines = [f"## Against the {name} baseline (same folds, same test clips)", "",
+             "Per-clip MFCC statistics (25 coefficients, 275 features) and scikit-learn's "
+             "classifier, trained on the same training folds.", "",
+             "| test fold | CNN (%) | baseline (%) | CNN - baseline (points) |",
+             "|---|---|---|---|"]
+    for f in baseline["folds"]:
+        cnn = ours.get(f["fold"])
+        diff = "-" if cnn is None else f"{100 * (cnn - f['clip_accuracy']):+.2f}"
+        lines.append(f"| {f['fold']} | {_pct(cnn)} | {_pct(f['clip_accuracy'])} | {diff} |")
+    wins = sum(ours[f["fold"]] > f["clip_accuracy"] for f in baseline["folds"] if f["fold"] in ours)
+    lines += [f"| **mean** | **{_pct(metrics['mean']['clip_accuracy'])}** | "
+              f"**{_pct(baseline['clip_accuracy'])}** | "
+              f"{100 * (metrics['mean']['clip_accuracy'] - baseline['clip_accuracy']):+.2f} |", "",
+              f"The CNN wins {wins} of {len(baseline['folds'])} folds. Baseline macro-F1: "
+              f"{_pct(baseline['macro_f1'])} %.", ""]
+    return lines
+
+
 def render(config: AudioConfig, clips: ClipTable, windows: WindowTable, precision: str,
            metrics: dict[str, Any]) -> str:
     """Markdown report of a cross-validated sound run."""
@@ -29,6 +50,13 @@ def render(config: AudioConfig, clips: ClipTable, windows: WindowTable, precisio
            else "")
         + f", batch {config.batch_size}, {config.epochs} epochs, dropout {config.dropout}, "
         f"augmentation {'on' if config.augment else 'off'}, "
+        + (f"weight decay {config.weight_decay}, " if config.weight_decay else "")
+        + ("batch norm, " if config.batch_norm else "")
+        + (f"{config.scheduler} schedule, " if config.scheduler != "none" else "")
+        + ("an epoch = one random window per training clip, " if config.sampling == "clips"
+           else "an epoch = every training window, ")
+        + (f"mixup {config.mixup}, " if config.mixup else "")
+        + (f"label smoothing {config.label_smoothing}, " if config.label_smoothing else "")
         + ("class-balanced loss, " if config.class_weight == "balanced" else "")
         + f"precision {precision}, "
         f"seeds {config.seeds}, filters {config.filters or 'default 32, 32, 64, 64 (assumed)'}.",
@@ -41,7 +69,9 @@ def render(config: AudioConfig, clips: ClipTable, windows: WindowTable, precisio
         f"only: {config.drop_silent}). Clip score: {config.aggregate} of window probabilities.",
         "",
         "Protocol: test fold k, validation fold = the previous fold present, training = the rest; "
-        "normalisation statistics from the training folds only; checkpoint = best on validation.",
+        "normalisation statistics from the training folds only; checkpoint = best on validation "
+        + ("(window accuracy on the middle window of each validation clip)."
+           if config.val_windows == "middle" else "(window accuracy on every validation window)."),
         "",
         "## Accuracy per test fold",
         "",
@@ -54,11 +84,18 @@ def render(config: AudioConfig, clips: ClipTable, windows: WindowTable, precisio
     lines.append(f"| **mean ± std** | | **{_pct(mean['clip_accuracy'])} ± "
                  f"{_pct(std['clip_accuracy'])}** | {_pct(mean['window_accuracy'])} ± "
                  f"{_pct(std['window_accuracy'])} |")
-    lines += ["", f"Training time, all rounds: {metrics['train_seconds']:.0f} s.", "",
-              "## Per class (test clips pooled over folds)", "",
-              "| class | accuracy (%) |", "|---|---|"]
-    for name, acc in zip(clips.class_names, metrics["per_class_accuracy"], strict=True):
-        lines.append(f"| {name} | {_pct(acc)} |")
+    lines += ["", f"Macro-F1 (test clips pooled over folds): {_pct(metrics['macro_f1'])} %. "
+              f"Training time, all rounds: {metrics['train_seconds']:.0f} s.", ""]
+    baseline = metrics.get("baseline")
+    if baseline:
+        lines += _baseline_section(metrics, baseline)
+    lines += ["## Per class (test clips pooled over folds)", ""]
+    head = "| class | accuracy (%) |" + (" baseline (%) |" if baseline else "")
+    lines += [head, "|---|---|" + ("---|" if baseline else "")]
+    for k, (name, acc) in enumerate(zip(clips.class_names, metrics["per_class_accuracy"],
+                                        strict=True)):
+        extra = f" {_pct(baseline['per_class_accuracy'][k])} |" if baseline else ""
+        lines.append(f"| {name} | {_pct(acc)} |{extra}")
     skipped = [*clips.skipped, *windows.skipped]
     if skipped:
         lines += ["", f"## Skipped files ({len(skipped)})", ""]

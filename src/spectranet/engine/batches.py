@@ -1,4 +1,4 @@
-"""Batches of in-memory samples for the fit loop, with a seeded per-epoch shuffle."""
+"""Batches of in-memory samples for the fit loop, with a seeded per-epoch shuffle or draw."""
 
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ class ArrayBatches:
 
     The shuffle of epoch ``e`` depends only on ``(seed, e)``, so a resumed run sees the same
     batches as an uninterrupted one. Rows are gathered with one fancy-indexing call per batch.
+    With ``groups``, an epoch is one row drawn at random from each group (e.g. one window per
+    clip), so every group weighs the same whatever its number of rows.
 
     Parameters
     ----------
@@ -38,6 +40,9 @@ class ArrayBatches:
         ``transform(x_batch, generator) -> x_batch`` applied to each batch (augmentation,
         standardisation); the generator is seeded by ``(seed, epoch, batch)``.
     drop_last : bool, default False
+    groups : ndarray, shape (n,), int, optional
+        Group of each row; when given, each epoch draws one row per group present in
+        ``indices``, uniformly within the group (seeded by ``(seed, epoch)``), in shuffled order.
     """
 
     def __init__(
@@ -52,6 +57,7 @@ class ArrayBatches:
         seed: int = 0,
         transform: BatchTransform | None = None,
         drop_last: bool = False,
+        groups: np.ndarray | None = None,
     ) -> None:
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ConfigError(f"batch_size must be an integer >= 1, got {batch_size!r}")
@@ -61,23 +67,39 @@ class ArrayBatches:
         self.indices = np.arange(len(x)) if indices is None else np.asarray(indices, np.int64)
         self.batch_size, self.shuffle, self.seed = batch_size, shuffle, seed
         self.transform, self.drop_last, self.epoch = transform, drop_last, 0
+        self.groups = None
+        if groups is not None:
+            groups = np.asarray(groups, np.int64)
+            if len(groups) != len(x):
+                raise DataError(f"groups has {len(groups)} entries for {len(x)} rows")
+            self.groups = groups
+            self._n_draws = len(np.unique(groups[self.indices]))
 
     def set_epoch(self, epoch: int) -> None:
         """Select the shuffle (and augmentation draws) of ``epoch``."""
         self.epoch = int(epoch)
 
     def __len__(self) -> int:
-        n = len(self.indices)
+        n = len(self.indices) if self.groups is None else self._n_draws
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    def epoch_rows(self) -> np.ndarray:
+        """The rows of this epoch, in the order they are batched."""
+        if self.groups is None and not self.shuffle:
+            return self.indices
+        rng = np.random.default_rng([self.seed, self.epoch])
+        order = rng.permutation(self.indices)
+        if self.groups is not None:  # first row of each group in a random order: a uniform draw
+            _, first = np.unique(self.groups[order], return_index=True)
+            order = rng.permutation(order[first])
+        return order
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         return self.iter_batches(range(len(self)))
 
     def iter_batches(self, numbers: Iterable[int]) -> Iterator[dict[str, Any]]:
         """Yield batches ``numbers`` (positions in this epoch's order) only, e.g. one rank's."""
-        order = self.indices
-        if self.shuffle:
-            order = np.random.default_rng([self.seed, self.epoch]).permutation(order)
+        order = self.epoch_rows()
         for b in map(int, numbers):
             rows = np.sort(order[b * self.batch_size : (b + 1) * self.batch_size])
             xb = np.asarray(self.x[rows], dtype=np.float32)

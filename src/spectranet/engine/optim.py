@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from spectranet.config import CLASS_WEIGHTS
+from spectranet.config import CLASS_WEIGHTS, SCHEDULERS
 from spectranet.errors import ConfigError
 
 __all__ = ["CLASS_WEIGHTS", "make_loss", "make_optimizer", "make_scheduler"]
@@ -65,23 +65,32 @@ def make_scheduler(
     Parameters
     ----------
     optimizer : torch.optim.Optimizer
-    name : {"none", "cosine"}, default "none"
+    name : {"none", "cosine", "onecycle"}, default "none"
         "cosine": cosine annealing from the initial rate to 0 over ``epochs``.
+        "onecycle": Smith's one-cycle policy (:class:`torch.optim.lr_scheduler.OneCycleLR`,
+        defaults): warm-up from rate/25 to the optimiser's rate over the first 30 % of the
+        epochs, then cosine annealing to rate/25e4; Adam's beta1 (or SGD's momentum) cycles
+        between 0.85 and 0.95 in the opposite direction.
     epochs : int >= 1
     """
     if name == "none":
         return None
     if name == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
-    raise ConfigError(f"scheduler must be one of 'none', 'cosine', got {name!r}")
+    if name == "onecycle":
+        peak = [group["lr"] for group in optimizer.param_groups]
+        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=peak, total_steps=epochs)
+    raise ConfigError(f"scheduler must be one of {', '.join(map(repr, SCHEDULERS))}, "
+                      f"got {name!r}")
 
 
 
 
 def make_loss(
-    class_weight: str = "none", labels: np.ndarray | None = None, n_classes: int | None = None
+    class_weight: str = "none", labels: np.ndarray | None = None, n_classes: int | None = None,
+    *, label_smoothing: float = 0.0,
 ) -> nn.CrossEntropyLoss:
-    """Cross-entropy loss, optionally weighted per class.
+    """Cross-entropy loss, optionally weighted per class and with label smoothing.
 
     Parameters
     ----------
@@ -94,11 +103,15 @@ def make_loss(
         Training labels in ``[0, n_classes)``; required for "balanced".
     n_classes : int
         Required for "balanced".
+    label_smoothing : float in [0, 1), default 0.0
+        Share of the target mass spread uniformly over the classes (Szegedy et al. 2016).
     """
     if class_weight not in CLASS_WEIGHTS:
         raise ConfigError(f"class_weight must be one of {CLASS_WEIGHTS}, got {class_weight!r}")
+    if not 0 <= label_smoothing < 1:
+        raise ConfigError(f"label_smoothing must be in [0, 1), got {label_smoothing!r}")
     if class_weight == "none":
-        return nn.CrossEntropyLoss()
+        return nn.CrossEntropyLoss(label_smoothing=label_smoothing)
     if labels is None or n_classes is None:
         raise ConfigError("class_weight='balanced' needs the training labels and n_classes")
     from sklearn.utils.class_weight import compute_class_weight
@@ -110,4 +123,4 @@ def make_loss(
     present = np.unique(labels)
     weights = np.zeros(n_classes, dtype=np.float32)
     weights[present] = compute_class_weight("balanced", classes=present, y=labels)
-    return nn.CrossEntropyLoss(weight=torch.from_numpy(weights))
+    return nn.CrossEntropyLoss(weight=torch.from_numpy(weights), label_smoothing=label_smoothing)

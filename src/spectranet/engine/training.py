@@ -125,14 +125,16 @@ def train_one_epoch(
     loss_fn: nn.Module | None = None,
     progress: bool = False,
     memory_format: str = "auto",
+    mixup: float = 0.0,
 ) -> tuple[float, float]:
     """One pass over ``loader`` with gradient steps; returns (mean loss, accuracy).
 
-    ``precision`` and ``memory_format`` are those of :func:`fit`.
+    ``precision``, ``memory_format`` and ``mixup`` are those of :func:`fit`.
     """
     total_loss, correct, seen = _train_sums(
         model, loader, optimizer, device=torch.device(device), precision=precision,
         loss_fn=loss_fn, progress=progress, layouts=memory_layouts(memory_format, precision),
+        mixup=mixup,
     )
     if seen == 0:
         raise ConfigError("the training loader yielded no samples")
@@ -149,17 +151,25 @@ def _train_sums(
     loss_fn: nn.Module | None,
     progress: bool,
     layouts: Layouts,
+    mixup: float = 0.0,
 ) -> tuple[float, int, int]:
     """Train one pass; return (summed loss, correct predictions, samples)."""
     loss_fn = (loss_fn or nn.CrossEntropyLoss()).to(device)
+    beta = torch.distributions.Beta(mixup, mixup) if mixup > 0 else None
     model.train()
     total_loss, correct, seen = 0.0, 0, 0
     with prepared(model, precision, device, layouts, training=True):
         for batch in _batches(loader, progress, "batches"):
             y = batch["y"].to(device, non_blocking=True)
             optimizer.zero_grad(set_to_none=True)
-            logits = _logits(model, batch, device, precision, layouts)
-            loss = loss_fn(logits, y)
+            if beta is None:
+                logits = _logits(model, batch, device, precision, layouts)
+                loss = loss_fn(logits, y)
+            else:  # mixup: convex mix of two samples, the loss mixed with the same weight
+                lam, perm = float(beta.sample()), torch.randperm(len(y))
+                mixed = dict(batch, x=lam * batch["x"] + (1 - lam) * batch["x"][perm])
+                logits = _logits(model, mixed, device, precision, layouts)
+                loss = lam * loss_fn(logits, y) + (1 - lam) * loss_fn(logits, y[perm.to(device)])
             value = float(loss.detach())
             if not math.isfinite(value):
                 raise DivergedError(
@@ -308,6 +318,7 @@ def fit(
     desc: str = "train",
     memory_format: str = "auto",
     loss_fn: nn.Module | None = None,
+    mixup: float = 0.0,
 ) -> FitResult:
     """Train ``model`` for ``epochs`` epochs and keep the best weights on validation.
 
@@ -356,6 +367,11 @@ def fit(
     loss_fn : nn.Module, optional
         Training loss on float32 logits (default: plain cross-entropy, see :func:`make_loss`);
         the validation loss in the history is always the plain cross-entropy.
+    mixup : float >= 0, default 0.0
+        Mixup (Zhang et al. 2018) with Beta(mixup, mixup) weights: each training batch is
+        mixed with a permutation of itself and the loss weighted alike; 0 turns it off. The
+        weights and permutations come from torch's global generator (seeded, checkpointed).
+        Training accuracy is then counted against the unpermuted labels.
 
     Returns
     -------
@@ -365,6 +381,8 @@ def fit(
         raise ConfigError(f"epochs must be an integer >= 1, got {epochs!r}")
     if precision not in PRECISIONS:
         raise ConfigError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    if isinstance(mixup, bool) or not isinstance(mixup, (int, float)) or mixup < 0:
+        raise ConfigError(f"mixup must be a number >= 0, got {mixup!r}")
     layouts = memory_layouts(memory_format, precision)
     dist.init_from_env()
     rank, world = dist.rank(), dist.world_size()
@@ -386,7 +404,7 @@ def fit(
                     loader.set_epoch(epoch)
             train_sums = _train_sums(
                 net, train_loader, optimizer, device=device, precision=precision, loss_fn=loss_fn,
-                progress=progress, layouts=layouts,
+                progress=progress, layouts=layouts, mixup=mixup,
             )
             val_sums = _evaluate_sums(
                 model, val_loader, device=device, precision=precision, loss_fn=None,
