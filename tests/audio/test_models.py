@@ -5,9 +5,9 @@ from torch import nn
 from spectranet.audio.models import (
     PAPER_SPECS,
     LayerToken,
-    canonical_spec,
     PiczakCNN,
     build_model,
+    canonical_spec,
     default_filters,
     from_spec,
     list_models,

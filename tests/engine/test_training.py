@@ -256,4 +256,4 @@ def test_onecycle_schedule_per_epoch():
     assert rates[0] == pytest.approx(0.003 / 25)  # warm-up starts at peak / 25
     assert rates[1] == pytest.approx((0.003 / 25 + 0.003) / 2)  # cosine warm-up, half way
     assert rates[2] == pytest.approx(0.003) == max(rates)  # peak after 30 % of 10 epochs
-    assert rates[-1] < rates[0] and all(a > b for a, b in zip(rates[2:], rates[3:]))
+    assert rates[-1] < rates[0] and all(np.diff(rates[2:]) < 0)
