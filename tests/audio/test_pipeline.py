@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from spectranet.audio import inference, pipeline
 from spectranet.cli import main
@@ -166,3 +167,23 @@ def test_standard_run_trains_one_window_per_clip_and_reuses_its_baseline(
     assert rnd["train_windows"] > 140  # clips have several windows, one drawn per epoch
     monkeypatch.setattr(pipeline, "cross_validate", lambda *a, **k: pytest.fail("recomputed"))
     assert pipeline.train(config, out, progress=False)["baseline"] == metrics["baseline"]
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_cli_device_cuda_without_a_gpu_writes_nothing(subset, tmp_path, capsys):
+    code = main(["audio", "train", "--dataset", str(subset), "--device", "cuda",
+                 "--out", str(tmp_path / "r")])
+    err = capsys.readouterr().err
+    assert code == 1 and "error: device 'cuda' is not available" in err
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU; this machine has none")
+def test_standard_recipe_trains_on_cuda(subset, tmp_path, monkeypatch):
+    monkeypatch.setenv("SPECTRANET_CACHE", str(tmp_path / "cache"))
+    config = make_config("audio", "standard", dataset=str(subset), folds=[3], epochs=2,
+                         device="cuda", baseline="none", jobs=1)
+    metrics = pipeline.train(config, tmp_path / "run", progress=False)
+    assert metrics["clip_accuracy"] > 0.1  # 10 classes: above chance after 2 epochs
+    again = pipeline.evaluate(tmp_path / "run", progress=False)  # loads the GPU checkpoint
+    assert again["clip_accuracy"] == pytest.approx(metrics["clip_accuracy"])

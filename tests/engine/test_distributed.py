@@ -163,3 +163,20 @@ def test_sharded_loader_builds_only_its_batches_and_matches_filtering(n_batches,
         filtered = list(dist.ShardedBatches(everything, r, world, pad=pad))  # plain list
         assert mine == filtered
         assert len(built) == len(mine)  # no batch built for the other ranks
+
+
+def test_check_device_refuses_unknown_names():
+    from spectranet.engine.distributed import check_device
+
+    assert check_device("cpu") == torch.device("cpu")
+    with pytest.raises(ConfigError, match="device must be 'cpu', 'cuda' or 'cuda:<index>', "
+                                          "got 'gpu'"):
+        check_device("gpu")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_check_device_refuses_cuda_without_a_gpu():
+    from spectranet.engine.distributed import check_device
+
+    with pytest.raises(ConfigError, match="'cuda' is not available: torch .* sees no CUDA GPU"):
+        check_device("cuda")

@@ -31,7 +31,7 @@ from spectranet.audio.protocol import aggregate_clips, fold_split
 from spectranet.audio.scaling import Standardizer
 from spectranet.config import AudioConfig, resolve_precision, same_config
 from spectranet.engine.batches import ArrayBatches
-from spectranet.engine.distributed import init_from_env, is_main_process
+from spectranet.engine.distributed import check_device, init_from_env, is_main_process
 from spectranet.engine.metrics import classification_metrics, mean_std
 from spectranet.engine.optim import make_loss, make_optimizer, make_scheduler
 from spectranet.engine.plots import plot_confusion_matrix, plot_history
@@ -127,6 +127,7 @@ def train(config: AudioConfig, out: str | Path, *, root: str | Path | None = Non
     test_folds = clips.cv_folds(config.folds, name=config.dataset)
     n_classes = len(clips.class_names)
     build_model(config.arch, n_classes, **model_options(config))  # validate before writing
+    check_device(config.device)
     precision = resolve_precision(config.precision)
     out = Path(out)
     settings = dataclasses.asdict(config)

@@ -35,6 +35,7 @@ __all__ = [
     "ShardedBatches",
     "all_reduce_sums",
     "barrier",
+    "check_device",
     "init_from_env",
     "is_distributed",
     "is_main_process",
@@ -127,6 +128,31 @@ def init_from_env(backend: str | None = None) -> bool:
 def _destroy() -> None:
     if dist.is_available() and dist.is_initialized():
         dist.destroy_process_group()
+
+
+def check_device(device: str | torch.device) -> torch.device:
+    """``device`` as a :class:`torch.device`, checked to exist here before any work starts.
+
+    Raises
+    ------
+    ConfigError
+        Not a device name torch knows, or a CUDA device where none is available.
+    """
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ConfigError(f"device must be 'cpu', 'cuda' or 'cuda:<index>', got {device!r}"
+                          ) from None
+    if parsed.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ConfigError(f"device {str(device)!r} is not available: torch "
+                              f"{torch.__version__} sees no CUDA GPU here; use --device cpu")
+        if parsed.index is not None and parsed.index >= torch.cuda.device_count():
+            raise ConfigError(f"device {str(device)!r} is not available: "
+                              f"{torch.cuda.device_count()} CUDA device(s) here")
+    elif parsed.type != "cpu":
+        raise ConfigError(f"device must be 'cpu', 'cuda' or 'cuda:<index>', got {device!r}")
+    return parsed
 
 
 def local_device(device: str | torch.device) -> torch.device:

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from spectranet.config import HSIConfig, resolve_precision, same_config
-from spectranet.engine.distributed import init_from_env, is_main_process
+from spectranet.engine.distributed import check_device, init_from_env, is_main_process
 from spectranet.engine.metrics import classification_metrics, mean_std
 from spectranet.engine.optim import make_loss, make_optimizer
 from spectranet.engine.plots import plot_confusion_matrix, plot_history
@@ -121,6 +121,7 @@ def train(
     check_window(config.window, scene.labels.shape)
     splits = {seed: make_split(scene.labels, config, seed) for seed in config.seeds}
     build_model(config.model, **_model_kwargs(config, scene.n_classes))  # validates early
+    check_device(config.device)
     precision = resolve_precision(config.precision)
     resolved = dataclasses.asdict(config) | {"precision_resolved": precision}
     out = Path(out)
