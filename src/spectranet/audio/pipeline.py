@@ -40,7 +40,7 @@ from spectranet.engine.training import fit, load_checkpoint, predict_proba, seed
 from spectranet.errors import ConfigError, DataNotFoundError
 
 __all__ = ["features", "train", "evaluate", "feature_settings", "default_cache", "prepare",
-           "model_options"]
+           "model_options", "round_loaders"]
 
 
 def feature_settings(config: AudioConfig) -> FeatureSettings:
@@ -209,9 +209,15 @@ def summarise(rounds: list[dict[str, Any]], n_classes: int) -> dict[str, Any]:
     }
 
 
-def _loaders(x: np.ndarray, clips: ClipTable, windows: WindowTable, split: dict[str, np.ndarray],
-             config: AudioConfig, seed: int
-             ) -> tuple[Standardizer, dict[str, ArrayBatches]]:
+def round_loaders(x: np.ndarray, clips: ClipTable, windows: WindowTable,
+                  split: dict[str, np.ndarray], config: AudioConfig, seed: int
+                  ) -> tuple[Standardizer, dict[str, ArrayBatches]]:
+    """The scaler and the train / val / test batches of one round, as ``config`` asks.
+
+    The scaler is fitted on the training windows (silent ones dropped when
+    ``config.drop_silent``); training batches are shuffled, augmented and drawn per
+    ``config.sampling``; validation takes ``config.val_windows``; test takes every window.
+    """
     labels = clips.labels[windows.clip_ids]
     train_w = windows.windows_of(split["train"])
     if config.drop_silent:
@@ -253,7 +259,7 @@ def _train_round(clips: ClipTable, windows: WindowTable, config: AudioConfig, fo
         run.write_json("split.json", {k: v.tolist() for k, v in split.items()}
                        | {"test_fold": fold, "clip_names": [r.name for r in clips.records]})
     seed_everything(seed)
-    scaler, loaders = _loaders(windows.x, clips, windows, split, config, seed)
+    scaler, loaders = round_loaders(windows.x, clips, windows, split, config, seed)
     n_classes = len(clips.class_names)
     train_labels = loaders["train"].y[loaders["train"].indices]
     model = build_model(config.arch, n_classes, **model_options(config))
