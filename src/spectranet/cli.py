@@ -253,7 +253,8 @@ def audio_predict(run: str, files: tuple[str, ...], out: str | None) -> None:
 @cli.command("experiment")
 @click.argument("paper", type=click.Choice(["chen2019", "ahmad2020"]))
 @click.argument("name")
-@click.option("--scale", type=click.Choice(["quick", "paper"]), default="quick", show_default=True)
+@click.option("--scale", type=click.Choice(["quick", "standard", "paper"]), default="quick",
+              show_default=True)
 @click.option("--jobs", type=int, default=1, show_default=True)
 @click.option("--out", type=click.Path(), required=True)
 @click.option("--reuse", type=click.Path(exists=True, file_okay=False), multiple=True,

@@ -231,7 +231,7 @@ def test_published_grid_of_another_scale_is_refused(tmp_path, fake_runners):
 
 def test_list_and_invalid_experiments(tmp_path):
     names = list_experiments()
-    assert set(names["chen2019"]) == {"exp1", "exp2", "exp3", "table4"}
+    assert set(names["chen2019"]) == {"exp1", "exp2", "exp3", "table4", "ablation"}
     assert set(names["ahmad2020"]) == {"table2", "table3", "table4", "figures"}
     with pytest.raises(ConfigError, match="paper must be one of"):
         run_experiment("smith2021", "exp1", out=tmp_path)

@@ -288,6 +288,7 @@ def _train_round(clips: ClipTable, windows: WindowTable, config: AudioConfig, fo
         np.savez(folder / "predictions.npz", **saved)
     metrics |= {"fold": fold, "seed": seed, "train_seconds": result.train_seconds,
                 "best_epoch": result.best_epoch, "epochs": config.epochs,
+                "val_accuracy": result.best_val_accuracy,
                 "history": result.history,
                 "train_windows": len(loaders["train"].indices),
                 "train_samples_per_epoch": len(loaders["train"].epoch_rows()),

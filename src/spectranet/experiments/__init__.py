@@ -29,7 +29,7 @@ from spectranet.experiments.grid import (
 __all__ = ["run_experiment", "list_experiments", "GridRun", "run_grid", "collect_results"]
 
 _PAPERS: dict[str, ModuleType] = {"chen2019": chen2019, "ahmad2020": ahmad2020}
-SCALES = ("quick", "paper")
+SCALES = ("quick", "standard", "paper")
 
 
 def list_experiments() -> dict[str, dict[str, str]]:
@@ -48,9 +48,10 @@ def run_experiment(paper: str, name: str, *, scale: str = "quick", jobs: int = 1
     name : str
         One of ``list_experiments()[paper]``: ``exp1``, ``exp2``, ``exp3``, ``table4``
         (chen2019); ``table2``, ``table3``, ``figures``, ``table4`` (ahmad2020).
-    scale : {"quick", "paper"}, default "quick"
-        ``paper``: the papers' settings; ``quick``: a grid that finishes on a 2-core CPU
-        (every reduction is stated in the report).
+    scale : {"quick", "standard", "paper"}, default "quick"
+        ``paper``: the papers' settings; ``standard``: the models trained with the
+        ``standard`` presets (sound: ``chen2019`` only); ``quick``: a grid that finishes on a
+        2-core CPU (every reduction is stated in the report).
     jobs : int >= 1, default 1
         Runs trained at once (process pool).
     out : path-like

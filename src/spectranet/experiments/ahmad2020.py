@@ -28,7 +28,7 @@ import numpy as np
 
 from spectranet.config import make_config
 from spectranet.engine.runs import read_json
-from spectranet.errors import SpectranetError
+from spectranet.errors import ConfigError, SpectranetError
 from spectranet.experiments.grid import GridRun, run_dir
 from spectranet.experiments.report import (
     Report,
@@ -115,7 +115,15 @@ def build_runs(name: str, scale: str, *, root: str | Path | None = None
     runs : list of GridRun
     skipped : list of (scene, reason)
         Scenes whose files are absent or unreadable.
+
+    Raises
+    ------
+    ConfigError
+        ``scale="standard"``: the hyperspectral side has no standard preset yet.
     """
+    if scale == "standard":
+        raise ConfigError("ahmad2020 runs at scale 'quick' or 'paper'; 'standard' is the "
+                          "sound preset's scale")
     scenes, skipped = available_scenes(root)
     runs = []
     for scene in scenes:

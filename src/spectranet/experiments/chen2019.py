@@ -25,14 +25,16 @@ import numpy as np
 
 from spectranet.audio.baseline import CLASSIFIERS, BaselineConfig
 from spectranet.audio.models import PAPER_SPECS, canonical_spec, default_filters
-from spectranet.config import make_config
+from spectranet.config import describe_preset, make_config
 from spectranet.errors import DataNotFoundError, SpectranetError
+from spectranet.experiments import sound_recipe
 from spectranet.experiments.grid import GridRun, is_finished, usable_cpus
 from spectranet.experiments.report import Report, pct, save_plot, status_section
 
 __all__ = ["EXPERIMENTS", "PAPER_CLAIMS", "QUICK", "build_runs", "prepare", "write_report"]
 
 EXPERIMENTS: dict[str, str] = {
+    **sound_recipe.EXPERIMENTS,
     "exp1": "Table 1 / Figs. 10-11: dilated model against its max-pooling twin in each group",
     "exp2": "Table 2 / Fig. 12: dilation rate 2 against rate 3 in each group",
     "exp3": "Table 3 / Fig. 13: each group's dilated model against one more dilated layer",
@@ -116,6 +118,9 @@ def _filters(spec: str) -> list[int]:
 def _audio_config(arch: str, scale: str) -> Any:
     if scale == "paper":
         return make_config("audio", "paper", arch=arch, jobs=1)
+    if scale == "standard":  # Piczak's 2015 design has no batch norm
+        return make_config("audio", "standard", arch=arch, baseline="none", jobs=1,
+                           batch_norm=False if arch == "piczak" else None)
     filters = None if arch == "piczak" else _filters(arch)  # Piczak keeps its own design
     return make_config("audio", "quick", arch=arch, epochs=QUICK["epochs"], filters=filters,
                        augment=QUICK["augment"], jobs=1)
@@ -153,6 +158,8 @@ def build_runs(name: str, scale: str, *, root: str | Path | None = None
                ) -> tuple[list[GridRun], list[tuple[str, str]]]:
     """Build the grid of experiment ``name`` at ``scale`` (nothing is skipped up front)."""
     del root
+    if name in sound_recipe.EXPERIMENTS:
+        return sound_recipe.build_runs(name, scale), []
     runs = []
     for run_name, arch, tags in _models(name):
         if arch.startswith("mfcc:"):
@@ -191,6 +198,12 @@ def _describe_data(root: str | Path | None) -> str:
 
 
 def _settings(scale: str) -> list[str]:
+    if scale == "standard":
+        return [f"CNNs: preset `standard` ({describe_preset('audio', 'standard')}; our recipe, "
+                "not the paper's), seed 0, every fold present; Piczak's CNN without batch "
+                "normalisation (its 2015 design has none).",
+                "Checkpoint = best epoch on the validation fold (middle window of each clip); "
+                "clip score = mean of window probabilities over every window."]
     if scale == "paper":
         return ["CNNs: preset `paper`: SGD lr 0.001, Nesterov momentum 0.9, batch 32, 500 "
                 "epochs, dropout 0.5, no augmentation, filters 32, 32, 64, 64 (then 64; the "
@@ -288,6 +301,8 @@ def write_report(name: str, scale: str, out: Path, rows: Sequence[Mapping[str, A
     """Render ``report.md`` (and its tables as CSV/JSON, figures as PNG) for experiment ``name``."""
     from spectranet.audio.plots import plot_fold_accuracy
 
+    if name in sound_recipe.EXPERIMENTS:
+        return sound_recipe.write_report(out, rows, _describe_data(root))
     grid = {g["name"]: g["config"] for g in _grid_configs(out)}
     rows = [dict(r) | {"config_filters": _filters_text(grid.get(r["name"], {}))} for r in rows]
     rep = Report(f"Chen et al. (2019), {name}: {EXPERIMENTS[name]}",
