@@ -14,7 +14,10 @@ one process (``_common.interleaved_rates``), one batch per call:
 - ``batching only``: the next batch of the same loader, no model.
 
 Then, timed once each: feature extraction of ``--clips`` clips with an empty cache and with the
-cache filled (windows/s), against the recipe's training windows/s.
+cache filled (windows/s), against the recipe's training windows/s. Last, the floating-point
+operations of one training step per window (forward and backward, counted by
+``torch.utils.flop_counter``), and what the ``paper`` preset (every window of 9 training folds
+of the full UrbanSound8K, 500 epochs) costs at the measured rate.
 
 Run: ``SPECTRANET_DATA=../shared/data .venv/bin/python benchmarks/bench_standard_recipe.py``
 """
@@ -117,6 +120,30 @@ def run(rounds: int, n_clips: int) -> None:
     print(f"    batching only {rates['batching only']:>10,.0f} windows/s = "
           f"{rates['batching only'] / rates['ours']:.0f}x the recipe's training rate")
     _features(config, n_clips, rates["ours"])
+    _paper_cost(model, fixed, rates)
+
+
+#: Windows of the full UrbanSound8K (8732 clips) with the paper's features: counted by
+#: ``spectranet audio features`` on the folds present here (11,998 windows for 2,003 clips),
+#: scaled by clips; 9 of 10 folds train in each round.
+_WINDOWS_PER_CLIP = 11998 / 2003
+_PAPER_TRAIN_WINDOWS = 8732 * 0.9 * _WINDOWS_PER_CLIP
+
+
+def _paper_cost(model: nn.Module, batch: dict[str, torch.Tensor], rates: dict[str, float]
+                ) -> None:
+    from torch.utils.flop_counter import FlopCounterMode
+
+    model = _copy(model).train()
+    with FlopCounterMode(display=False) as counter:
+        nn.functional.cross_entropy(model(batch["x"]), batch["y"]).backward()
+    per_window = counter.get_total_flops() / len(batch["y"])
+    steps = _PAPER_TRAIN_WINDOWS * 500
+    print(f"    one training step: {per_window / 1e9:.2f} GFLOP per window (forward + backward)")
+    print(f"    paper preset, one round of the full UrbanSound8K: {steps / 1e6:.1f} M window "
+          f"steps = {steps * per_window / 1e15:.1f} PFLOP; at the fp32 loop's rate "
+          f"{steps / rates['reference'] / 3600:,.0f} h, at the standard recipe's bf16 rate "
+          f"{steps / rates['ours'] / 3600:,.0f} h on this machine")
 
 
 def _features(config: Any, n_clips: int, train_rate: float) -> None:
