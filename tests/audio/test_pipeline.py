@@ -45,7 +45,8 @@ def run(subset, tmp_path_factory):
     mp.setenv("SPECTRANET_CACHE", str(cache))
     out = tmp_path_factory.mktemp("runs") / "audio"
     config = make_config("audio", "quick", dataset=str(subset), folds=[3], epochs=6,
-                         filters=[16, 16, 32, 32], batch_size=32, jobs=1)
+                         filters=[16, 16, 32, 32], batch_size=32, jobs=1, sampling="windows",
+                         mixup=0.0)
     metrics = pipeline.train(config, out, progress=False)
     yield out, metrics, config
     mp.undo()

@@ -82,7 +82,7 @@ def test_chen2019_exp1_report(tmp_path, fake_runners):
     text = report.read_text()
     assert report == tmp_path / "report.md"
     _header_ok(text, "quick")
-    assert f"**{chen2019.QUICK['epochs']} epochs**" in text and "**half the filters**" in text
+    assert f"**{chen2019.QUICK['epochs']} epochs** instead of the preset's" in text
     assert "Table 1 (ours)" in text and "`Cov1 + Cov2 + Cov3 + DilaCov1(2)`" in text
     assert "| 16, 16, 32, 32 |" in text
     assert "Claim: dilated better than max-pooling" in text and "| holds |" in text

@@ -208,12 +208,11 @@ def _settings(scale: str) -> list[str]:
         return ["CNNs: preset `paper`: SGD lr 0.001, Nesterov momentum 0.9, batch 32, 500 "
                 "epochs, dropout 0.5, no augmentation, filters 32, 32, 64, 64 (then 64; the "
                 "paper gives no filter counts: our assumption), seed 0, every fold present."]
-    return [f"CNNs: preset `quick` (Adam lr 0.001 with a cosine schedule, batch 64, **batch "
-            f"normalisation** after each convolution) with **{QUICK['epochs']} epochs** "
-            "instead of the paper's 500 and SGD, **half the filters** (16, 16, 32, 32, then 32 "
-            "instead of our default 32, 32, 64, 64, 64), augmentation **off** (as in the paper), "
-            "one seed (0), every fold present. Piczak's CNN keeps its own 80 filters and has no "
-            "batch normalisation.",
+    return [f"CNNs: preset `quick` ({describe_preset('audio', 'quick')}) with "
+            f"**{QUICK['epochs']} epochs** instead of the preset's, a smoke test of the grid "
+            "rather than trained models; filters half of our default (Piczak's CNN keeps its "
+            "own 80 and has no batch normalisation), augmentation **off**, one seed (0), every "
+            "fold present.",
             "Checkpoint = best epoch on the validation fold; clip score = mean of window "
             "probabilities; precision bf16 where the CPU supports it."]
 
