@@ -189,6 +189,8 @@ def audio_features(preset: str, folds: tuple[int, ...], skip_bad_files: bool, no
 @click.option("--augment/--no-augment", default=None, help="Time shift and masking of windows.")
 @click.option("--sampling", type=click.Choice(SAMPLINGS),
               help="An epoch: every training window, or one random window per clip.")
+@click.option("--validation", type=click.Choice(["fold", "none"]),
+              help="fold: the previous fold validates; none: it trains too (fixed schedule).")
 @click.option("--val-windows", type=click.Choice(["all", "middle"]),
               help="Validation windows scored every epoch: all, or each clip's middle one.")
 @click.option("--mixup", type=float, help="Mixup Beta parameter (0: off).")

@@ -208,6 +208,10 @@ class AudioConfig:
     sampling : {"windows", "clips"}, default "windows"
         What an epoch is: every training window (the paper), or one window drawn at random
         from each training clip (every window is still scored at validation and test).
+    validation : {"fold", "none"}, default "fold"
+        "fold": the previous fold present validates (best epoch kept); "none": every fold but
+        the test fold trains and the last epoch is kept, a fixed schedule that must have been
+        chosen on validation folds beforehand (the MFCC baseline trains on the same folds).
     val_windows : {"all", "middle"}, default "all"
         Windows of the validation fold scored after every epoch (to keep the best epoch): all,
         or the middle window of each clip (several times faster; test folds are always scored
@@ -251,6 +255,7 @@ class AudioConfig:
     scheduler: str = "none"
     augment: bool = False
     sampling: str = "windows"
+    validation: str = "fold"
     val_windows: str = "all"
     mixup: float = 0.0
     label_smoothing: float = 0.0
@@ -278,6 +283,7 @@ class AudioConfig:
         _choice("scheduler", self.scheduler, SCHEDULERS)
         _choice("sampling", self.sampling, SAMPLINGS)
         _choice("val_windows", self.val_windows, ("all", "middle"))
+        _choice("validation", self.validation, ("fold", "none"))
         _choice("baseline", self.baseline, BASELINES)
         _positive("mixup", self.mixup, allow_zero=True)
         if isinstance(self.label_smoothing, bool) or not 0 <= self.label_smoothing < 1:

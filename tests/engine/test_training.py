@@ -257,3 +257,28 @@ def test_onecycle_schedule_per_epoch():
     assert rates[1] == pytest.approx((0.003 / 25 + 0.003) / 2)  # cosine warm-up, half way
     assert rates[2] == pytest.approx(0.003) == max(rates)  # peak after 30 % of 10 epochs
     assert rates[-1] < rates[0] and all(np.diff(rates[2:]) < 0)
+
+
+def test_fit_without_validation_keeps_the_last_epoch_and_resumes(tmp_path):
+    x, y = blobs()
+    model, opt = model_and_opt()
+    res = fit(model, Batches(x, y), None, optimizer=opt, epochs=3, progress=False)
+    assert res.best_epoch == 3 and [h["val_accuracy"] for h in res.history] == [None] * 3
+    model_b, opt_b = model_and_opt()
+
+    class Interrupt(Batches):
+        def __iter__(self):
+            if self.epoch == 2:
+                raise KeyboardInterrupt
+            return super().__iter__()
+
+    with pytest.raises(KeyboardInterrupt):
+        fit(model_b, Interrupt(x, y), None, optimizer=opt_b, epochs=3, progress=False,
+            checkpoint_path=tmp_path / "c.pt")
+    model_c, opt_c = model_and_opt(seed=5)
+    resumed = fit(model_c, Batches(x, y), None, optimizer=opt_c, epochs=3, progress=False,
+                  checkpoint_path=tmp_path / "c.pt")
+    assert [h["train_loss"] for h in resumed.history] == pytest.approx(
+        [h["train_loss"] for h in res.history], rel=1e-6)
+    for k, v in model.state_dict().items():  # the last epoch's weights, not an earlier best
+        assert torch.allclose(v, model_c.state_dict()[k])

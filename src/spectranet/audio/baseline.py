@@ -60,6 +60,9 @@ class BaselineConfig:
     n_mfcc : int >= 1, default 25
     n_mels : int >= n_mfcc, default 40
     n_fft, hop_length : int, samples, default 1024 and 512
+    validation : bool, default True
+        False: no validation fold; every fold but the test fold trains and the SVM keeps
+        C = 10 (the CNNs' ``validation="none"`` protocol).
     """
 
     dataset: str = "urbansound8k"
@@ -71,6 +74,7 @@ class BaselineConfig:
     n_mels: int = 40
     n_fft: int = 1024
     hop_length: int = 512
+    validation: bool = True
     preset: str | None = field(default=None)
 
     def __post_init__(self) -> None:
@@ -152,7 +156,8 @@ def _make_classifier(classifier: str, seed: int, c: float = 10.0) -> Any:
 
 def mfcc_baseline(clips: ClipTable, *, test_fold: int,
                   classifier: Literal["svm", "rf"] = "svm", seed: int = 0,
-                  features: np.ndarray | None = None) -> dict[str, Any]:
+                  features: np.ndarray | None = None, validation: bool = True
+                  ) -> dict[str, Any]:
     """Train and test the MFCC baseline on one cross-validation round.
 
     Parameters
@@ -166,6 +171,9 @@ def mfcc_baseline(clips: ClipTable, *, test_fold: int,
         Seeds the classifier.
     features : ndarray, shape (n_clips, n_features), optional
         Precomputed :func:`mfcc_features` (default: computed here).
+    validation : bool, default True
+        False: the previous fold trains too (see :func:`~spectranet.audio.protocol.fold_split`)
+        and the SVM keeps C = 10; ``val_accuracy`` is then None.
 
     Returns
     -------
@@ -183,19 +191,19 @@ def mfcc_baseline(clips: ClipTable, *, test_fold: int,
         ``features`` has another number of rows than ``clips``.
     """
     _check_classifier(classifier)
-    split = fold_split(clips.folds, test_fold)  # validates the folds
+    split = fold_split(clips.folds, test_fold, validation=validation)  # validates the folds
     x = mfcc_features(clips) if features is None else np.asarray(features, dtype=np.float64)
     if x.shape[0] != len(clips):
         raise DataError(f"features must have one row per clip ({len(clips)}), got {x.shape[0]}")
     y = clips.labels
     tic = time.perf_counter()
     tr, va, te = split["train"], split["val"], split["test"]
-    candidates = _SVM_C if classifier == "svm" else (None,)
+    candidates = _SVM_C if classifier == "svm" and va.size else (None,)
     best: tuple[float, Any, dict[str, Any]] | None = None
     for c in candidates:
         model = _make_classifier(classifier, seed, **({"c": c} if c is not None else {}))
         model.fit(x[tr], y[tr])
-        val_acc = float(np.mean(model.predict(x[va]) == y[va])) if va.size else float("nan")
+        val_acc = float(np.mean(model.predict(x[va]) == y[va])) if va.size else None
         if best is None or val_acc > best[0]:
             best = (val_acc, model, {"C": c} if c is not None else {"n_estimators": 500})
     assert best is not None
@@ -233,7 +241,8 @@ def cross_validate(clips: ClipTable, test_folds: list[int], config: BaselineConf
                       n_fft=config.n_fft, hop_length=config.hop_length)
     feature_seconds = time.perf_counter() - tic
     rounds = [mfcc_baseline(clips, test_fold=fold, classifier=config.classifier,  # type: ignore[arg-type]
-                            seed=config.seed, features=x) for fold in test_folds]
+                            seed=config.seed, features=x, validation=config.validation)
+              for fold in test_folds]
     folds = [{"fold": r["fold"], "clip_accuracy": r["clip_accuracy"],
               "val_accuracy": r["val_accuracy"], "chosen": r["chosen"],
               "test_clips": r["test_clips"]} for r in rounds]

@@ -174,7 +174,8 @@ def _baseline(clips: ClipTable, test_folds: list[int], config: AudioConfig,
     if path.is_file():
         return read_json(path)
     baseline = BaselineConfig(dataset=config.dataset, classifier=config.baseline,
-                              seed=config.seeds[0], sr=config.sr)
+                              seed=config.seeds[0], sr=config.sr,
+                              validation=config.validation == "fold")
     metrics, _ = cross_validate(clips, test_folds, baseline)
     run.write_json("baseline.json", metrics)
     return metrics
@@ -216,7 +217,8 @@ def round_loaders(x: np.ndarray, clips: ClipTable, windows: WindowTable,
 
     The scaler is fitted on the training windows (silent ones dropped when
     ``config.drop_silent``); training batches are shuffled, augmented and drawn per
-    ``config.sampling``; validation takes ``config.val_windows``; test takes every window.
+    ``config.sampling``; validation takes ``config.val_windows`` (no ``"val"`` loader when
+    the split has no validation clips); test takes every window.
     """
     labels = clips.labels[windows.clip_ids]
     train_w = windows.windows_of(split["train"])
@@ -239,7 +241,7 @@ def round_loaders(x: np.ndarray, clips: ClipTable, windows: WindowTable,
                               transform=train_tf,
                               groups=windows.clip_ids if config.sampling == "clips" else None),
     }
-    for part in ("val", "test"):
+    for part in ("val", "test") if split["val"].size else ("test",):
         rows = (windows.middle_windows(split[part]) if part == "val"
                 and config.val_windows == "middle" else windows.windows_of(split[part]))
         loaders[part] = ArrayBatches(x, labels, windows.clip_ids, indices=rows, batch_size=256,
@@ -253,7 +255,7 @@ def _train_round(clips: ClipTable, windows: WindowTable, config: AudioConfig, fo
         saved = np.load(folder / "predictions.npz")
         return read_json(folder / "metrics.json") | {"clip_true": saved["clip_true"],
                                                      "clip_pred": saved["clip_pred"]}
-    split = fold_split(clips.folds, fold)
+    split = fold_split(clips.folds, fold, validation=config.validation == "fold")
     run = RunDir(folder) if is_main_process() else None  # other ranks train, write nothing
     if run is not None:
         run.write_json("split.json", {k: v.tolist() for k, v in split.items()}
@@ -271,7 +273,7 @@ def _train_round(clips: ClipTable, windows: WindowTable, config: AudioConfig, fo
                 "class_ids": list(clips.class_ids), "features": windows.settings.to_dict(),
                 "standardizer": scaler.to_dict(), "aggregate": config.aggregate,
                 "precision": precision, "fold": fold, "seed": seed}
-    result = fit(model, loaders["train"], loaders["val"], optimizer=optimizer,
+    result = fit(model, loaders["train"], loaders.get("val"), optimizer=optimizer,
                  epochs=config.epochs,
                  scheduler=make_scheduler(optimizer, name=config.scheduler, epochs=config.epochs),
                  checkpoint_path=folder / "checkpoint.pt",
@@ -288,7 +290,7 @@ def _train_round(clips: ClipTable, windows: WindowTable, config: AudioConfig, fo
         np.savez(folder / "predictions.npz", **saved)
     metrics |= {"fold": fold, "seed": seed, "train_seconds": result.train_seconds,
                 "best_epoch": result.best_epoch, "epochs": config.epochs,
-                "val_accuracy": result.best_val_accuracy,
+                "val_accuracy": result.best_val_accuracy if "val" in loaders else None,
                 "history": result.history,
                 "train_windows": len(loaders["train"].indices),
                 "train_samples_per_epoch": len(loaders["train"].epoch_rows()),
@@ -328,7 +330,7 @@ def evaluate(run: str | Path, *, root: str | Path | None = None,
         state = load_checkpoint(ckpt)
         meta = state["metadata"]
         model = model_from_checkpoint(state).to(config.device)
-        split = fold_split(clips.folds, meta["fold"])
+        split = fold_split(clips.folds, meta["fold"], validation=config.validation == "fold")
         scaler = Standardizer.from_dict(meta["standardizer"])
         loader = ArrayBatches(windows.x, clips.labels[windows.clip_ids], windows.clip_ids,
                               indices=windows.windows_of(split["test"]), batch_size=256,

@@ -61,7 +61,8 @@ def fold_assignments(
     return train, val, int(test_fold)
 
 
-def fold_split(clip_folds: Sequence[int] | np.ndarray, test_fold: int) -> dict[str, np.ndarray]:
+def fold_split(clip_folds: Sequence[int] | np.ndarray, test_fold: int, *,
+               validation: bool = True) -> dict[str, np.ndarray]:
     """Clip indices of the training, validation and test sets for ``test_fold``.
 
     Parameters
@@ -69,6 +70,8 @@ def fold_split(clip_folds: Sequence[int] | np.ndarray, test_fold: int) -> dict[s
     clip_folds : array of int, shape (n_clips,)
         Fold of each clip (``ClipTable.folds``).
     test_fold : int
+    validation : bool, default True
+        False: no validation fold; every fold but the test fold trains, ``"val"`` is empty.
 
     Returns
     -------
@@ -79,9 +82,11 @@ def fold_split(clip_folds: Sequence[int] | np.ndarray, test_fold: int) -> dict[s
     if folds.ndim != 1:
         raise DataError(f"clip_folds must be 1-D, got shape {folds.shape}")
     train, val, test = fold_assignments(np.unique(folds[folds >= 0]).tolist(), test_fold)
+    if not validation:
+        train = [*train, val]
     return {
         "train": np.flatnonzero(np.isin(folds, train)),
-        "val": np.flatnonzero(folds == val),
+        "val": np.flatnonzero(folds == val) if validation else np.zeros(0, np.int64),
         "test": np.flatnonzero(folds == test),
     }
 

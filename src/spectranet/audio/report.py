@@ -15,12 +15,24 @@ def _pct(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.2f}"
 
 
+def _protocol(config: AudioConfig) -> str:
+    if config.validation == "none":
+        return ("Protocol: test fold k, training = every other fold, no validation fold: a fixed "
+                f"schedule of {config.epochs} epochs, the last epoch's weights are tested; "
+                "normalisation statistics from the training folds only.")
+    return ("Protocol: test fold k, validation fold = the previous fold present, training = the "
+            "rest; normalisation statistics from the training folds only; checkpoint = best on "
+            "validation " + ("(window accuracy on the middle window of each validation clip)."
+                             if config.val_windows == "middle"
+                             else "(window accuracy on every validation window)."))
+
+
 def _baseline_section(metrics: dict[str, Any], baseline: dict[str, Any]) -> list[str]:
     name = {"rf": "MFCC + random forest", "svm": "MFCC + SVM"}[baseline["classifier"]]
     ours = {f["fold"]: f["clip_accuracy"] for f in metrics["folds"]}
     lines = [f"## Against the {name} baseline (same folds, same test clips)", "",
              "Per-clip MFCC statistics (25 coefficients, 275 features) and scikit-learn's "
-             "classifier, trained on the same training folds.", "",
+             "classifier, trained on the same training folds as the CNN.", "",
              "| test fold | CNN (%) | baseline (%) | CNN - baseline (points) |",
              "|---|---|---|---|"]
     for f in baseline["folds"]:
@@ -68,10 +80,10 @@ def render(config: AudioConfig, clips: ClipTable, windows: WindowTable, precisio
         f"{len(windows)} windows ({int(windows.silent.sum())} silent, dropped from training "
         f"only: {config.drop_silent}). Clip score: {config.aggregate} of window probabilities.",
         "",
-        "Protocol: test fold k, validation fold = the previous fold present, training = the rest; "
-        "normalisation statistics from the training folds only; checkpoint = best on validation "
-        + ("(window accuracy on the middle window of each validation clip)."
-           if config.val_windows == "middle" else "(window accuracy on every validation window)."),
+        *(["The `standard` recipe was chosen on validation accuracy only, never on test folds: "
+           "see `spectranet experiment chen2019 ablation --scale standard`.", ""]
+          if config.preset == "standard" else []),
+        _protocol(config),
         "",
         "## Accuracy per test fold",
         "",

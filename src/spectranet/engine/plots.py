@@ -24,7 +24,8 @@ def plot_history(history: Sequence[Mapping[str, float]], *, title: str | None = 
     epochs = [h["epoch"] for h in history]
     for ax, key, label in ((ax_loss, "loss", "loss"), (ax_acc, "accuracy", "accuracy")):
         ax.plot(epochs, [h[f"train_{key}"] for h in history], label="training")
-        ax.plot(epochs, [h[f"val_{key}"] for h in history], label="validation")
+        if any(h[f"val_{key}"] is not None for h in history):  # None: trained without validation
+            ax.plot(epochs, [h[f"val_{key}"] for h in history], label="validation")
         ax.set_xlabel("epoch")
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)

@@ -305,7 +305,7 @@ def load_best_checkpoint(paths: Iterable[str | Path]) -> dict[str, Any]:
 def fit(
     model: nn.Module,
     train_loader: Iterable[Batch],
-    val_loader: Iterable[Batch],
+    val_loader: Iterable[Batch] | None,
     *,
     optimizer: torch.optim.Optimizer,
     epochs: int,
@@ -343,6 +343,8 @@ def fit(
     model : nn.Module
         Maps ``batch["x"]`` to logits of shape (n, n_classes).
     train_loader, val_loader : iterable of dict batches
+        ``val_loader=None``: no validation; the weights of the last epoch are kept (a fixed
+        schedule), and the history's ``val_loss`` and ``val_accuracy`` are None.
     optimizer : torch.optim.Optimizer
     epochs : int >= 1
     scheduler : LRScheduler, optional
@@ -393,7 +395,8 @@ def fit(
     result, best_state, start = _resume(model, optimizer, scheduler, path, epochs)
     if world > 1:
         train_loader = dist.ShardedBatches(train_loader, rank, world)
-        val_loader = dist.ShardedBatches(val_loader, rank, world, pad=False)
+        if val_loader is not None:
+            val_loader = dist.ShardedBatches(val_loader, rank, world, pad=False)
     bar = tqdm(range(start, epochs), desc=desc, disable=not progress, initial=start, total=epochs)
     with weights_in(model, layouts):
         net = dist.wrap_model(model)
@@ -406,7 +409,7 @@ def fit(
                 net, train_loader, optimizer, device=device, precision=precision, loss_fn=loss_fn,
                 progress=progress, layouts=layouts, mixup=mixup,
             )
-            val_sums = _evaluate_sums(
+            val_sums = None if val_loader is None else _evaluate_sums(
                 model, val_loader, device=device, precision=precision, loss_fn=None,
                 layouts=layouts,
             )
@@ -425,14 +428,17 @@ def fit(
                     "seconds": seconds,
                 }
             )
-            improved = val_acc > result.best_val_accuracy
+            # without validation the last epoch is kept (a fixed schedule)
+            improved = val_acc is None or val_acc > result.best_val_accuracy
             checkpoint = path is not None and main and epoch + 1 < epochs
             # one copy serves both; torch.save stores the shared tensors once
             current = _cpu_copy(model.state_dict()) if improved or checkpoint else None
             if improved:
-                result.best_val_accuracy, result.best_epoch = val_acc, epoch + 1
-                best_state = current
-            bar.set_postfix(loss=f"{train_loss:.3f}", val_acc=f"{val_acc:.3f}")
+                result.best_epoch, best_state = epoch + 1, current
+                if val_acc is not None:
+                    result.best_val_accuracy = val_acc
+            bar.set_postfix(loss=f"{train_loss:.3f}",
+                            val_acc="-" if val_acc is None else f"{val_acc:.3f}")
             if checkpoint:
                 resume = {
                     "model": current,
@@ -456,13 +462,18 @@ def _cpu_copy(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 
 
 def _epoch_means(
-    train_sums: tuple[float, int, int], val_sums: tuple[float, int, int]
-) -> tuple[float, float, float, float]:
-    """(train loss, train accuracy, val loss, val accuracy), summed over ranks when distributed."""
+    train_sums: tuple[float, int, int], val_sums: tuple[float, int, int] | None
+) -> tuple[float, float, float | None, float | None]:
+    """(train loss, train accuracy, val loss, val accuracy), summed over ranks when distributed.
+
+    ``val_sums=None`` (no validation) gives None for the validation loss and accuracy.
+    """
     t_loss, t_correct, t_seen, v_loss, v_correct, v_seen = dist.all_reduce_sums(
-        [*train_sums, *val_sums])
+        [*train_sums, *(val_sums or (0.0, 0, 0))])
     if t_seen == 0:
         raise ConfigError("the training loader yielded no samples")
+    if val_sums is None:
+        return t_loss / t_seen, t_correct / t_seen, None, None
     if v_seen == 0:
         raise ConfigError("the validation loader yielded no samples")
     return t_loss / t_seen, t_correct / t_seen, v_loss / v_seen, v_correct / v_seen
