@@ -77,6 +77,6 @@ def test_fold_split_without_validation_trains_on_every_other_fold():
     folds = np.array([1, 2, 3, 10, 1, 2, 3, 10, -1])
     split = fold_split(folds, 1, validation=False)
     assert split["test"].tolist() == [0, 4] and split["val"].size == 0
-    assert split["train"].tolist() == [1, 2, 3, 5, 6, 7]  # folds 2, 3 and 10 (10 validates otherwise)
+    assert split["train"].tolist() == [1, 2, 3, 5, 6, 7]  # folds 2, 3, 10 (10 validates otherwise)
     with_val = fold_split(folds, 1)
     assert sorted([*with_val["train"], *with_val["val"]]) == split["train"].tolist()
