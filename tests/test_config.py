@@ -40,8 +40,8 @@ def test_list_presets():
 def test_audio_standard_preset_is_a_full_width_recipe_independent_of_the_dataset():
     cfg = make_config("audio", "standard")
     assert cfg.filters is None and cfg.batch_norm and cfg.sampling == "clips"
-    assert (cfg.optimizer, cfg.scheduler, cfg.val_windows, cfg.baseline) == (
-        "adamw", "onecycle", "middle", "rf")
+    assert (cfg.optimizer, cfg.scheduler, cfg.validation, cfg.baseline, cfg.augment) == (
+        "adamw", "onecycle", "none", "rf", False)
     preset = load_preset("audio", "standard")
     assert "folds" not in preset and "dataset" not in preset  # works on any layout
     paper = make_config("audio", "paper")

@@ -46,7 +46,7 @@ def run(subset, tmp_path_factory):
     out = tmp_path_factory.mktemp("runs") / "audio"
     config = make_config("audio", "quick", dataset=str(subset), folds=[3], epochs=6,
                          filters=[16, 16, 32, 32], batch_size=32, jobs=1, sampling="windows",
-                         mixup=0.0)
+                         mixup=0.0, validation="fold")
     metrics = pipeline.train(config, out, progress=False)
     yield out, metrics, config
     mp.undo()
@@ -145,12 +145,12 @@ def test_standard_run_reports_the_baseline_on_the_same_folds(standard_run, subse
     from spectranet.audio import baseline
 
     out, metrics, config = standard_run
-    assert config.baseline == "rf" and config.sampling == "clips"
+    assert config.baseline == "rf" and config.sampling == "clips" and config.validation == "none"
     base = metrics["baseline"]
     assert [f["fold"] for f in base["folds"]] == [f["fold"] for f in metrics["folds"]] == [3]
     assert base["folds"][0]["test_clips"] == metrics["folds"][0]["test_clips"] == 40
-    alone = baseline.train(baseline.BaselineConfig(dataset=str(subset), classifier="rf", folds=[3]),
-                           tmp_path / "rf")
+    alone = baseline.train(baseline.BaselineConfig(dataset=str(subset), classifier="rf", folds=[3],
+                                                   validation=False), tmp_path / "rf")
     assert base["clip_accuracy"] == alone["clip_accuracy"]  # the same baseline, seed and folds
     report = (out / "report.md").read_text()
     assert "## Against the MFCC + random forest baseline" in report
@@ -165,8 +165,10 @@ def test_standard_run_trains_one_window_per_clip_and_reuses_its_baseline(
         standard_run, monkeypatch):
     out, metrics, config = standard_run
     rnd = json.loads((out / "fold_3" / "seed_0" / "metrics.json").read_text())
-    assert rnd["train_samples_per_epoch"] == 140  # fold 1: 14 clips of each of 10 classes
-    assert rnd["train_windows"] > 140  # clips have several windows, one drawn per epoch
+    # no validation fold: folds 1 (14 clips per class) and 2 (4 per class) train, 10 classes
+    assert rnd["train_samples_per_epoch"] == 180
+    assert rnd["train_windows"] > 180  # clips have several windows, one drawn per epoch
+    assert rnd["val_accuracy"] is None and rnd["best_epoch"] == rnd["epochs"] == 3
     monkeypatch.setattr(pipeline, "cross_validate", lambda *a, **k: pytest.fail("recomputed"))
     assert pipeline.train(config, out, progress=False)["baseline"] == metrics["baseline"]
 

@@ -41,4 +41,5 @@ def test_ablation_report_differences_against_standard(tmp_path):
     assert "| all | every ingredient on | 60.0 | - | 65.0 | - | 50 / 60 | 10.0 |" in text
     assert "| no_mixup | without mixup | 55.0 | -5.0 | 66.0 | +1.0 | 50 / 60 | 10.0 |" in text
     assert "| no_augment | x | - | - | - | - | - | - |" in text
+    assert "highest validation accuracy. Here: `all` (every ingredient on), 60.0 %" in text
     assert "`spectranet experiment chen2019 ablation --scale standard`" in text

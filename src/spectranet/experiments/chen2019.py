@@ -120,10 +120,10 @@ def _audio_config(arch: str, scale: str) -> Any:
         return make_config("audio", "paper", arch=arch, jobs=1)
     if scale == "standard":  # Piczak's 2015 design has no batch norm
         return make_config("audio", "standard", arch=arch, baseline="none", jobs=1,
-                           batch_norm=False if arch == "piczak" else None)
+                           validation="fold", batch_norm=False if arch == "piczak" else None)
     filters = None if arch == "piczak" else _filters(arch)  # Piczak keeps its own design
     return make_config("audio", "quick", arch=arch, epochs=QUICK["epochs"], filters=filters,
-                       augment=QUICK["augment"], jobs=1)
+                       augment=QUICK["augment"], validation="fold", jobs=1)
 
 
 def _models(name: str) -> list[tuple[str, str, dict[str, Any]]]:
@@ -200,8 +200,9 @@ def _describe_data(root: str | Path | None) -> str:
 def _settings(scale: str) -> list[str]:
     if scale == "standard":
         return [f"CNNs: preset `standard` ({describe_preset('audio', 'standard')}; our recipe, "
-                "not the paper's), seed 0, every fold present; Piczak's CNN without batch "
-                "normalisation (its 2015 design has none).",
+                "not the paper's) but **with a validation fold** (the previous fold present) "
+                "so that every run has a validation curve, seed 0, every fold present; "
+                "Piczak's CNN without batch normalisation (its 2015 design has none).",
                 "Checkpoint = best epoch on the validation fold (middle window of each clip); "
                 "clip score = mean of window probabilities over every window."]
     if scale == "paper":
