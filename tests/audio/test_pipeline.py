@@ -38,18 +38,22 @@ def subset(tmp_path_factory, data_root) -> Path:
     return folder
 
 
-@pytest.fixture(scope="module")
-def run(subset, tmp_path_factory):
-    cache = tmp_path_factory.mktemp("cache")
+def _trained(tmp_path_factory, name, preset, **options):
+    """Train a run folder with its own feature cache; yield (folder, metrics, config)."""
     mp = pytest.MonkeyPatch()
-    mp.setenv("SPECTRANET_CACHE", str(cache))
-    out = tmp_path_factory.mktemp("runs") / "audio"
-    config = make_config("audio", "quick", dataset=str(subset), folds=[3], epochs=6,
-                         filters=[16, 16, 32, 32], batch_size=32, jobs=1, sampling="windows",
-                         mixup=0.0, validation="fold")
+    mp.setenv("SPECTRANET_CACHE", str(tmp_path_factory.mktemp(f"cache_{name}")))
+    out = tmp_path_factory.mktemp("runs") / name
+    config = make_config("audio", preset, folds=[3], jobs=1, **options)
     metrics = pipeline.train(config, out, progress=False)
     yield out, metrics, config
     mp.undo()
+
+
+@pytest.fixture(scope="module")
+def run(subset, tmp_path_factory):
+    yield from _trained(tmp_path_factory, "audio", "quick", dataset=str(subset), epochs=6,
+                        filters=[16, 16, 32, 32], batch_size=32, sampling="windows", mixup=0.0,
+                        validation="fold")
 
 
 def test_short_training_well_above_chance(run):
@@ -130,15 +134,8 @@ def test_cli_bad_fold_and_spec(subset, tmp_path, capsys):
 
 @pytest.fixture(scope="module")
 def standard_run(subset, tmp_path_factory):
-    cache = tmp_path_factory.mktemp("cache_std")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("SPECTRANET_CACHE", str(cache))
-    out = tmp_path_factory.mktemp("runs") / "standard"
-    config = make_config("audio", "standard", dataset=str(subset), folds=[3], epochs=3,
-                         filters=[8, 8, 16, 16], jobs=1)
-    metrics = pipeline.train(config, out, progress=False)
-    yield out, metrics, config
-    mp.undo()
+    yield from _trained(tmp_path_factory, "standard", "standard", dataset=str(subset), epochs=3,
+                        filters=[8, 8, 16, 16])
 
 
 def test_standard_run_reports_the_baseline_on_the_same_folds(standard_run, subset, tmp_path):

@@ -66,11 +66,14 @@ def test_best_not_last_weights_are_returned():
     assert acc == pytest.approx(res.best_val_accuracy)
 
 
-def test_resume_equals_uninterrupted(tmp_path):
+@pytest.mark.parametrize("validation", [True, False])
+def test_resume_equals_uninterrupted(tmp_path, validation):
     x, y = blobs()
-    val = Batches(x[:50], y[:50], shuffle=False)
+    val = Batches(x[:50], y[:50], shuffle=False) if validation else None
     model_a, opt_a = model_and_opt()
     full = fit(model_a, Batches(x, y), val, optimizer=opt_a, epochs=4, progress=False)
+    assert [h["val_accuracy"] is None for h in full.history] == [not validation] * 4
+    assert validation or full.best_epoch == 4  # without validation the last epoch is kept
 
     path2 = tmp_path / "d.pt"
     model_d, opt_d = model_and_opt()
@@ -257,28 +260,3 @@ def test_onecycle_schedule_per_epoch():
     assert rates[1] == pytest.approx((0.003 / 25 + 0.003) / 2)  # cosine warm-up, half way
     assert rates[2] == pytest.approx(0.003) == max(rates)  # peak after 30 % of 10 epochs
     assert rates[-1] < rates[0] and all(np.diff(rates[2:]) < 0)
-
-
-def test_fit_without_validation_keeps_the_last_epoch_and_resumes(tmp_path):
-    x, y = blobs()
-    model, opt = model_and_opt()
-    res = fit(model, Batches(x, y), None, optimizer=opt, epochs=3, progress=False)
-    assert res.best_epoch == 3 and [h["val_accuracy"] for h in res.history] == [None] * 3
-    model_b, opt_b = model_and_opt()
-
-    class Interrupt(Batches):
-        def __iter__(self):
-            if self.epoch == 2:
-                raise KeyboardInterrupt
-            return super().__iter__()
-
-    with pytest.raises(KeyboardInterrupt):
-        fit(model_b, Interrupt(x, y), None, optimizer=opt_b, epochs=3, progress=False,
-            checkpoint_path=tmp_path / "c.pt")
-    model_c, opt_c = model_and_opt(seed=5)
-    resumed = fit(model_c, Batches(x, y), None, optimizer=opt_c, epochs=3, progress=False,
-                  checkpoint_path=tmp_path / "c.pt")
-    assert [h["train_loss"] for h in resumed.history] == pytest.approx(
-        [h["train_loss"] for h in res.history], rel=1e-6)
-    for k, v in model.state_dict().items():  # the last epoch's weights, not an earlier best
-        assert torch.allclose(v, model_c.state_dict()[k])
