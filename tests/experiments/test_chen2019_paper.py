@@ -5,49 +5,10 @@ Experiments 1-3, Table 4 and Section 4.4 for the comparison.
 """
 
 import json
-from pathlib import Path
 
-import numpy as np
 import pytest
 
-from spectranet.audio.pipeline import summarise
-from spectranet.engine.runs import atomic_write_json
-from spectranet.experiments import chen2019, grid, run_experiment
-
-FOLDS = (1, 2, 3, 10)
-
-
-def _metrics(base: float, n_classes: int = 10) -> dict:
-    """Synthetic per-fold rounds summarised by the sound pipeline's own ``summarise``."""
-    rng = np.random.default_rng(int(base * 1000))
-    rounds = []
-    for fold in FOLDS:
-        true = rng.integers(0, n_classes, 40)
-        pred = np.where(rng.random(40) < base, true, (true + 1) % n_classes)
-        rounds.append({"fold": fold, "seed": 0, "clip_accuracy": float(np.mean(true == pred)),
-                       "window_accuracy": base - 0.05, "test_clips": 40, "clip_true": true,
-                       "clip_pred": pred, "train_seconds": 30.0})
-    return summarise(rounds, n_classes)
-
-
-def _fake_audio(config, folder, root):
-    metrics = _metrics(0.7 if "Dila" in config.arch else 0.6)
-    atomic_write_json(Path(folder) / "metrics.json", metrics)
-    return metrics
-
-
-def _fake_mfcc(config, folder, root):
-    metrics = _metrics(0.5 if config.classifier == "svm" else 0.55)
-    metrics.pop("window_accuracy")
-    atomic_write_json(Path(folder) / "metrics.json", metrics)
-    return metrics
-
-
-@pytest.fixture
-def fake_runners(monkeypatch):
-    monkeypatch.setitem(grid.RUNNERS, "audio", _fake_audio)
-    monkeypatch.setitem(grid.RUNNERS, "mfcc", _fake_mfcc)
-    monkeypatch.setattr(chen2019, "prepare", lambda runs, out, root: None)
+from spectranet.experiments import chen2019, run_experiment
 
 
 def test_experiment_claims_quote_section_4_3():

@@ -4,71 +4,10 @@ import json
 import shutil
 from pathlib import Path
 
-import numpy as np
 import pytest
-from matplotlib.figure import Figure
 
-from spectranet.audio.pipeline import summarise
-from spectranet.engine.runs import atomic_write_json, save_figure
 from spectranet.errors import ConfigError
 from spectranet.experiments import ahmad2020, chen2019, grid, list_experiments, run_experiment
-
-FOLDS = (1, 2, 3, 10)
-
-
-def _audio_metrics(base: float, n_classes: int = 10) -> dict:
-    """The sound pipeline's metrics.json, built by its own ``summarise`` from fake rounds."""
-    rng = np.random.default_rng(int(base * 1000))
-    rounds = []
-    for i, fold in enumerate(FOLDS):
-        true = rng.integers(0, n_classes, 40)
-        pred = np.where(rng.random(40) < base + 0.01 * i, true, (true + 1) % n_classes)
-        rounds.append({"fold": fold, "seed": 0, "clip_accuracy": float(np.mean(true == pred)),
-                       "window_accuracy": base - 0.05, "test_clips": 40, "clip_true": true,
-                       "clip_pred": pred, "train_seconds": 30.0})
-    return summarise(rounds, n_classes)
-
-
-def _fake_audio(config, folder, root):
-    base = 0.7 if "Dila" in config.arch else 0.6
-    metrics = _audio_metrics(base + 0.02 * config.arch.count("Cov"))
-    atomic_write_json(Path(folder) / "metrics.json", metrics)
-    return metrics
-
-
-def _fake_mfcc(config, folder, root):
-    metrics = _audio_metrics(0.5 if config.classifier == "svm" else 0.55)
-    metrics.pop("window_accuracy")
-    atomic_write_json(Path(folder) / "metrics.json", metrics)
-    return metrics
-
-
-def _fake_hsi(config, folder, root):
-    folder = Path(folder)
-    oa = 0.95 - 0.01 * (config.window - 11) - (0.1 if config.protocol == "disjoint" else 0)
-    oa -= 0.0 if config.model == "fast3dcnn" else 0.05
-    for name in ("curves", "map"):
-        fig = Figure(figsize=(1, 1))
-        fig.subplots().plot([0, 1])
-        save_figure(fig, folder / "seed_0" / "figures" / f"{name}.png", dpi=20)
-    metrics = {"overall_accuracy": oa, "average_accuracy": oa - 0.05, "kappa": oa - 0.03,
-               "per_class_accuracy": [oa] * 16, "confusion_matrix": np.eye(16).tolist(),
-               "seed": 0, "train_seconds": 2.0 * config.window, "test_seconds": 0.5,
-               "map_seconds": 1.0, "best_epoch": 3, "epochs": config.epochs,
-               "parameters": 1000 * config.window ** 2, "history": []}
-    atomic_write_json(folder / "config.json", {"environment": {"threads": 3}})
-    atomic_write_json(folder / "metrics.json", metrics)
-    return metrics
-
-
-@pytest.fixture
-def fake_runners(monkeypatch):
-    monkeypatch.setitem(grid.RUNNERS, "audio", _fake_audio)
-    monkeypatch.setitem(grid.RUNNERS, "mfcc", _fake_mfcc)
-    monkeypatch.setitem(grid.RUNNERS, "hsi", _fake_hsi)
-    monkeypatch.setattr(chen2019, "prepare", lambda runs, out, root: None)
-    monkeypatch.setattr(ahmad2020, "available_scenes", lambda root=None: (
-        ["indian_pines"], [("salinas", "Salinas_corrected.mat is missing")]))
 
 
 def _header_ok(text: str, scale: str) -> None:
@@ -113,11 +52,12 @@ def test_chen2019_failed_run_is_listed_and_resumed(tmp_path, fake_runners, monke
     def broken(config, folder, root):
         raise RuntimeError("out of memory")
 
+    fake_mfcc = grid.RUNNERS["mfcc"]
     monkeypatch.setitem(grid.RUNNERS, "mfcc", broken)
     text = run_experiment("chen2019", "table4", out=tmp_path, root=tmp_path,
                           progress=False).read_text()
     assert "Runs not finished" in text and "RuntimeError: out of memory" in text
-    monkeypatch.setitem(grid.RUNNERS, "mfcc", _fake_mfcc)
+    monkeypatch.setitem(grid.RUNNERS, "mfcc", fake_mfcc)
     text = run_experiment("chen2019", "table4", out=tmp_path, root=tmp_path,
                           progress=False).read_text()
     assert "Runs not finished" not in text and "4 runs: 4 done" in text
@@ -258,11 +198,11 @@ def test_chen2019_exp2_exp3_reports(tmp_path, fake_runners, name, table, claim):
 
 def test_chen2019_exp2_reuses_exp1_dilated_models(tmp_path, fake_runners, monkeypatch):
     run_experiment("chen2019", "exp1", out=tmp_path / "exp1", root=tmp_path, progress=False)
-    trained = []
+    trained, fake_audio = [], grid.RUNNERS["audio"]
 
     def counting(config, folder, root):
         trained.append(Path(folder).name)
-        return _fake_audio(config, folder, root)
+        return fake_audio(config, folder, root)
 
     monkeypatch.setitem(grid.RUNNERS, "audio", counting)
     text = run_experiment("chen2019", "exp2", out=tmp_path / "exp2", root=tmp_path,
