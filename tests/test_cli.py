@@ -45,3 +45,19 @@ def test_data_dir_option_sets_the_data_root(capsys, data_root, monkeypatch):
     assert main(["--data-dir", str(data_root), "data", "verify", "indian_pines"]) == 0
     out = capsys.readouterr().out
     assert "Indian_pines_corrected.mat: ok" in out and "Indian_pines_gt.mat: ok" in out
+
+
+def test_python_dash_m_is_the_same_command(tmp_path):
+    import subprocess
+    import sys
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "spectranet", *args], capture_output=True,
+                              text=True, timeout=120)
+
+    helped = run("--help")
+    assert helped.returncode == 0 and all(c in helped.stdout for c in ("hsi", "audio", "data"))
+    failed = run("hsi", "train", "--scene", "nope", "--out", str(tmp_path / "r"))
+    err = failed.stderr
+    assert failed.returncode == 1 and err.startswith("error: ") and "nope" in err
+    assert err.count("\n") == 1 and not (tmp_path / "r").exists()
