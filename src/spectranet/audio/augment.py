@@ -1,4 +1,4 @@
-"""Augmentation of log-mel + delta windows (not in Chen et al. 2019; used by the quick preset)."""
+"""Augmentation of log-mel + delta windows (not in Chen et al. 2019; ``--augment``, off in presets)."""
 
 from __future__ import annotations
 
