@@ -3,7 +3,8 @@
 A configuration is a frozen dataclass: :class:`HSIConfig` for hyperspectral runs and
 :class:`AudioConfig` for sound runs. Presets are TOML files in ``spectranet/presets/``
 (``hsi_paper.toml``, ``hsi_quick.toml``, ``audio_paper.toml``, ``audio_standard.toml``,
-``audio_quick.toml``); explicit options override a preset. A run writes its resolved configuration to ``config.json``.
+``audio_quick.toml``); explicit options override a preset. A run writes its resolved
+configuration to ``config.json``.
 """
 
 from __future__ import annotations

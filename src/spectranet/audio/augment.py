@@ -1,4 +1,4 @@
-"""Augmentation of log-mel + delta windows (not in Chen et al. 2019; ``--augment``, off in presets)."""
+"""Time shift and masking of log-mel + delta windows (``--augment``; not in Chen et al. 2019)."""
 
 from __future__ import annotations
 
