@@ -149,3 +149,15 @@ def test_two_jobs_give_the_same_results_as_one(tmp_path, tiny_scene):
         assert r1["metrics"]["confusion_matrix"] == r2["metrics"]["confusion_matrix"]
         split = "runs/{}/seed_0/split.json".format(r1["name"])
         assert (tmp_path / "one" / split).read_text() == (tmp_path / "two" / split).read_text()
+
+
+@pytest.mark.parametrize(("paper", "name", "match"), [
+    ("chen2019", "exp1", "dataset 'urbansound8k' not found"),
+    ("ahmad2020", "table3", r"ahmad2020 table3: nothing to run \(indian_pines: .* is missing"),
+])
+def test_experiment_without_data_fails_before_writing(tmp_path, paper, name, match):
+    from spectranet.experiments import run_experiment
+
+    with pytest.raises(DataNotFoundError, match=match):
+        run_experiment(paper, name, out=tmp_path / "out", root=tmp_path / "empty", progress=False)
+    assert not (tmp_path / "out").exists()

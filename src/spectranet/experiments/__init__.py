@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 
-from spectranet.errors import ConfigError
+from spectranet.errors import ConfigError, DataNotFoundError
 from spectranet.experiments import ahmad2020, chen2019
 from spectranet.experiments.grid import (
     GridRun,
@@ -75,6 +75,8 @@ def run_experiment(paper: str, name: str, *, scale: str = "quick", jobs: int = 1
     ConfigError
         Unknown paper, experiment or scale, bad ``jobs``, or ``out`` holding runs of another
         configuration; raised before any run starts.
+    DataNotFoundError
+        No data for any run (no scene, no dataset): raised before anything is written.
     """
     if paper not in _PAPERS:
         raise ConfigError(f"paper must be one of {sorted(_PAPERS)}, got {paper!r}")
@@ -86,6 +88,9 @@ def run_experiment(paper: str, name: str, *, scale: str = "quick", jobs: int = 1
         raise ConfigError(f"scale must be one of {SCALES}, got {scale!r}")
     out = Path(out)
     runs, skipped = module.build_runs(name, scale, root=root)
+    if not runs:
+        reasons = "; ".join(f"{what}: {why}" for what, why in skipped) or "no data"
+        raise DataNotFoundError(f"{paper} {name}: nothing to run ({reasons})")
     validate_grid(runs, out, jobs=jobs, reuse=reuse)  # before prepare's feature extraction
     rows = published_results(runs, out)
     if rows is None:

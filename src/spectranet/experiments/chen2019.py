@@ -26,7 +26,7 @@ import numpy as np
 from spectranet.audio.baseline import CLASSIFIERS, BaselineConfig
 from spectranet.audio.models import PAPER_SPECS, canonical_spec, default_filters
 from spectranet.config import describe_preset, make_config
-from spectranet.errors import DataNotFoundError, SpectranetError
+from spectranet.errors import SpectranetError
 from spectranet.experiments import sound_recipe
 from spectranet.experiments.grid import GridRun, is_finished, usable_cpus
 from spectranet.experiments.report import Report, pct, save_plot, status_section
@@ -174,16 +174,16 @@ def build_runs(name: str, scale: str, *, root: str | Path | None = None
 def prepare(runs: Sequence[GridRun], out: Path, root: str | Path | None) -> None:
     """Extract and cache the feature windows once, before parallel runs read them.
 
-    A missing dataset is left to the runs, which record it as skipped.
+    Raises
+    ------
+    DataNotFoundError
+        The dataset is missing while runs remain to train: nothing could run.
     """
     todo = [r for r in runs if r.domain == "audio" and not is_finished(out, r.name)]
     if todo:
         from spectranet.audio.pipeline import features
 
-        try:
-            features(dataclasses.replace(todo[0].config, jobs=usable_cpus()), root=root)
-        except DataNotFoundError:
-            return
+        features(dataclasses.replace(todo[0].config, jobs=usable_cpus()), root=root)
 
 
 def _describe_data(root: str | Path | None) -> str:
