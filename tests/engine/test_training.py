@@ -260,3 +260,13 @@ def test_onecycle_schedule_per_epoch():
     assert rates[1] == pytest.approx((0.003 / 25 + 0.003) / 2)  # cosine warm-up, half way
     assert rates[2] == pytest.approx(0.003) == max(rates)  # peak after 30 % of 10 epochs
     assert rates[-1] < rates[0] and all(np.diff(rates[2:]) < 0)
+
+
+def test_progress_to_a_file_is_one_line_per_epoch(tmp_path, capsys):
+    x, y = blobs()
+    model, opt = model_and_opt()
+    fit(model, Batches(x, y), Batches(x[:50], y[:50], shuffle=False), optimizer=opt, epochs=2,
+        progress=True, desc="round", checkpoint_path=tmp_path / "c.pt")
+    err = capsys.readouterr().err.splitlines()  # captured: not a terminal
+    assert [line.split(" loss ")[0] for line in err] == ["round: epoch 1/2", "round: epoch 2/2"]
+    assert all(" val_acc 0." in line for line in err)

@@ -359,7 +359,7 @@ def extract_features(
         Worker processes (``ProcessPoolExecutor``, platform default start method) for
         decoding and transforms; 1 runs in this process. Each process uses one BLAS thread.
     progress : bool, default True
-        tqdm progress bar.
+        A progress bar on a terminal (none in a log file).
     on_error : {"raise", "skip"}, default "raise"
         Missing, empty or undecodable files raise, or are skipped and listed in
         ``WindowTable.skipped``.
@@ -379,7 +379,7 @@ def extract_features(
     records = list(clips.records if isinstance(clips, ClipTable) else clips)
     folder = None if cache is None else str(cache.folder)
     start = time.perf_counter()
-    from tqdm.auto import tqdm
+    from spectranet.engine.progress import bar as progress_bar
 
     paths = [Path(r.path) for r in records]
     # Warm path in this process: files whose (size, mtime_ns) the index knows and whose
@@ -407,7 +407,8 @@ def extract_features(
             computed = pool.map(_clip_job, [paths[i] for i in todo], [s] * n, [folder] * n,
                                 chunksize=4)
         results = (done[i] if i in done else next(computed) for i in range(len(paths)))
-        bar = tqdm(results, total=len(paths), disable=not progress, desc="features", unit="clip")
+        bar = progress_bar(results, total=len(paths), enabled=progress, desc="features",
+                           unit="clip")
         for i, (record, (x, error, hit, digest)) in enumerate(zip(records, bar, strict=True)):
             if error is not None:
                 kind, message = error

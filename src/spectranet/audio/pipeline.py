@@ -142,13 +142,13 @@ def train(config: AudioConfig, out: str | Path, *, root: str | Path | None = Non
                                        "classes": list(clips.class_names),
                                        "skipped": [list(s) for s in (*clips.skipped,
                                                                      *windows.skipped)]})
-    from tqdm.auto import tqdm
+    from spectranet.engine.progress import bar as progress_bar
 
     grid = [(fold, seed) for fold in test_folds for seed in config.seeds]
     rounds = [
         _train_round(clips, windows, config, fold, seed, precision,
                      out / f"fold_{fold}" / f"seed_{seed}", progress)
-        for fold, seed in tqdm(grid, desc="folds", disable=not progress or len(grid) == 1)
+        for fold, seed in progress_bar(grid, desc="folds", enabled=progress and len(grid) > 1)
     ]
     metrics = summarise(rounds, n_classes)
     if run is None:  # not rank 0: trained along, writes nothing

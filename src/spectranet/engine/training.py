@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 import math
 import random
+import sys
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -26,7 +27,6 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from spectranet.engine import distributed as dist
 from spectranet.engine.precision import (
@@ -39,6 +39,7 @@ from spectranet.engine.precision import (
     to_input,
     weights_in,
 )
+from spectranet.engine.progress import bar, interactive
 from spectranet.engine.runs import atomic_write_bytes
 from spectranet.errors import ConfigError, SpectranetError
 
@@ -112,7 +113,7 @@ def _logits(
 
 def _batches(loader: Iterable[Batch], progress: bool, desc: str) -> Iterator[Batch]:
     total = len(loader) if hasattr(loader, "__len__") else None  # type: ignore[arg-type]
-    return iter(tqdm(loader, desc=desc, total=total, leave=False, disable=not progress))
+    return iter(bar(loader, desc=desc, enabled=progress, total=total, leave=False))
 
 
 def train_one_epoch(
@@ -358,7 +359,8 @@ def fit(
     metadata : dict, optional
         Stored in the checkpoint under ``"metadata"``.
     progress : bool, default True
-        Progress bars for epochs and batches.
+        Progress bars for epochs and batches on a terminal; when standard error is a file or a
+        pipe, one line per epoch instead (and a line when resuming).
     desc : str
         Label of the epoch progress bar.
     memory_format : {"auto", "contiguous", "channels_last"}, default "auto"
@@ -397,10 +399,14 @@ def fit(
         train_loader = dist.ShardedBatches(train_loader, rank, world)
         if val_loader is not None:
             val_loader = dist.ShardedBatches(val_loader, rank, world, pad=False)
-    bar = tqdm(range(start, epochs), desc=desc, disable=not progress, initial=start, total=epochs)
+    lines = progress and not interactive()  # a log file gets one line per epoch, not bar frames
+    if lines and start:
+        print(f"{desc}: resuming from epoch {start} of {epochs}", file=sys.stderr, flush=True)
+    epoch_bar = bar(range(start, epochs), desc=desc, enabled=progress, initial=start,
+                    total=epochs)
     with weights_in(model, layouts):
         net = dist.wrap_model(model)
-        for epoch in bar:
+        for epoch in epoch_bar:
             tic = time.perf_counter()
             for loader in (train_loader, val_loader):
                 if hasattr(loader, "set_epoch"):
@@ -437,8 +443,11 @@ def fit(
                 result.best_epoch, best_state = epoch + 1, current
                 if val_acc is not None:
                     result.best_val_accuracy = val_acc
-            bar.set_postfix(loss=f"{train_loss:.3f}",
-                            val_acc="-" if val_acc is None else f"{val_acc:.3f}")
+            shown = "-" if val_acc is None else f"{val_acc:.3f}"
+            epoch_bar.set_postfix(loss=f"{train_loss:.3f}", val_acc=shown)
+            if lines:
+                print(f"{desc}: epoch {epoch + 1}/{epochs} loss {train_loss:.3f} val_acc {shown} "
+                      f"({seconds:.1f} s)", file=sys.stderr, flush=True)
             if checkpoint:
                 resume = {
                     "model": current,

@@ -153,9 +153,9 @@ def train(
 
 
 def _seed_bar(seeds: list[int], progress: bool) -> Any:
-    from tqdm.auto import tqdm
+    from spectranet.engine.progress import bar as progress_bar
 
-    return tqdm(seeds, desc="seeds", disable=not progress or len(seeds) == 1)
+    return progress_bar(seeds, desc="seeds", enabled=progress and len(seeds) > 1)
 
 
 def _summarise(per_seed: list[dict[str, Any]], seeds: list[int]) -> dict[str, Any]:
