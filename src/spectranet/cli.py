@@ -242,11 +242,12 @@ def audio_evaluate(run: str, no_progress: bool) -> None:
 @click.argument("run", type=click.Path())
 @click.argument("files", type=click.Path(), nargs=-1, required=True)
 @click.option("--out", type=click.Path(), help="Folder for predictions.csv and timelines.")
-def audio_predict(run: str, files: tuple[str, ...], out: str | None) -> None:
+@click.option("--device", default="cpu", show_default=True, help="cpu or cuda.")
+def audio_predict(run: str, files: tuple[str, ...], out: str | None, device: str) -> None:
     """Label and top-3 probabilities per file (and a window timeline for long recordings)."""
     from spectranet.audio.inference import predict
 
-    for row in predict(run, list(files), out=out):
+    for row in predict(run, list(files), out=out, device=device):
         top = ", ".join(f"{name} {p:.2f}" for name, p in row["top3"])
         click.echo(f"{row['file']}: {row['label']}  ({top})")
 

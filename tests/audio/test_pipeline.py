@@ -171,6 +171,16 @@ def test_standard_run_trains_one_window_per_clip_and_reuses_its_baseline(
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_cli_predict_on_cuda_without_a_gpu_writes_nothing(run, subset, tmp_path, capsys):
+    out, _, _ = run
+    clip = sorted(subset.glob("*.flac"))[0]
+    code = main(["audio", "predict", str(out), str(clip), "--device", "cuda",
+                 "--out", str(tmp_path / "p")])
+    assert code == 1 and "error: device 'cuda' is not available" in capsys.readouterr().err
+    assert not (tmp_path / "p").exists()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
 def test_cli_device_cuda_without_a_gpu_writes_nothing(subset, tmp_path, capsys):
     code = main(["audio", "train", "--dataset", str(subset), "--device", "cuda",
                  "--out", str(tmp_path / "r")])

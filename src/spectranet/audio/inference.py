@@ -17,6 +17,7 @@ from spectranet.audio.plots import plot_timeline
 from spectranet.audio.protocol import aggregate_clips
 from spectranet.audio.scaling import Standardizer
 from spectranet.engine.batches import ArrayBatches
+from spectranet.engine.distributed import check_device
 from spectranet.engine.runs import RunDir, atomic_write_text
 from spectranet.engine.training import load_best_checkpoint, predict_proba
 from spectranet.errors import DataNotFoundError
@@ -46,13 +47,15 @@ def model_from_checkpoint(state: dict[str, Any]) -> torch.nn.Module:
 
 
 def predict(run: str | Path, files: list[str | Path], *, out: str | Path | None = None,
-            top: int = 3) -> list[dict[str, Any]]:
+            top: int = 3, device: str = "cpu") -> list[dict[str, Any]]:
     """Label each file with a run's model: top label, top-3 probabilities, window timeline.
 
     The clip score is the mean (or vote, as the run was trained) of its window probabilities.
     With ``out``, writes ``predictions.csv`` and, for each recording longer than one window,
     ``<stem>_timeline.csv`` (window start and end in seconds, predicted class, probabilities)
     and ``figures/<stem>_timeline.png``.
+
+    ``device`` ("cpu", "cuda", "cuda:<index>") is checked before anything is read.
 
     Returns
     -------
@@ -64,8 +67,12 @@ def predict(run: str | Path, files: list[str | Path], *, out: str | Path | None 
     ------
     DataNotFoundError, DataError
         A missing, empty or undecodable file (checked for every file before any output).
+    ConfigError
+        ``device`` is not available here.
     """
+    check_device(device)
     model, meta = load_run_model(run)
+    model.to(device)
     settings = FeatureSettings(**meta["features"])
     scaler = Standardizer.from_dict(meta["standardizer"])
     names = meta["class_names"]
@@ -76,7 +83,7 @@ def predict(run: str | Path, files: list[str | Path], *, out: str | Path | None 
         x = clip_features(y, settings=settings)
         windows = ArrayBatches(x, np.zeros(len(x)), np.arange(len(x)), batch_size=256,
                                transform=lambda xb, rng: scaler.transform(xb))
-        probs, _ = predict_proba(model, windows, precision=meta["precision"])
+        probs, _ = predict_proba(model, windows, precision=meta["precision"], device=device)
         _, clip = aggregate_clips(probs, np.zeros(len(probs), np.int64), method=meta["aggregate"])
         order = np.argsort(-clip[0])[:top]
         starts = np.arange(len(probs)) * step / settings.sr
