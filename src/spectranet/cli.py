@@ -23,6 +23,8 @@ from spectranet.config import (
     PRESETS,
     SAMPLINGS,
     SCHEDULERS,
+    VAL_WINDOWS,
+    VALIDATIONS,
 )
 from spectranet.errors import SpectranetError
 
@@ -189,9 +191,9 @@ def audio_features(preset: str, folds: tuple[int, ...], skip_bad_files: bool, no
 @click.option("--augment/--no-augment", default=None, help="Time shift and masking of windows.")
 @click.option("--sampling", type=click.Choice(SAMPLINGS),
               help="An epoch: every training window, or one random window per clip.")
-@click.option("--validation", type=click.Choice(["fold", "none"]),
+@click.option("--validation", type=click.Choice(VALIDATIONS),
               help="fold: the previous fold validates; none: it trains too (fixed schedule).")
-@click.option("--val-windows", type=click.Choice(["all", "middle"]),
+@click.option("--val-windows", type=click.Choice(VAL_WINDOWS),
               help="Validation windows scored every epoch: all, or each clip's middle one.")
 @click.option("--mixup", type=float, help="Mixup Beta parameter (0: off).")
 @click.option("--label-smoothing", type=float, help="Label smoothing of the loss, in [0, 1).")

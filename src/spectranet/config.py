@@ -23,6 +23,8 @@ __all__ = [
     "CLASS_WEIGHTS",
     "OPTIMIZERS",
     "SAMPLINGS",
+    "VAL_WINDOWS",
+    "VALIDATIONS",
     "PRECISION_CHOICES",
     "PRESETS",
     "SCHEDULERS",
@@ -43,6 +45,8 @@ OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULERS = ("none", "cosine", "onecycle")
 CLASS_WEIGHTS = ("none", "balanced")
 SAMPLINGS = ("windows", "clips")
+VALIDATIONS = ("fold", "none")
+VAL_WINDOWS = ("all", "middle")
 BASELINES = ("none", "rf", "svm")
 PRECISION_CHOICES = ("auto", "fp32", "bf16")
 _C = TypeVar("_C", "HSIConfig", "AudioConfig")
@@ -283,8 +287,8 @@ class AudioConfig:
         _choice("aggregate", self.aggregate, ("mean", "vote"))
         _choice("scheduler", self.scheduler, SCHEDULERS)
         _choice("sampling", self.sampling, SAMPLINGS)
-        _choice("val_windows", self.val_windows, ("all", "middle"))
-        _choice("validation", self.validation, ("fold", "none"))
+        _choice("val_windows", self.val_windows, VAL_WINDOWS)
+        _choice("validation", self.validation, VALIDATIONS)
         _choice("baseline", self.baseline, BASELINES)
         _positive("mixup", self.mixup, allow_zero=True)
         if isinstance(self.label_smoothing, bool) or not 0 <= self.label_smoothing < 1:
