@@ -110,9 +110,11 @@ def train(config: AudioConfig, out: str | Path, *, root: str | Path | None = Non
     """Cross-validate ``config.arch`` over the test folds and seeds; write a run folder.
 
     For test fold k the validation fold is the previous fold present and the others train
-    (:func:`spectranet.audio.protocol.fold_split`); normalisation statistics come from the
+    (:func:`spectranet.audio.protocol.fold_split`), or with ``config.validation="none"`` every
+    other fold trains and the last epoch is kept; normalisation statistics come from the
     training folds only; silent windows are dropped from training only; every test clip is
-    scored by the mean (or vote) of its windows.
+    scored by the mean (or vote) of its windows. With ``config.baseline`` the MFCC baseline
+    runs on the same folds and goes into ``metrics.json`` (``baseline``) and the report.
 
     Returns
     -------
