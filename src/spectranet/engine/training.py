@@ -163,14 +163,13 @@ def _train_sums(
         for batch in _batches(loader, progress, "batches"):
             y = batch["y"].to(device, non_blocking=True)
             optimizer.zero_grad(set_to_none=True)
-            if beta is None:
-                logits = _logits(model, batch, device, precision, layouts)
-                loss = loss_fn(logits, y)
-            else:  # mixup: convex mix of two samples, the loss mixed with the same weight
+            if beta is not None:  # mixup: a convex mix of two samples, their losses alike
                 lam, perm = float(beta.sample()), torch.randperm(len(y))
-                mixed = dict(batch, x=lam * batch["x"] + (1 - lam) * batch["x"][perm])
-                logits = _logits(model, mixed, device, precision, layouts)
-                loss = lam * loss_fn(logits, y) + (1 - lam) * loss_fn(logits, y[perm.to(device)])
+                batch = dict(batch, x=lam * batch["x"] + (1 - lam) * batch["x"][perm])
+            logits = _logits(model, batch, device, precision, layouts)
+            loss = loss_fn(logits, y)
+            if beta is not None:
+                loss = lam * loss + (1 - lam) * loss_fn(logits, y[perm.to(device)])
             value = float(loss.detach())
             if not math.isfinite(value):
                 raise DivergedError(
