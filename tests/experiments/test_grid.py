@@ -161,3 +161,48 @@ def test_experiment_without_data_fails_before_writing(tmp_path, paper, name, mat
     with pytest.raises(DataNotFoundError, match=match):
         run_experiment(paper, name, out=tmp_path / "out", root=tmp_path / "empty", progress=False)
     assert not (tmp_path / "out").exists()
+
+
+class TinyFit:
+    """Runner training a small real model for 3 epochs; dies after ``crash_after`` epochs once."""
+
+    def __init__(self, crash_after=None):
+        self.crash_after = crash_after
+
+    def __call__(self, config, folder, root):
+        from torch import nn
+
+        from spectranet.engine import fit, make_optimizer, seed_everything
+        from spectranet.engine.batches import ArrayBatches
+
+        seed_everything(0)
+        g = np.random.default_rng(0)
+        y = g.integers(0, 2, 64)
+        x = (g.normal(size=(64, 3)) + y[:, None]).astype(np.float32)
+        crash_after, self.crash_after = self.crash_after, None
+
+        class Dying(ArrayBatches):
+            def set_epoch(self, epoch):
+                if crash_after is not None and epoch == crash_after:
+                    raise RuntimeError("killed")
+                super().set_epoch(epoch)
+
+        model = nn.Linear(3, 2)
+        fit(model, Dying(x, y, np.arange(64), batch_size=16), None, epochs=3,
+            optimizer=make_optimizer(model.parameters(), lr=0.1), desc="seed 0",
+            checkpoint_path=Path(folder) / "c.pt", progress=True)
+        atomic_write_json(Path(folder) / "metrics.json", CANNED)
+        return CANNED
+
+
+def test_progress_lines_name_the_run_and_its_resumption(tmp_path, capsys):
+    runner = TinyFit(crash_after=2)
+    run_grid(_runs(("a",)), tmp_path, runner=runner, progress=True)
+    err = capsys.readouterr().err.splitlines()
+    assert [e.split(" loss ")[0] for e in err] == ["a: seed 0: epoch 1/3", "a: seed 0: epoch 2/3"]
+    run_grid(_runs(("a",)), tmp_path, runner=runner, progress=True)
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == "a: seed 0: resuming from epoch 2 of 3"
+    assert err[1].startswith("a: seed 0: epoch 3/3 loss ")
+    run_grid(_runs(("b",)), tmp_path / "quiet", runner=TinyFit(), progress=False)
+    assert capsys.readouterr().err == ""

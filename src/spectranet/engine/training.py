@@ -17,7 +17,6 @@ from __future__ import annotations
 import io
 import math
 import random
-import sys
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -39,7 +38,7 @@ from spectranet.engine.precision import (
     to_input,
     weights_in,
 )
-from spectranet.engine.progress import bar, interactive
+from spectranet.engine.progress import bar, interactive, line
 from spectranet.engine.runs import atomic_write_bytes
 from spectranet.errors import ConfigError, SpectranetError
 
@@ -400,7 +399,7 @@ def fit(
             val_loader = dist.ShardedBatches(val_loader, rank, world, pad=False)
     lines = progress and not interactive()  # a log file gets one line per epoch, not bar frames
     if lines and start:
-        print(f"{desc}: resuming from epoch {start} of {epochs}", file=sys.stderr, flush=True)
+        line(f"{desc}: resuming from epoch {start} of {epochs}")
     epoch_bar = bar(range(start, epochs), desc=desc, enabled=progress, initial=start,
                     total=epochs)
     with weights_in(model, layouts):
@@ -445,8 +444,8 @@ def fit(
             shown = "-" if val_acc is None else f"{val_acc:.3f}"
             epoch_bar.set_postfix(loss=f"{train_loss:.3f}", val_acc=shown)
             if lines:
-                print(f"{desc}: epoch {epoch + 1}/{epochs} loss {train_loss:.3f} val_acc {shown} "
-                      f"({seconds:.1f} s)", file=sys.stderr, flush=True)
+                line(f"{desc}: epoch {epoch + 1}/{epochs} loss {train_loss:.3f} val_acc {shown} "
+                     f"({seconds:.1f} s)")
             if checkpoint:
                 resume = {
                     "model": current,

@@ -60,7 +60,8 @@ def run_experiment(paper: str, name: str, *, scale: str = "quick", jobs: int = 1
     root : path-like, optional
         Data root (default ``$SPECTRANET_DATA``).
     progress : bool, default True
-        One line per run on standard error.
+        On standard error: one line per run started, finished or reused, and each run's
+        epochs (``<run>: fold 1 seed 0: epoch 3/50 ...``, ``... resuming from epoch k``).
     reuse : sequence of path-like, optional
         Folders of other experiments whose finished runs with an identical configuration are
         copied instead of retrained (e.g. ``exp1``'s dilated models in ``exp2`` and ``exp3``).
@@ -96,7 +97,7 @@ def run_experiment(paper: str, name: str, *, scale: str = "quick", jobs: int = 1
     if rows is None:
         module.prepare(runs, out, root)
         rows = run_grid(runs, out, jobs=jobs, root=root, log=stderr_log if progress else None,
-                        reuse=reuse)
+                        reuse=reuse, progress=progress)
     elif progress:
         stderr_log(f"{out}: every run is done in results.json (no run folders): report only")
     return module.write_report(name, scale, out, rows, skipped, root=root)

@@ -68,13 +68,13 @@ class GridRun:
 def _train_hsi(config: Any, out: Path, root: str | Path | None) -> dict[str, Any]:
     from spectranet.hsi.pipeline import train
 
-    return train(config, out, root=root, progress=False)
+    return train(config, out, root=root, progress=True)  # lines only, see run_lines
 
 
 def _train_audio(config: Any, out: Path, root: str | Path | None) -> dict[str, Any]:
     from spectranet.audio.pipeline import train
 
-    return train(config, out, root=root, progress=False)
+    return train(config, out, root=root, progress=True)
 
 
 def _train_mfcc(config: Any, out: Path, root: str | Path | None) -> dict[str, Any]:
@@ -169,16 +169,23 @@ def _copy_run(source: Path, folder: Path) -> None:
 
 
 def _execute(run: GridRun, folder: Path, root: str | Path | None, threads: int,
-             runner: Callable[..., dict[str, Any]] | None) -> dict[str, Any]:
-    """Train one run (in this process or a pool worker); never raises an ``Exception``."""
+             runner: Callable[..., dict[str, Any]] | None, progress: bool) -> dict[str, Any]:
+    """Train one run (in this process or a pool worker); never raises an ``Exception``.
+
+    Its progress (one line per epoch, resumption) goes to standard error prefixed with the
+    run's name when ``progress``, else nowhere.
+    """
     import torch
+
+    from spectranet.engine.progress import run_lines
 
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
     tic = time.perf_counter()
     try:
         fn = runner if runner is not None else RUNNERS[run.domain]
-        fn(run.config, folder, root)
+        with run_lines(run.name, enabled=progress):
+            fn(run.config, folder, root)
         (folder / "error.json").unlink(missing_ok=True)
         return {"status": "done", "error": "", "seconds": time.perf_counter() - tic}
     except Exception as exc:  # recorded, not fatal to the other runs
@@ -196,7 +203,7 @@ def run_grid(runs: Sequence[GridRun], out: str | Path, *, jobs: int = 1,
              root: str | Path | None = None, threads: int | None = None,
              runner: Callable[[Any, Path, str | Path | None], dict[str, Any]] | None = None,
              log: Callable[[str], None] | None = None,
-             reuse: Sequence[str | Path] = ()) -> list[dict[str, Any]]:
+             reuse: Sequence[str | Path] = (), progress: bool = False) -> list[dict[str, Any]]:
     """Run every unfinished run of a grid; collect all results.
 
     Parameters
@@ -218,6 +225,9 @@ def run_grid(runs: Sequence[GridRun], out: str | Path, *, jobs: int = 1,
     reuse : sequence of path-like, optional
         Other grid folders; an unfinished run with the same domain and configuration as a
         finished run there is copied from it (see :func:`find_reusable`) instead of trained.
+    progress : bool, default False
+        Each run's own progress (epochs, "resuming from epoch k") on standard error, one line
+        per epoch prefixed with the run's name.
 
     Returns
     -------
@@ -275,7 +285,8 @@ def run_grid(runs: Sequence[GridRun], out: str | Path, *, jobs: int = 1,
     if jobs == 1:
         for i, run in enumerate(todo, 1):
             note(f"[{i}/{len(todo)}] start {run.name}")
-            finish(i, run, _execute(run, run_dir(out, run.name), root, threads, runner))
+            finish(i, run, _execute(run, run_dir(out, run.name), root, threads, runner,
+                                    progress))
     elif todo:
         context = multiprocessing.get_context("spawn")  # no forked torch/OpenMP state
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
@@ -283,7 +294,7 @@ def run_grid(runs: Sequence[GridRun], out: str | Path, *, jobs: int = 1,
             for run in todo:
                 note(f"queued {run.name}")
                 pending[pool.submit(_execute, run, run_dir(out, run.name), root, threads,
-                                    runner)] = run
+                                    runner, progress)] = run
             done_count = 0
             while pending:
                 finished, _ = wait(pending, return_when=FIRST_COMPLETED)
