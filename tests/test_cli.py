@@ -45,6 +45,19 @@ def test_data_dir_option_sets_the_data_root(capsys, data_root, monkeypatch):
     assert main(["--data-dir", str(data_root), "data", "verify", "indian_pines"]) == 0
     out = capsys.readouterr().out
     assert "Indian_pines_corrected.mat: ok" in out and "Indian_pines_gt.mat: ok" in out
+    assert "PASS: indian_pines: 2 of 2 files match their sha256" in out
+
+
+def test_data_verify_says_fail_with_exit_status_1(tmp_path, capsys):
+    folder = tmp_path / "hsi" / "indian_pines"
+    folder.mkdir(parents=True)
+    (folder / "Indian_pines_gt.mat").write_bytes(b"not the file")
+    assert main(["--data-dir", str(tmp_path), "data", "verify", "indian_pines"]) == 1
+    captured = capsys.readouterr()
+    assert "Indian_pines_gt.mat: mismatch" in captured.out
+    assert "FAIL: indian_pines: 2 of 2 files missing or with another sha256" in captured.err
+    main(["--data-dir", str(tmp_path), "data", "list"])
+    assert f"data root: {tmp_path}" in capsys.readouterr().out
 
 
 def test_python_dash_m_is_the_same_command(tmp_path):

@@ -87,6 +87,18 @@ def test_missing_file_without_url(served, monkeypatch):
         download_dataset("indian_pines", root, progress=False)
 
 
+def test_no_network_says_where_to_put_the_file_by_hand(served, monkeypatch):
+    root, _, files = served
+    _register(monkeypatch, cube=replace(files[0], url="http://127.0.0.1:9/cube.mat"))
+    with pytest.raises(DataNotFoundError) as err:
+        download_dataset("indian_pines", root, progress=False)
+    message = str(err.value)
+    assert "without a network, download http://127.0.0.1:9/cube.mat elsewhere" in message
+    assert f"place it at {root / 'hsi' / 'indian_pines' / files[0].filename}" in message
+    assert f"(sha256 {files[0].sha256})" in message and "\n" not in message
+    assert not (root / "hsi" / "indian_pines" / files[0].filename).exists()
+
+
 def test_unverified_file_is_used_with_warning(served, monkeypatch):
     root, _, files = served
     download_dataset("indian_pines", root, progress=False)

@@ -98,6 +98,10 @@ class HSIConfig:
         Registered scene name (``spectranet data list``); or give ``cube`` and ``gt``.
     cube, gt : str, optional
         A user's cube (H, W, B) and label map (H, W) files (.mat, .npy, .npz, ENVI).
+    class_names : path, optional
+        With ``cube``: a text file naming the label map's classes, one ``<id> <name>`` per
+        line or one name per line in ascending id order (see
+        :func:`spectranet.hsi.datasets.read_class_names`); default ``class <id>``.
     window : odd int >= 3, pixels, default 11
         Patch side S; the paper uses 11 to 25.
     components : int >= 1, default 20
@@ -131,6 +135,7 @@ class HSIConfig:
     gt: str | None = None
     cube_variable: str | None = None
     gt_variable: str | None = None
+    class_names: str | None = None
     window: int = 11
     components: int = 20
     protocol: str = "paper"
@@ -156,6 +161,9 @@ class HSIConfig:
             raise ConfigError("give a scene name, or both a cube file and a label-map file")
         if self.scene is not None and (self.cube is not None or self.gt is not None):
             raise ConfigError("give either a scene name or cube and label-map files, not both")
+        if self.class_names is not None and self.cube is None:
+            raise ConfigError("class_names names the classes of your own --cube/--gt; a "
+                              "registered scene has its own")
         w = self.window
         if isinstance(w, bool) or not isinstance(w, int) or w < 3 or w % 2 == 0:
             raise ConfigError(f"window must be an odd integer >= 3, got {w!r}")

@@ -242,7 +242,14 @@ def download_dataset(
         else:
             todo.append((remote, path))
     for remote, path in todo:
-        download(remote.url, path, sha256=remote.sha256, progress=progress)  # type: ignore[arg-type]
+        try:
+            download(remote.url, path, sha256=remote.sha256,  # type: ignore[arg-type]
+                     progress=progress)
+        except DataNotFoundError as exc:  # no network: say how to place the file by hand
+            sha = f"sha256 {remote.sha256}" if remote.sha256 else "no registered sha256"
+            raise DataNotFoundError(f"{exc}; without a network, download {remote.url} "
+                                    f"elsewhere and place it at {path} ({sha}), then run "
+                                    f"`spectranet data verify {name}`") from exc
     if entry.extracted:
         for remote in entry.files:
             _extract(folder / remote.filename, folder)

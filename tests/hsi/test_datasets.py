@@ -375,3 +375,28 @@ def test_real_gt_only_scenes(data_root, name, n_classes, n_labelled):
     assert set(np.unique(labels)) == set(range(-1, n_classes))
     with pytest.raises(DataNotFoundError, match=f"spectranet data download {name}"):
         load_scene(name, data_root)
+
+
+def test_class_names_by_id_or_by_line(tmp_path):
+    from spectranet.hsi.readers import read_class_names
+
+    path = tmp_path / "names.txt"
+    path.write_text("# ids as in the label map\n10 wheat field\n3 corn\n")
+    assert read_class_names(path, (3, 10)) == ("corn", "wheat field")
+    path.write_text("corn\nwheat\n\n")
+    assert read_class_names(path, (3, 10)) == ("corn", "wheat")
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("corn\n", r"1 names for 2 classes \(label map ids: \[3, 10\]\)"),
+    ("3 corn\n11 wheat\n", r"ids \[11\] are not in the label map"),
+    ("3 corn\n", r"ids \[10\] have no name"),
+    ("corn\ncorn\n", "class names must be distinct"),
+])
+def test_bad_class_names_are_refused(tmp_path, text, message):
+    from spectranet.errors import DataError
+    from spectranet.hsi.readers import read_class_names
+
+    (tmp_path / "names.txt").write_text(text)
+    with pytest.raises(DataError, match=message):
+        read_class_names(tmp_path / "names.txt", (3, 10))

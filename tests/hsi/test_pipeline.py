@@ -60,7 +60,8 @@ def test_map_covers_every_pixel(ip_run):
     out, _, _ = ip_run
     label_map = np.load(out / "seed_0" / "map.npy")
     assert label_map.shape == (145, 145)
-    assert label_map.min() >= 0 and label_map.max() < 16
+    # the scene's own ids (1..16 in Indian_pines_gt.mat), as its label map holds them
+    assert set(np.unique(label_map)) <= set(range(1, 17)) and len(np.unique(label_map)) > 8
 
 
 def test_rerun_skips_finished_seed(ip_run, data_root):
@@ -93,8 +94,10 @@ def test_predict_new_cube_with_labels(ip_run, data_root, tmp_path):
     assert (tmp_path / "pred" / "figures" / "map.png").is_file()
     # every labelled pixel, training ones included: at least the test accuracy
     assert result["metrics"]["overall_accuracy"] >= metrics["overall_accuracy"] - 0.05
-    ids = np.load(tmp_path / "pred" / "map_ids.npy")
+    ids = np.load(tmp_path / "pred" / "map.npy")
+    index = np.load(tmp_path / "pred" / "map_index.npy")
     assert set(np.unique(ids)) <= set(range(1, 17))
+    np.testing.assert_array_equal(ids, np.asarray(result["class_ids"])[index])
 
 
 def test_predict_rejects_wrong_band_count(ip_run, tmp_path):
@@ -126,9 +129,11 @@ def test_cli_train_and_predict_on_user_files(tmp_path):
     cube[gt == 3] += 2.0
     np.save(tmp_path / "cube.npy", cube)
     np.save(tmp_path / "gt.npy", gt)
+    (tmp_path / "names.txt").write_text("# id name\n7 bare soil\n3 corn\n")
     out = tmp_path / "run"
     code = main(["hsi", "train", "--cube", str(tmp_path / "cube.npy"), "--gt",
-                 str(tmp_path / "gt.npy"), "--preset", "quick", "--window", "9",
+                 str(tmp_path / "gt.npy"), "--class-names", str(tmp_path / "names.txt"),
+                 "--preset", "quick", "--window", "9",
                  "--components", "16", "--epochs", "2", "--seeds", "0", "1", "--out", str(out),
                  "--class-weight", "balanced", "--no-progress"])
     assert code == 0
@@ -140,7 +145,10 @@ def test_cli_train_and_predict_on_user_files(tmp_path):
     code = main(["hsi", "predict", str(out), str(tmp_path / "cube.npy"), "--gt",
                  str(tmp_path / "gt.npy"), "--out", str(tmp_path / "pred"), "--no-progress"])
     assert code == 0
-    assert set(np.unique(np.load(tmp_path / "pred" / "map_ids.npy"))) <= {3, 7}
+    assert set(np.unique(np.load(tmp_path / "pred" / "map.npy"))) <= {3, 7}
+    prediction = json.loads((tmp_path / "pred" / "prediction.json").read_text())
+    assert prediction["class_ids"] == [3, 7] and prediction["class_names"] == ["corn", "bare soil"]
+    assert "| corn |" in (out / "report.md").read_text()
 
 
 @pytest.mark.parametrize(("args", "message"), [

@@ -18,11 +18,12 @@ from spectranet.audio.protocol import aggregate_clips
 from spectranet.audio.scaling import Standardizer
 from spectranet.engine.batches import ArrayBatches
 from spectranet.engine.distributed import check_device
+from spectranet.engine.progress import bar
 from spectranet.engine.runs import RunDir, atomic_write_text
 from spectranet.engine.training import load_best_checkpoint, predict_proba
 from spectranet.errors import DataNotFoundError
 
-__all__ = ["predict", "load_run_model", "model_from_checkpoint"]
+__all__ = ["predict", "load_run_model", "model_from_checkpoint", "segments", "segment_summary"]
 
 
 def load_run_model(run: str | Path) -> tuple[torch.nn.Module, dict[str, Any]]:
@@ -47,7 +48,7 @@ def model_from_checkpoint(state: dict[str, Any]) -> torch.nn.Module:
 
 
 def predict(run: str | Path, files: list[str | Path], *, out: str | Path | None = None,
-            top: int = 3, device: str = "cpu") -> list[dict[str, Any]]:
+            top: int = 3, device: str = "cpu", progress: bool = True) -> list[dict[str, Any]]:
     """Label each file with a run's model: top label, top-3 probabilities, window timeline.
 
     The clip score is the mean (or vote, as the run was trained) of its window probabilities.
@@ -55,13 +56,16 @@ def predict(run: str | Path, files: list[str | Path], *, out: str | Path | None 
     ``<stem>_timeline.csv`` (window start and end in seconds, predicted class, probabilities)
     and ``figures/<stem>_timeline.png``.
 
-    ``device`` ("cpu", "cuda", "cuda:<index>") is checked before anything is read.
+    ``device`` ("cpu", "cuda", "cuda:<index>") is checked before anything is read;
+    ``progress`` shows a bar over the files on a terminal. Output files take each input's
+    stem; a repeated stem gets ``_2``, ``_3``... in input order.
 
     Returns
     -------
     list of dict
         Per file: ``file``, ``label``, ``top3`` (name, probability) pairs, ``windows``,
-        ``timeline`` (per window: ``start``, ``end``, ``label``, ``probabilities``).
+        ``timeline`` (per window: ``start``, ``end``, ``label``, ``probabilities``),
+        ``segments`` (runs of windows with the same top class, see :func:`segments`).
 
     Raises
     ------
@@ -79,7 +83,8 @@ def predict(run: str | Path, files: list[str | Path], *, out: str | Path | None 
     audio = [load_audio(f, sr=settings.sr) for f in files]  # validates every file first
     step = window_hop(settings.frames, settings.overlap) * settings.hop_length  # samples
     rows = []
-    for path, y in zip(files, audio, strict=True):
+    for path, y in bar(list(zip(files, audio, strict=True)), desc="files",
+                       enabled=progress and len(files) > 1):
         x = clip_features(y, settings=settings)
         windows = ArrayBatches(x, np.zeros(len(x)), np.arange(len(x)), batch_size=256,
                                transform=lambda xb, rng: scaler.transform(xb))
@@ -98,10 +103,55 @@ def predict(run: str | Path, files: list[str | Path], *, out: str | Path | None 
                  "probabilities": p.round(5).tolist()}
                 for s, p in zip(starts, probs, strict=True)
             ],
+            "segments": segments(starts, starts + span, probs, names),
         })
     if out is not None:
         _write(Path(out), rows, names)
     return rows
+
+
+def segments(starts: np.ndarray, ends: np.ndarray, probs: np.ndarray,
+             names: list[str]) -> list[dict[str, Any]]:
+    """Merge consecutive windows with the same top class into segments.
+
+    Parameters
+    ----------
+    starts, ends : ndarray, shape (n_windows,)
+        Window start and end times in seconds, ascending (windows may overlap).
+    probs : ndarray, shape (n_windows, n_classes)
+        Class probabilities per window.
+    names : list of str, length n_classes
+
+    Returns
+    -------
+    list of dict
+        Per segment: ``start`` (its first window's start, s), ``end`` (its last window's end,
+        s), ``label`` and ``probability`` (that class's mean probability over the segment's
+        windows).
+
+    Examples
+    --------
+    >>> p = np.array([[.9, .1], [.7, .3], [.2, .8]])
+    >>> [(s["start"], s["end"], s["label"], round(s["probability"], 2))
+    ...  for s in segments(np.array([0., 1., 2.]), np.array([2., 3., 4.]), p, ["a", "b"])]
+    [(0.0, 3.0, 'a', 0.8), (2.0, 4.0, 'b', 0.8)]
+    """
+    top = probs.argmax(1)
+    out: list[dict[str, Any]] = []
+    first = 0
+    for i in range(1, len(top) + 1):
+        if i == len(top) or top[i] != top[first]:
+            k = int(top[first])
+            out.append({"start": float(starts[first]), "end": float(ends[i - 1]),
+                        "label": names[k], "probability": float(probs[first:i, k].mean())})
+            first = i
+    return out
+
+
+def segment_summary(row: dict[str, Any]) -> str:
+    """One line per file's segments: ``"0.0-3.7 s dog_bark 0.81, 1.9-4.0 s siren 0.64"``."""
+    return ", ".join(f"{s['start']:.1f}-{s['end']:.1f} s {s['label']} {s['probability']:.2f}"
+                     for s in row["segments"])
 
 
 def _write(out: Path, rows: list[dict[str, Any]], names: list[str]) -> None:
@@ -113,10 +163,10 @@ def _write(out: Path, rows: list[dict[str, Any]], names: list[str]) -> None:
         pairs = [v for name, p in r["top3"] for v in (name, f"{p:.4f}")]
         writer.writerow([r["file"], r["label"], *pairs, r["windows"]])
     atomic_write_text(out / "predictions.csv", buf.getvalue())
-    for r in rows:
+    stems = _unique_stems([r["file"] for r in rows])
+    for r, stem in zip(rows, stems, strict=True):
         if r["windows"] < 2:
             continue
-        stem = Path(r["file"]).stem
         buf = io.StringIO()
         writer = csv.writer(buf)
         writer.writerow(["start_s", "end_s", "label", *names])
@@ -129,3 +179,14 @@ def _write(out: Path, rows: list[dict[str, Any]], names: list[str]) -> None:
         folder.save_figure(plot_timeline(times, probs, names, title=Path(r["file"]).name),
                            f"{stem}_timeline")
     folder.close()
+
+
+def _unique_stems(files: list[str]) -> list[str]:
+    """File stems for output names; a repeated stem gets ``_2``, ``_3``... in input order."""
+    seen: dict[str, int] = {}
+    stems = []
+    for f in files:
+        stem = Path(f).stem
+        seen[stem] = seen.get(stem, 0) + 1
+        stems.append(stem if seen[stem] == 1 else f"{stem}_{seen[stem]}")
+    return stems

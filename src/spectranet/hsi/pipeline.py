@@ -41,6 +41,7 @@ from spectranet.hsi.datasets import (
 from spectranet.hsi.maps import plot_map, predict_map
 from spectranet.hsi.models import build_model, count_parameters
 from spectranet.hsi.patches import PatchBatches, PatchDataset, check_window
+from spectranet.hsi.readers import read_class_names
 from spectranet.hsi.reduce import SpectralReducer
 from spectranet.hsi.splits import Split, disjoint_split, per_class_split, random_split
 
@@ -51,9 +52,12 @@ def _load(config: HSIConfig, root: str | Path | None) -> Scene:
     if config.scene is not None:
         return load_scene(config.scene, root=root)
     assert config.cube is not None and config.gt is not None  # guaranteed by HSIConfig
-    return load_cube(
-        config.cube, config.gt, cube_variable=config.cube_variable, gt_variable=config.gt_variable
-    )
+    names = None
+    if config.class_names is not None:
+        _, ids = read_labels(config.gt, config.gt_variable)
+        names = read_class_names(config.class_names, ids)
+    return load_cube(config.cube, config.gt, cube_variable=config.cube_variable,
+                     gt_variable=config.gt_variable, class_names=names)
 
 
 def make_split(labels: np.ndarray, config: HSIConfig, seed: int) -> Split:
@@ -287,7 +291,7 @@ def _train_seed(
                                 batch_size=config.map_batch_size, device=config.device,
                                 precision=precision, progress=progress)
         map_seconds = time.perf_counter() - tic
-        save_npy(folder / "map.npy", label_map)
+        save_npy(folder / "map.npy", np.asarray(scene.class_ids)[label_map])  # the scene's ids
         _seed_figures(run, scene, label_map, metrics, result.history, seed)
         metrics |= {"map_seconds": map_seconds,
                     "map_pixels_per_second": label_map.size / map_seconds}
@@ -383,12 +387,16 @@ def predict(
     out: str | Path,
     cube_variable: str | None = None,
     gt_variable: str | None = None,
+    device: str = "cpu",
     progress: bool = True,
 ) -> dict[str, Any]:
     """Classify every pixel of a new cube with a run's model; optionally score it.
 
-    Writes ``map.npy`` (class indices, (H, W)), ``map_ids.npy`` (the original label ids),
-    ``figures/map.png`` and ``prediction.json`` (with ``metrics`` when ``gt`` is given) to ``out``.
+    Writes to ``out``: ``map.npy`` (H, W) holding the scene's own label ids (as its label map
+    does; every pixel is classified, so no 0), ``map_index.npy`` (the same as class indices
+    0..K-1, in ``prediction.json``'s ``class_ids`` order), ``figures/map.png`` and
+    ``prediction.json`` (with ``metrics`` when ``gt`` is given). ``device`` ("cpu", "cuda")
+    is checked before anything is read.
 
     Raises
     ------
@@ -396,6 +404,7 @@ def predict(
         The cube has another number of bands than the run was trained on, or the label map
         holds class ids the run does not know.
     """
+    check_device(device)
     model, meta = load_run_model(run)
     data = read_cube(cube, cube_variable)
     if data.shape[2] != meta["input_bands"]:
@@ -408,13 +417,15 @@ def predict(
     reduced = meta["reducer"].transform(data)
     tic = time.perf_counter()
     label_map = predict_map(model, reduced, window=window, precision=meta["precision"],
-                            progress=progress)
+                            device=device, progress=progress)
     seconds = time.perf_counter() - tic
     out_dir = RunDir(out)
     class_ids = np.asarray(meta["class_ids"])
-    save_npy(out_dir / "map.npy", label_map)
-    save_npy(out_dir / "map_ids.npy", class_ids[label_map])
+    save_npy(out_dir / "map.npy", class_ids[label_map])
+    save_npy(out_dir / "map_index.npy", label_map)
     result: dict[str, Any] = {"run": str(run), "cube": str(cube), "shape": list(data.shape),
+                              "class_ids": class_ids.tolist(),
+                              "class_names": list(meta["class_names"]),
                               "seconds": seconds, "pixels_per_second": label_map.size / seconds}
     if truth is not None:
         mask = truth >= 0

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import os
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from spectranet.errors import DataError, DataNotFoundError, SpectranetError
 
-__all__ = ["read_array"]
+__all__ = ["read_array", "read_class_names"]
 
 PathLike = str | os.PathLike[str]
 
@@ -179,3 +180,58 @@ def _read_envi(header: Path, binary: Path) -> np.ndarray:
     else:
         cube = flat.reshape(rows, cols, bands)
     return np.ascontiguousarray(cube, dtype=dtype.newbyteorder("="))
+
+
+def read_class_names(path: PathLike, ids: Sequence[int]) -> tuple[str, ...]:
+    """Read the names of a label map's classes from a text file.
+
+    Parameters
+    ----------
+    path : path-like
+        UTF-8 text, one class per non-empty line, either ``<id> <name>`` for every id (any
+        order; the name may contain spaces) or just ``<name>`` in ascending id order. Lines
+        starting with ``#`` are ignored.
+    ids : sequence of int
+        The label map's class ids (non-zero ids present), ascending.
+
+    Returns
+    -------
+    tuple of str
+        One name per id, in ``ids`` order.
+
+    Raises
+    ------
+    DataNotFoundError
+        No such file.
+    DataError
+        Not text, duplicate names or ids, an id the label map does not have, or not one name
+        per class.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataNotFoundError(f"{path}: no such class-names file")
+    try:
+        lines = [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines()]
+    except UnicodeDecodeError:
+        raise DataError(f"{path}: class names must be UTF-8 text") from None
+    lines = [ln for ln in lines if ln and not ln.startswith("#")]
+    pairs = [ln.split(maxsplit=1) for ln in lines]
+    if lines and all(len(p) == 2 and p[0].isdigit() for p in pairs):
+        named = {int(i): name.strip() for i, name in pairs}
+        if len(named) != len(pairs):
+            raise DataError(f"{path}: an id is named twice")
+        unknown = sorted(set(named) - set(ids))
+        missing = [i for i in ids if i not in named]
+        if unknown or missing:
+            raise DataError(f"{path}: ids {unknown or missing} "
+                            f"{'are not in the label map' if unknown else 'have no name'} "
+                            f"(label map ids: {list(ids)})")
+        names = tuple(named[i] for i in ids)
+    elif len(lines) != len(ids):
+        raise DataError(f"{path}: {len(lines)} names for {len(ids)} classes (label map ids: "
+                        f"{list(ids)}); give one name per line in id order, or '<id> <name>'")
+    else:
+        names = tuple(lines)
+    if len(set(names)) != len(names):
+        raise DataError(f"{path}: class names must be distinct")
+    return names

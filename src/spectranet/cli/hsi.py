@@ -1,0 +1,133 @@
+"""``spectranet hsi``: train, evaluate and apply the fast 3D CNN and its comparison models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from spectranet.cli._common import (
+    PRECISION_HELP,
+    LazyChoice,
+    echo_metrics,
+    from_preset,
+    is_main_process,
+    preset_option,
+)
+from spectranet.config import CLASS_WEIGHTS, PRECISION_CHOICES
+
+__all__ = ["hsi"]
+
+_METRICS = ("overall_accuracy", "average_accuracy", "kappa")
+
+
+def _p(key: str, text: str = "") -> str:
+    return from_preset("hsi", key, text)
+
+
+def _models() -> list[str]:
+    from spectranet.hsi.models import list_models
+
+    return list_models()
+
+
+@click.group()
+def hsi() -> None:
+    """Hyperspectral image classification with the fast 3D CNN."""
+
+
+@hsi.command("train")
+@click.option("--scene", help="Registered scene (see `spectranet data list`).")
+@click.option("--cube", type=click.Path(), help="Your own cube file (.mat, .npy, .npz, ENVI .hdr).")
+@click.option("--gt", type=click.Path(), help="Label map for --cube (0 = unlabelled).")
+@click.option("--class-names", type=click.Path(),
+              help="Text file naming the classes of --gt: one 'id name' per line, or one name "
+                   "per line in id order.")
+@click.option("--cube-variable", help="Variable name inside a .mat/.npz cube file.")
+@click.option("--gt-variable", help="Variable name inside a .mat/.npz label file.")
+@preset_option("hsi", "paper")
+@click.option("--window", type=int, help=_p("window", "Odd patch side in pixels."))
+@click.option("--components", type=int, help=_p("components", "PCA components."))
+@click.option("--protocol", type=click.Choice(["paper", "disjoint"]),
+              help=_p("protocol", "paper: random split; disjoint: spatially separate regions."))
+@click.option("--train-per-class", type=float,
+              help="Training pixels per class: a count if >= 1 (e.g. 50), a fraction if < 1.")
+@click.option("--model", type=LazyChoice(_models), help=_p("model"))
+@click.option("--epochs", type=int, help=_p("epochs"))
+@click.option("--batch-size", type=int, help=_p("batch_size"))
+@click.option("--lr", type=float, help=_p("lr", "Learning rate."))
+@click.option("--dropout", type=float, help="Dropout rate (default: the model's own).")
+@click.option("--class-weight", type=click.Choice(CLASS_WEIGHTS),
+              help="balanced: weight the loss by inverse training-class frequency.")
+@click.option("--precision", type=click.Choice(PRECISION_CHOICES), help=_p("precision",
+                                                                          PRECISION_HELP))
+@click.option("--seeds", type=int, multiple=True,
+              help=_p("seeds", "Repeat the option or list: --seeds 0 1 2."))
+@click.option("--device", help="cpu (default) or cuda.")
+@click.option("--out", type=click.Path(), required=True, help="Run folder to write.")
+@click.option("--no-progress", is_flag=True)
+def hsi_train(preset: str, out: str, seeds: tuple[int, ...], no_progress: bool,
+              train_per_class: float | None, **options: Any) -> None:
+    """Train and evaluate on a scene; write a run folder with report, metrics and map.
+
+    \b
+    Example (Indian Pines, the quick preset cut to 2 epochs, about a minute):
+      spectranet hsi train --scene indian_pines --preset quick --epochs 2 --out runs/ip
+    """
+    from spectranet.config import make_config
+    from spectranet.hsi.pipeline import train
+
+    tpc: int | float | None = train_per_class
+    if tpc is not None and tpc >= 1:
+        if tpc != int(tpc):
+            raise click.BadParameter(f"a count must be a whole number, got {tpc}",
+                                     param_hint="--train-per-class")
+        tpc = int(tpc)
+    config = make_config("hsi", preset, seeds=list(seeds) or None, train_per_class=tpc, **options)
+    metrics = train(config, out, progress=not no_progress and is_main_process())
+    echo_metrics(metrics, _METRICS)
+    if is_main_process():
+        click.echo(f"run folder: {out}")
+
+
+@hsi.command("evaluate")
+@click.argument("run", type=click.Path())
+@click.option("--no-progress", is_flag=True)
+def hsi_evaluate(run: str, no_progress: bool) -> None:
+    """Re-score a finished run's test split from its best checkpoint.
+
+    \b
+    Example:
+      spectranet hsi evaluate runs/ip
+    """
+    from spectranet.hsi.pipeline import evaluate
+
+    echo_metrics(evaluate(run, progress=not no_progress), _METRICS)
+
+
+@hsi.command("predict")
+@click.argument("run", type=click.Path())
+@click.argument("cube", type=click.Path())
+@click.option("--gt", type=click.Path(), help="Label map to score the prediction against.")
+@click.option("--cube-variable")
+@click.option("--gt-variable")
+@click.option("--out", type=click.Path(), required=True)
+@click.option("--device", default="cpu", show_default=True, help="cpu or cuda.")
+@click.option("--no-progress", is_flag=True)
+def hsi_predict(run: str, cube: str, gt: str | None, cube_variable: str | None,
+                gt_variable: str | None, out: str, device: str, no_progress: bool) -> None:
+    """Classification map of a new cube with a run's model (map.npy holds your label ids).
+
+    \b
+    Example:
+      spectranet hsi predict runs/ip \\
+          $SPECTRANET_DATA/hsi/indian_pines/Indian_pines_corrected.mat --out runs/ip_map
+    """
+    from spectranet.hsi.pipeline import predict
+
+    result = predict(run, cube, gt=gt, out=out, cube_variable=cube_variable,
+                     gt_variable=gt_variable, device=device, progress=not no_progress)
+    click.echo(f"map: {Path(out) / 'map.npy'} ({result['pixels_per_second']:.0f} pixels/s)")
+    if "metrics" in result:
+        echo_metrics(result["metrics"], _METRICS)
