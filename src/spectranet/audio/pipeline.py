@@ -206,6 +206,7 @@ def summarise(rounds: list[dict[str, Any]], n_classes: int) -> dict[str, Any]:
         "per_class_accuracy": pooled["per_class_accuracy"],
         "macro_f1": pooled["macro_f1"],
         "confusion_matrix": pooled["confusion_matrix"],
+        "confusion_matrix_note": "clip counts pooled over the test folds (rows = truth)",
         "train_seconds": float(sum(r["train_seconds"] for r in rounds)),
         "rounds": [{k: v for k, v in r.items() if k not in ("clip_true", "clip_pred", "history")}
                    for r in rounds],

@@ -60,7 +60,8 @@ def audio_features(preset: str, folds: tuple[int, ...], skip_bad_files: bool, no
                    **options: Any) -> None:
     """Extract (and cache) the log-mel + delta windows of a dataset.
 
-    The cache lives in ~/.cache/spectranet/features (or $SPECTRANET_CACHE); training uses it.
+    The cache lives in ~/.cache/spectranet/features ($SPECTRANET_CACHE/features when set);
+    training reads it.
 
     \b
     Example:

@@ -171,6 +171,8 @@ def _summarise(per_seed: list[dict[str, Any]], seeds: list[int]) -> dict[str, An
     std.pop("seed", None)
     return {k: mean[k] for k in mean} | {
         "confusion_matrix": np.sum([r["confusion_matrix"] for r in per_seed], axis=0).tolist(),
+        "confusion_matrix_note": "counts summed over the seeds' test sets (rows = truth); each "
+                                 "seed's own is under seeds",
         "mean": mean,
         "std": std,
         "seeds": per_seed,
