@@ -1,0 +1,244 @@
+"""``spectranet export``: a trained run's model as a file that runs without spectranet.
+
+The file (ONNX, or TorchScript) maps float32 inputs ``(batch, *input_shape)`` to logits
+``(batch, K)``. Beside it, ``<file>.json`` (the sidecar) holds what a user needs to feed it:
+the input shape and layout, the class names in output order and the preprocessing as plain
+numbers -- for a hyperspectral run the PCA and scaling of its reducer and the patch rules, for a
+sound run the log-mel + delta settings and the per-band standardisation. See ``docs/export.md``.
+"""
+
+from __future__ import annotations
+
+import json
+from numbers import Integral
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from spectranet import __version__
+from spectranet.engine.export import (
+    EXPORT_FORMATS,
+    INPUT_NAME,
+    OUTPUT_NAME,
+    check_export_path,
+    check_format,
+    export_model,
+)
+from spectranet.engine.runs import atomic_write_bytes, atomic_write_json, read_json
+from spectranet.errors import ConfigError, DataError, DataNotFoundError
+
+__all__ = ["export_run", "sidecar_path"]
+
+SIDECAR_VERSION = 1
+
+
+def sidecar_path(model_path: str | Path) -> Path:
+    """The sidecar of an exported model: ``model.onnx`` -> ``model.onnx.json``."""
+    model_path = Path(model_path)
+    return model_path.with_name(model_path.name + ".json")
+
+
+def export_run(
+    run: str | Path,
+    out: str | Path | None = None,
+    *,
+    format: str = "onnx",
+    seed: int | None = None,
+) -> Path:
+    """Export the model of a run folder to ONNX or TorchScript, with a JSON sidecar beside it.
+
+    The run's domain (hyperspectral or sound) comes from its ``config.json``; the model is the
+    one ``predict`` uses (the checkpoint with the best validation accuracy). The exported file
+    is checked against PyTorch on seeded inputs before anything is written; both files are
+    written atomically, the model first.
+
+    Parameters
+    ----------
+    run : path-like
+        A folder written by ``spectranet hsi train`` or ``spectranet audio train``.
+    out : path-like, optional
+        The model file; default ``<run>/model.onnx`` or ``<run>/model.pt``. An existing file
+        is replaced. The sidecar is ``<out>.json`` (:func:`sidecar_path`).
+    format : {"onnx", "torchscript"}, default "onnx"
+        ONNX (opset chosen by torch's exporter; run it with ``onnxruntime``) or TorchScript
+        (``torch.jit.load``, needs torch but not spectranet).
+    seed : int, optional
+        Export this training seed's model (of any fold for a sound run) instead of the best.
+
+    Returns
+    -------
+    Path
+        The model file.
+
+    Raises
+    ------
+    ConfigError
+        Unknown ``format``, invalid ``seed``, or ``out`` (or its sidecar) is a folder.
+    MissingDependencyError
+        ``format="onnx"`` without ``onnx``, ``onnxscript`` or ``onnxruntime`` (``pip install
+        'spectranet[export]'``).
+    DataNotFoundError, DataError
+        ``run`` is not a run folder, or holds no checkpoint (for ``seed``).
+
+    Examples
+    --------
+    >>> export_run("runs/ip", format="onnx")        # runs/ip/model.onnx + model.onnx.json
+    >>> export_run("runs/us8k", "us8k.pt", format="torchscript")
+    """
+    check_format(format)
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, Integral)):
+        raise ConfigError(f"seed must be an integer or None, got {seed!r}")
+    run = Path(run)
+    out = Path(out) if out is not None else run / f"model{EXPORT_FORMATS[format]}"
+    check_export_path(out, format)
+    sidecar = sidecar_path(out)
+    if sidecar.is_dir():
+        raise ConfigError(f"{sidecar}: is a folder; the export writes its sidecar there")
+    saved, domain = _read_run(run)
+    model, input_shape, fields = _TARGETS[domain](run, seed, saved)
+    exported = export_model(model, input_shape, format=format, name=out)
+    n_classes = len(fields["class_names"])
+    meta: dict[str, Any] = {
+        "sidecar_version": SIDECAR_VERSION,
+        "format": format,
+        "file": out.name,
+        "domain": domain,
+        "run": str(run.resolve()),
+        "spectranet": __version__,
+        "torch": torch.__version__,
+        "input": {"name": INPUT_NAME if format == "onnx" else "positional argument",
+                  "shape": ["batch", *input_shape], "dtype": "float32",
+                  "layout": fields.pop("layout")},
+        "output": {"name": OUTPUT_NAME if format == "onnx" else "return value",
+                   "shape": ["batch", n_classes], "dtype": "float32", "kind": "logits",
+                   "note": "unnormalised scores in class_names order; softmax over axis 1 "
+                           "gives probabilities, argmax the class"},
+        **({"opset": exported.opset} if exported.opset is not None else {}),
+        **fields,
+        "check": {"max_abs_diff": exported.max_abs_diff,
+                  "input": "3 seeded standard-normal samples, compared with PyTorch (float32)"},
+    }
+    atomic_write_bytes(out, exported.data)
+    atomic_write_json(sidecar, meta)
+    return out
+
+
+def _read_run(run: Path) -> tuple[dict[str, Any], str]:
+    """``config.json`` of a run and its domain, "hsi" or "audio"."""
+    path = run / "config.json"
+    if not path.is_file():
+        raise DataNotFoundError(f"{run}: not a spectranet run folder (no config.json)")
+    try:
+        saved = read_json(path)
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise DataError(f"{path}: not valid JSON ({err})") from None
+    if isinstance(saved, dict) and "scene" in saved:
+        return saved, "hsi"
+    if isinstance(saved, dict) and "features" in saved and "classes" in saved:
+        return saved, "audio"
+    raise DataError(f"{path}: neither a hyperspectral nor a sound run's configuration")
+
+
+def _floats(a: np.ndarray) -> list[Any]:
+    return np.asarray(a, dtype=np.float64).tolist()
+
+
+def _hsi(run: Path, seed: int | None,
+         saved: dict[str, Any]) -> tuple[torch.nn.Module, tuple[int, ...], dict[str, Any]]:
+    from spectranet.hsi.pipeline import load_run_model
+
+    model, meta = load_run_model(run, seed=seed)
+    bands, window = meta["model_kwargs"]["bands"], meta["model_kwargs"]["window"]
+    reducer = meta["reducer"]
+    pca, scaler = reducer.pca_, reducer.scaler_
+    components = pca.components_
+    if pca.whiten:  # folded in, so that one formula holds
+        components = components / np.sqrt(pca.explained_variance_)[:, None]
+    k = components.shape[0]
+    fields = {
+        "layout": "(batch, 1, component, row, column): the window x window neighbourhood of "
+                  "a pixel, centred on it, in the reduced cube",
+        "class_names": list(meta["class_names"]),
+        "class_ids": [int(c) for c in meta["class_ids"]],
+        "model": {"name": meta["model"], **meta["model_kwargs"]},
+        "scene": saved["scene"].get("name"),
+        "seed": meta["seed"],
+        "preprocessing": {
+            "input_bands": int(meta["input_bands"]),
+            "components": bands,
+            "reduce": "per pixel, in float64: z = ((spectrum - pca_mean) @ pca_components.T "
+                      "- scale_mean) / scale_std, then float32",
+            "pca_mean": _floats(pca.mean_),
+            "pca_components": _floats(components),
+            "scale_mean": _floats(scaler.mean_ if scaler is not None else np.zeros(k)),
+            "scale_std": _floats(scaler.scale_ if scaler is not None else np.ones(k)),
+            "explained_variance_ratio": _floats(pca.explained_variance_ratio_),
+            "window": window,
+            "padding": "reflect",
+            "patch": "pad the reduced (H, W, components) cube by window // 2 pixels on both "
+                     "spatial axes with numpy.pad(mode='reflect'); pixel (r, c) gives "
+                     "padded[r:r + window, c:c + window, :].transpose(2, 0, 1)[None]",
+        },
+    }
+    return model, (1, bands, window, window), fields
+
+
+def _audio(run: Path, seed: int | None,
+           saved: dict[str, Any]) -> tuple[torch.nn.Module, tuple[int, ...], dict[str, Any]]:
+    from spectranet.audio.features import FeatureSettings, window_hop
+    from spectranet.audio.inference import model_from_checkpoint
+    from spectranet.engine.training import load_best_checkpoint
+
+    pattern = f"fold_*/seed_{'*' if seed is None else seed}/checkpoint.pt"
+    paths = sorted(run.glob(pattern))
+    if not paths:
+        raise DataNotFoundError(f"{run}: no {pattern}")
+    state = load_best_checkpoint(paths)
+    meta = state["metadata"]
+    if meta.get("domain") != "audio":
+        raise DataError(f"{run}: not a sound run (checkpoint domain {meta.get('domain')!r})")
+    model = model_from_checkpoint(state)
+    s = FeatureSettings(**meta["features"])
+    scaler = meta["standardizer"]
+    fields = {
+        "layout": "(batch, channel, mel band, frame): channel 0 the log-mel spectrogram in dB, "
+                  "channel 1 its delta, both standardised per channel and band",
+        "class_names": list(meta["class_names"]),
+        "class_ids": [int(c) for c in meta["class_ids"]],
+        "model": {"arch": meta["arch"], **meta["model_options"]},
+        "fold": meta["fold"],
+        "seed": meta["seed"],
+        "preprocessing": {
+            "decode": "mono (mean of the channels), resampled to sr with soxr_hq: "
+                      "librosa.load(path, sr=sr, mono=True, res_type='soxr_hq')",
+            "pad": s.pad,
+            "min_samples": (s.frames - 1) * s.hop_length,
+            "pad_rule": "a clip shorter than min_samples is first tiled (pad='repeat', "
+                        "numpy.resize) or zero-padded (pad='zeros') to min_samples",
+            "sr": s.sr, "n_fft": s.n_fft, "win_length": s.n_fft, "hop_length": s.hop_length,
+            "window": "hann", "center": True, "pad_mode": "constant", "power": 2.0,
+            "n_mels": s.n_mels, "fmin": s.fmin, "fmax": s.sr / 2 if s.fmax is None else s.fmax,
+            "htk": False, "norm": "slaney",
+            "ref": s.ref, "amin": s.amin, "top_db": s.top_db,
+            "delta_width": s.delta_width, "delta_order": s.delta_order,
+            "delta_mode": s.delta_mode,
+            "frames": s.frames, "overlap": s.overlap,
+            "window_hop": window_hop(s.frames, s.overlap),
+            "windows": "log-mel (librosa.feature.melspectrogram, then power_to_db) and its "
+                       "delta over the whole clip, stacked as (2, n_mels, T); window k is "
+                       "frames [k * window_hop, k * window_hop + frames); a trailing part "
+                       "shorter than a window is dropped",
+            "standardize": "x = (window - mean[:, :, None]) / std[:, :, None]",
+            "mean": scaler["mean"],
+            "std": scaler["scale"],
+            "aggregate": meta["aggregate"],
+            "aggregate_rule": "a clip's score: the mean of its windows' softmax probabilities "
+                              "('mean'), or their majority vote ('vote')",
+        },
+    }
+    return model, (2, s.n_mels, s.frames), fields
+
+
+_TARGETS = {"hsi": _hsi, "audio": _audio}
