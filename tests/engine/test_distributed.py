@@ -81,7 +81,8 @@ def test_fit_under_torchrun_trains_one_model(tmp_path):
     for k in w0:
         assert torch.equal(w0[k], w1[k]), k
     # one checkpoint, written by rank 0 only (no stray temporary files)
-    assert sorted(p.name for p in out.iterdir() if "rank" not in p.name) == ["checkpoint.pt"]
+    assert sorted(p.name for p in out.iterdir() if "rank" not in p.name) == [
+        "checkpoint.pt", "checkpoint.pt.sha256"]
     ckpt = torch.load(out / "checkpoint.pt", weights_only=False)
     for k in w0:
         assert torch.equal(ckpt["model"][k], w0[k])

@@ -1,3 +1,5 @@
+import hashlib
+
 import numpy as np
 import pytest
 import torch
@@ -191,10 +193,12 @@ def test_fit_trains_with_the_given_loss():
 
 
 def test_load_best_checkpoint_picks_the_highest_validation_accuracy(tmp_path):
+    from spectranet.engine.checkpoints import save_checkpoint
+
     paths = []
     for i, acc in enumerate([0.5, 0.9, 0.9, 0.7]):
         paths.append(tmp_path / f"{i}.pt")
-        torch.save({"best_val_accuracy": acc, "tag": i}, paths[-1])
+        save_checkpoint({"best_val_accuracy": acc, "tag": i}, paths[-1])
     assert load_best_checkpoint(paths)["tag"] == 1  # first of the tie
     with pytest.raises(ConfigError, match="no checkpoint"):
         load_best_checkpoint([])
@@ -270,3 +274,58 @@ def test_progress_to_a_file_is_one_line_per_epoch(tmp_path, capsys):
     err = capsys.readouterr().err.splitlines()  # captured: not a terminal
     assert [line.split(" loss ")[0] for line in err] == ["round: epoch 1/2", "round: epoch 2/2"]
     assert all(" val_acc 0." in line for line in err)
+
+
+def test_checkpoints_are_plain_data_with_a_checked_sum(tmp_path):
+    import pickle
+
+    from spectranet.engine.checkpoints import load_checkpoint, save_checkpoint, sum_path
+    from spectranet.errors import ConfigError, DataError
+
+    x, y = blobs()
+    model, opt = model_and_opt()
+    path = tmp_path / "c.pt"
+    fit(model, Batches(x, y), Batches(x[:50], y[:50], shuffle=False), optimizer=opt, epochs=2,
+        checkpoint_path=path, progress=False, metadata={"names": ["a", "b", "c"]})
+    state = load_checkpoint(path)
+    assert state["metadata"] == {"names": ["a", "b", "c"]}
+    recorded = sum_path(path).read_text().split()
+    assert recorded == [hashlib.sha256(path.read_bytes()).hexdigest()]
+    # a flipped byte: the recorded sum no longer matches
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(DataError, match=r"c.pt: sha256 differs from the one recorded"):
+        load_checkpoint(path)
+    # truncated or empty files: one-line errors
+    path.write_bytes(b"")
+    with pytest.raises(DataError, match="empty checkpoint"):
+        load_checkpoint(path)
+    # anything but plain data is refused when writing, and never executed when reading
+    with pytest.raises(ConfigError, match="tensors and plain data only"):
+        save_checkpoint({"array": np.zeros(3)}, tmp_path / "n.pt")
+
+    class Payload:
+        def __reduce__(self):
+            return (print, ("code ran",))
+
+    crafted = tmp_path / "crafted.pt"
+    crafted.write_bytes(pickle.dumps({"model": Payload()}))
+    sum_path(crafted).write_text(hashlib.sha256(crafted.read_bytes()).hexdigest())
+    with pytest.raises(DataError, match="refused, it holds objects other than tensors"):
+        load_checkpoint(crafted)
+
+
+def test_interrupted_checkpoint_write_still_verifies(tmp_path):
+    """The sum file lists the new and the current sum until the new file is in place."""
+    from spectranet.engine.checkpoints import load_checkpoint, save_checkpoint, sum_path
+
+    path = tmp_path / "c.pt"
+    save_checkpoint({"epoch": 1}, path)
+    old = path.read_bytes()
+    save_checkpoint({"epoch": 2}, path)
+    new_sum = sum_path(path).read_text().split()[0]
+    # the state after the sum file was written but before the new checkpoint moved in
+    path.write_bytes(old)
+    sum_path(path).write_text(f"{new_sum}\n{hashlib.sha256(old).hexdigest()}\n")
+    assert load_checkpoint(path) == {"epoch": 1}

@@ -14,7 +14,6 @@ Under ``torchrun`` :func:`fit` trains one model with all processes
 
 from __future__ import annotations
 
-import io
 import math
 import random
 import time
@@ -28,6 +27,13 @@ import torch
 from torch import nn
 
 from spectranet.engine import distributed as dist
+from spectranet.engine.checkpoints import (
+    load_best_checkpoint,
+    load_checkpoint,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
+)
 from spectranet.engine.precision import (
     MEMORY_FORMATS,
     PRECISIONS,
@@ -39,7 +45,6 @@ from spectranet.engine.precision import (
     weights_in,
 )
 from spectranet.engine.progress import bar, interactive, line
-from spectranet.engine.runs import atomic_write_bytes
 from spectranet.errors import ConfigError, SpectranetError
 
 __all__ = [
@@ -261,46 +266,6 @@ def predict_proba(
     return np.concatenate(probs).astype(np.float32), np.concatenate(ids)
 
 
-def _rng_state() -> dict[str, Any]:
-    return {
-        "python": random.getstate(),
-        "numpy": np.random.get_state(),
-        "torch": torch.get_rng_state(),
-    }
-
-
-def _set_rng_state(state: dict[str, Any]) -> None:
-    random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
-    torch.set_rng_state(state["torch"])
-
-
-def _save(obj: dict[str, Any], path: Path) -> None:
-    buf = io.BytesIO()
-    torch.save(obj, buf)
-    atomic_write_bytes(path, buf.getvalue())
-
-
-def load_checkpoint(path: str | Path) -> dict[str, Any]:
-    """Load a checkpoint written by :func:`fit` (on the CPU)."""
-    return torch.load(Path(path), map_location="cpu", weights_only=False)
-
-
-def load_best_checkpoint(paths: Iterable[str | Path]) -> dict[str, Any]:
-    """The checkpoint of ``paths`` with the highest ``best_val_accuracy`` (first on ties).
-
-    Loads one file at a time and keeps only the best so far in memory.
-    """
-    best: dict[str, Any] | None = None
-    for path in paths:
-        state = load_checkpoint(path)
-        if best is None or state["best_val_accuracy"] > best["best_val_accuracy"]:
-            best = state
-    if best is None:
-        raise ConfigError("no checkpoint to load")
-    return best
-
-
 def fit(
     model: nn.Module,
     train_loader: Iterable[Batch],
@@ -452,12 +417,13 @@ def fit(
                     "optimizer": optimizer.state_dict(),
                     "scheduler": None if scheduler is None else scheduler.state_dict(),
                     "epoch": epoch + 1,
-                    "rng": _rng_state(),
+                    "rng": rng_state(),
                 }
-                _save(_final_state(result, best_state, metadata) | {"resume": resume}, path)
+                save_checkpoint(_final_state(result, best_state, metadata) | {"resume": resume},
+                                path)
     model.load_state_dict(best_state)
     if path is not None and main:
-        _save(_final_state(result, best_state, metadata), path)
+        save_checkpoint(_final_state(result, best_state, metadata), path)
     dist.barrier()  # other ranks return once the checkpoint is written
     return result
 
@@ -502,7 +468,7 @@ def _resume(
         optimizer.load_state_dict(state["resume"]["optimizer"])
         if scheduler is not None and state["resume"].get("scheduler") is not None:
             scheduler.load_state_dict(state["resume"]["scheduler"])
-        _set_rng_state(state["resume"]["rng"])
+        set_rng_state(state["resume"]["rng"])
         start = state["resume"]["epoch"]
     else:  # finished run: nothing left to train
         start = epochs

@@ -264,7 +264,7 @@ def _train_seed(
         "class_names": list(scene.class_names),
         "palette": [list(map(int, c)) for c in scene.palette],
         "input_bands": int(scene.cube.shape[2]),
-        "reducer": reducer,
+        "reducer": reducer.to_state(),
         "precision": precision,
         "seed": seed,
     }
@@ -334,7 +334,8 @@ def load_run_model(run: str | Path, *, seed: int | None = None) -> tuple[torch.n
     model : nn.Module
         In eval mode, best-on-validation weights.
     metadata : dict
-        Class ids and names, palette, fitted reducer, window, precision, seed.
+        Class ids and names, palette, the fitted reducer (a :class:`SpectralReducer`), window,
+        precision, seed.
     """
     run = Path(run)
     if not (run / "config.json").is_file():
@@ -351,7 +352,7 @@ def load_run_model(run: str | Path, *, seed: int | None = None) -> tuple[torch.n
         raise DataError(f"{run}: not a hyperspectral run")
     model = build_model(meta["model"], **meta["model_kwargs"])
     model.load_state_dict(state["model"])
-    return model.eval(), meta
+    return model.eval(), meta | {"reducer": SpectralReducer.from_state(meta["reducer"])}
 
 
 def evaluate(run: str | Path, *, root: str | Path | None = None,

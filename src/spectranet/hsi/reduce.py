@@ -181,6 +181,45 @@ class SpectralReducer:
             out[start:start + _CHUNK] = self.scaler_.transform(z) if self.scaler_ else z
         return out.reshape(h, w, -1)
 
+    def to_state(self) -> dict[str, Any]:
+        """The fitted state as plain numbers and lists (for a ``weights_only`` checkpoint)."""
+        if not hasattr(self, "pca_"):
+            raise NotFittedError("SpectralReducer is not fitted: call fit(cube) first")
+        pca, scaler = self.pca_, self.scaler_
+        return {
+            "params": {"n_components": int(self.n_components), "batch_size": self.batch_size,
+                       "whiten": bool(self.whiten), "scale": bool(self.scale)},
+            "n_bands_in": int(self.n_bands_in_), "n_pixels_fit": int(self.n_pixels_fit_),
+            "mean": pca.mean_.tolist(), "components": pca.components_.tolist(),
+            "explained_variance": pca.explained_variance_.tolist(),
+            "explained_variance_ratio": pca.explained_variance_ratio_.tolist(),
+            "scaler_mean": None if scaler is None else scaler.mean_.tolist(),
+            "scaler_scale": None if scaler is None else scaler.scale_.tolist(),
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> SpectralReducer:
+        """Rebuild a fitted reducer from :meth:`to_state`; it transforms exactly as before."""
+        obj = cls(**state["params"])
+        pca = IncrementalPCA(obj.n_components, whiten=obj.whiten)
+        pca.mean_ = np.asarray(state["mean"], dtype=np.float64)
+        pca.components_ = np.asarray(state["components"], dtype=np.float64)
+        pca.explained_variance_ = np.asarray(state["explained_variance"], dtype=np.float64)
+        pca.explained_variance_ratio_ = np.asarray(state["explained_variance_ratio"],
+                                                   dtype=np.float64)
+        pca.n_components_, pca.n_features_in_ = pca.components_.shape
+        scaler = None
+        if state["scaler_mean"] is not None:
+            scaler = StandardScaler()
+            scaler.mean_ = np.asarray(state["scaler_mean"], dtype=np.float64)
+            scaler.scale_ = np.asarray(state["scaler_scale"], dtype=np.float64)
+            scaler.var_ = scaler.scale_ ** 2
+            scaler.n_features_in_ = scaler.mean_.size
+        obj.pca_, obj.scaler_ = pca, scaler
+        obj.n_bands_in_, obj.n_pixels_fit_ = state["n_bands_in"], state["n_pixels_fit"]
+        obj.explained_variance_ratio_ = pca.explained_variance_ratio_
+        return obj
+
     def fit_transform(self, cube: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
         """:meth:`fit` on the masked pixels, then :meth:`transform` the whole cube."""
         return self.fit(cube, mask).transform(cube)
