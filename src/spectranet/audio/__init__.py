@@ -6,6 +6,7 @@ The commands' functions: :func:`train`, :func:`evaluate`, :func:`predict` and
 
 from spectranet.audio.datasets import ClipTable, load_clips
 from spectranet.audio.decoding import load_audio
+from spectranet.audio.estimator import SoundClassifier
 from spectranet.audio.inference import predict
 from spectranet.audio.models import PAPER_SPECS, PiczakCNN, build_model, from_spec, parse_spec
 from spectranet.audio.pipeline import evaluate, train
@@ -15,6 +16,7 @@ __all__ = [
     "PAPER_SPECS",
     "ClipTable",
     "PiczakCNN",
+    "SoundClassifier",
     "aggregate_clips",
     "build_model",
     "evaluate",

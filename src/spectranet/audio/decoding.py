@@ -11,7 +11,7 @@ import soundfile as sf
 
 from spectranet.errors import ConfigError, DataError, DataNotFoundError
 
-__all__ = ["decode_audio", "load_audio"]
+__all__ = ["decode_audio", "load_audio", "resample_audio"]
 
 
 def decode_audio(
@@ -55,10 +55,32 @@ def decode_audio(
         raise DataError(f"{name}: expected finite samples, got NaN or inf")
     out = y.mean(axis=1) if mono else y.T
     if sr is not None and sr != file_sr:
-        import librosa
-
-        out = librosa.resample(out, orig_sr=file_sr, target_sr=sr, res_type="soxr_hq", axis=-1)
+        out = resample_audio(out, orig_sr=file_sr, sr=sr)
     return np.ascontiguousarray(out, dtype=np.float32)
+
+
+def resample_audio(y: np.ndarray, *, orig_sr: int, sr: int) -> np.ndarray:
+    """Resample audio along its last axis as :func:`decode_audio` does for files.
+
+    Parameters
+    ----------
+    y : ndarray, shape (..., samples), float
+    orig_sr : int > 0, Hz
+        Rate of ``y``.
+    sr : int > 0, Hz
+        Target rate; equal to ``orig_sr`` returns ``y`` unchanged.
+
+    Returns
+    -------
+    ndarray, shape (..., about samples * sr / orig_sr)
+        ``librosa.resample`` with ``res_type="soxr_hq"`` (librosa 0.11's default, backed by
+        soxr).
+    """
+    if sr == orig_sr:
+        return y
+    import librosa
+
+    return librosa.resample(y, orig_sr=orig_sr, target_sr=sr, res_type="soxr_hq", axis=-1)
 
 
 def load_audio(

@@ -4,6 +4,7 @@ The commands' functions: :func:`train`, :func:`evaluate`, :func:`predict`.
 """
 
 from spectranet.hsi.datasets import Scene, get_scene_info, list_scenes, load_cube, load_scene
+from spectranet.hsi.estimator import HSIClassifier
 from spectranet.hsi.maps import plot_map, predict_map
 from spectranet.hsi.models import Fast3DCNN, build_model, count_parameters, list_models
 from spectranet.hsi.patches import PatchBatches, PatchDataset
@@ -13,6 +14,7 @@ from spectranet.hsi.splits import Split, disjoint_split, per_class_split, random
 
 __all__ = [
     "Fast3DCNN",
+    "HSIClassifier",
     "PatchBatches",
     "PatchDataset",
     "Scene",

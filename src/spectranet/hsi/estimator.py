@@ -1,0 +1,330 @@
+"""scikit-learn-compatible hyperspectral classifier: ``fit(cube, label_map)``, ``predict(cube)``.
+
+:class:`HSIClassifier` runs the library's steps in memory (no run folder): reducer, patches,
+split, model registry, the engine's ``fit`` and batched full-scene inference.
+"""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+from typing import Any
+
+import numpy as np
+import sklearn.exceptions
+from sklearn.base import BaseEstimator, ClassifierMixin
+
+from spectranet import errors
+from spectranet.config import HSIConfig, make_config, resolve_precision
+from spectranet.engine import training
+from spectranet.engine.distributed import check_device
+from spectranet.engine.optim import make_loss, make_optimizer
+from spectranet.errors import ConfigError, DataError
+from spectranet.hsi.maps import predict_map
+from spectranet.hsi.models import build_model
+from spectranet.hsi.patches import PatchBatches, PatchDataset, check_window
+from spectranet.hsi.reduce import SpectralReducer
+from spectranet.hsi.splits import random_split
+
+__all__ = ["HSIClassifier"]
+
+#: Constructor arguments that are :class:`~spectranet.config.HSIConfig` fields (None = preset).
+_OPTIONS = ("window", "components", "model", "dropout", "optimizer", "lr", "batch_size",
+            "epochs", "weight_decay", "class_weight", "precision", "device", "map_batch_size")
+_IN_MEMORY = "<in-memory>"  # HSIConfig wants a data source; the estimator is given arrays
+
+
+class _NotFittedError(errors.NotFittedError, sklearn.exceptions.NotFittedError):
+    """Used before ``fit``: both spectranet's NotFittedError and scikit-learn's."""
+
+
+class HSIClassifier(ClassifierMixin, BaseEstimator):
+    """Patch-based CNN classifier of a hyperspectral cube's pixels (Ahmad 2020 by default).
+
+    ``fit`` reduces the bands (:class:`~spectranet.hsi.reduce.SpectralReducer`: PCA on every
+    pixel of the cube, then scaling, as in the paper protocol), holds out
+    ``validation_fraction`` of each class's labelled pixels to keep the best epoch
+    (:func:`~spectranet.hsi.splits.random_split`), and trains on ``window x window`` patches
+    centred on the other labelled pixels. ``predict`` labels every pixel of a cube, border
+    pixels included. Nothing is written to disk.
+
+    Parameters
+    ----------
+    preset : {"paper", "quick"} or None, default "paper"
+        Recipe the other options start from (``spectranet/presets/hsi_*.toml``); None = the
+        defaults of :class:`~spectranet.config.HSIConfig`.
+    window, components, model, dropout, optimizer, lr, batch_size, epochs : optional
+        The :class:`~spectranet.config.HSIConfig` options of the same name, validated there
+        at ``fit``; None (default) keeps the preset's value (paper: ``window=11`` pixels (odd
+        >= 3), ``components=20``, ``model="fast3dcnn"`` (needs window >= 9 and components >=
+        15), ``dropout`` the model's, ``optimizer="adam"``, ``lr=0.001``, ``batch_size=256``
+        patches, ``epochs=50``).
+    weight_decay, class_weight, precision, device, map_batch_size : optional
+        Likewise (paper: 0, "none", "auto", "cpu", 1024 patches per forward pass at
+        validation and prediction).
+    validation_fraction : float in [0, 1) or None, default None
+        Share of each class's labelled pixels held out to keep the best epoch; None = the
+        preset's ``val_fraction`` (0.5: the paper halves its non-test pixels); 0 trains on
+        every labelled pixel and keeps the last epoch.
+    seed : int >= 0, default 0
+        Seeds the hold-out, the weights, the batch order and dropout.
+    verbose : bool, default False
+        Progress of the epochs (bars on a terminal, else one line per epoch on stderr).
+
+    Attributes
+    ----------
+    classes_ : ndarray, shape (n_classes,)
+        The label map's ids (0 excluded), ascending; column order of :meth:`predict_proba`.
+    config_ : HSIConfig
+        The resolved settings (``cube`` and ``gt`` hold a placeholder).
+    reducer_ : SpectralReducer
+        Fitted on the training cube; applied to every cube given to ``predict``.
+    model_ : torch.nn.Module
+        Weights of the best validation epoch (the last epoch without validation).
+    n_bands_in_ : int
+    precision_ : {"fp32", "bf16"}
+        ``precision`` resolved ("auto": bf16 on CPUs with native bfloat16).
+    history_ : list of dict
+        One entry per epoch (losses, accuracies, seconds); ``best_epoch_`` : int.
+
+    Notes
+    -----
+    A cube is one sample of scikit-learn's ``X``: ``cross_val_score`` or ``GridSearchCV``
+    would split its *rows* and glue unrelated rows together. Split the label map instead
+    (:func:`~spectranet.hsi.splits.random_split`, or
+    :func:`~spectranet.hsi.splits.disjoint_split` for no patch overlap), mask it into a
+    training and a validation map, and loop over ``ParameterGrid`` with ``clone`` (see
+    ``docs/estimators.md``). The PCA sees every pixel of the cube given to ``fit``, validation
+    pixels included (their labels are never used).
+
+    Examples
+    --------
+    >>> scene = load_scene("indian_pines")  # doctest: +SKIP
+    >>> gt = np.where(scene.labels >= 0, np.asarray(scene.class_ids)[scene.labels], 0)
+    >>> clf = HSIClassifier("quick").fit(scene.cube, gt)  # doctest: +SKIP
+    >>> clf.predict(scene.cube).shape, clf.classes_[:3]  # doctest: +SKIP
+    ((145, 145), array([1, 2, 3]))
+    """
+
+    def __init__(
+        self,
+        preset: str | None = "paper",
+        *,
+        window: int | None = None,
+        components: int | None = None,
+        model: str | None = None,
+        dropout: float | None = None,
+        optimizer: str | None = None,
+        lr: float | None = None,
+        batch_size: int | None = None,
+        epochs: int | None = None,
+        weight_decay: float | None = None,
+        class_weight: str | None = None,
+        validation_fraction: float | None = None,
+        precision: str | None = None,
+        device: str | None = None,
+        map_batch_size: int | None = None,
+        seed: int = 0,
+        verbose: bool = False,
+    ) -> None:
+        for name, value in locals().items():  # every argument stored unchanged (sklearn's rule)
+            if name != "self":
+                setattr(self, name, value)
+
+    def __sklearn_tags__(self) -> Any:
+        """Inputs are (rows, cols, bands) cubes, not 2-D sample matrices."""
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array, tags.input_tags.three_d_array = False, True
+        return tags
+
+    def fit(self, cube: np.ndarray, label_map: np.ndarray) -> HSIClassifier:
+        """Train on the labelled pixels of ``cube``.
+
+        Parameters
+        ----------
+        cube : array-like, shape (rows, cols, bands), real
+            The scene, any units, finite.
+        label_map : array-like of int, shape (rows, cols)
+            0 = unlabelled, any other id a class (need not be contiguous); >= 2 classes.
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        ConfigError
+            An invalid option, a window larger than the scene, more components than bands.
+        DataError
+            A malformed cube or label map, sizes that differ, fewer than two classes, or a
+            class with fewer than 3 pixels when ``validation_fraction > 0``.
+        """
+        config = make_config("hsi", self.preset, cube=_IN_MEMORY, gt=_IN_MEMORY,
+                             seeds=[_check_int("seed", self.seed, 0)],
+                             **{name: getattr(self, name) for name in _OPTIONS})
+        fraction = _fraction(self.validation_fraction, config.val_fraction)
+        cube = _check_cube(cube)
+        labels = _check_label_map(label_map, cube.shape[:2])
+        check_window(config.window, cube.shape[:2])
+        if config.components > cube.shape[2]:
+            raise ConfigError(f"components must be <= the cube's number of bands "
+                              f"({cube.shape[2]}), got {config.components}")
+        check_device(config.device)
+        classes, codes = _encode(labels)
+        train, val = _holdout(codes, classes, fraction, config.seeds[0])
+        precision = resolve_precision(config.precision)
+        self.model_, self.reducer_, result = _train(cube, codes, train, val, config, precision,
+                                                    len(classes), self.verbose)
+        self.config_, self.classes_, self.precision_ = config, classes, precision
+        self.n_bands_in_ = int(cube.shape[2])
+        self.history_, self.best_epoch_ = result.history, result.best_epoch
+        return self
+
+    def predict_proba(self, cube: np.ndarray) -> np.ndarray:
+        """Class probabilities of every pixel.
+
+        Parameters
+        ----------
+        cube : array-like, shape (rows, cols, bands), real
+            The bands of ``fit``; at least ``window`` pixels on each side.
+
+        Returns
+        -------
+        ndarray, shape (rows, cols, n_classes), float32
+            Softmax outputs; column k is the class ``classes_[k]``.
+        """
+        return self._predict(cube, "predict_proba")[1]
+
+    def predict(self, cube: np.ndarray) -> np.ndarray:
+        """Label every pixel of ``cube`` (border pixels included).
+
+        Returns
+        -------
+        ndarray, shape (rows, cols), dtype of ``classes_``
+            The label map's ids (never 0).
+        """
+        class_map, _ = self._predict(cube, "predict")
+        return self.classes_[class_map]
+
+    def score(self, cube: np.ndarray, label_map: np.ndarray) -> float:
+        """Overall accuracy on the labelled pixels (ids != 0); unseen ids count as errors.
+
+        Returns
+        -------
+        float in [0, 1]
+        """
+        self._check_fitted("score")
+        cube = _check_cube(cube)
+        labels = _check_label_map(label_map, cube.shape[:2])
+        mask = labels != 0
+        if not mask.any():
+            raise DataError("label_map must hold a labelled pixel (id != 0), got none")
+        return float(np.mean(self.predict(cube)[mask] == labels[mask]))
+
+    def _check_fitted(self, method: str) -> None:
+        if not hasattr(self, "model_"):
+            raise _NotFittedError(f"{type(self).__name__} is not fitted: call fit(cube, "
+                                  f"label_map) before {method}")
+
+    def _predict(self, cube: np.ndarray, method: str) -> tuple[np.ndarray, np.ndarray]:
+        self._check_fitted(method)
+        cube, window = _check_cube(cube), self.config_.window
+        if cube.shape[2] != self.n_bands_in_:
+            raise DataError(f"cube must have {self.n_bands_in_} bands as at fit, "
+                            f"got {cube.shape[2]}")
+        if min(cube.shape[:2]) < window:
+            raise DataError(f"cube must be at least {window} x {window} pixels (the window), "
+                            f"got {cube.shape[0]} x {cube.shape[1]}")
+        return predict_map(self.model_, self.reducer_.transform(cube), window=window,
+                           batch_size=self.config_.map_batch_size, device=self.config_.device,
+                           precision=self.precision_, progress=self.verbose, return_proba=True)
+
+
+def _train(cube: np.ndarray, codes: np.ndarray, train: np.ndarray, val: np.ndarray | None,
+           config: HSIConfig, precision: str, n_classes: int,
+           verbose: bool) -> tuple[Any, SpectralReducer, training.FitResult]:
+    """Seed, build the model, reduce the cube and run the engine's ``fit`` (pipeline order)."""
+    seed = config.seeds[0]
+    training.seed_everything(seed)
+    kwargs: dict[str, Any] = {"bands": config.components, "window": config.window,
+                              "n_classes": n_classes}
+    if config.dropout is not None:  # else the model's own default
+        kwargs["dropout"] = config.dropout
+    model = build_model(config.model, **kwargs)  # validates before the PCA
+    reducer = SpectralReducer(config.components).fit(cube)
+    patches = PatchDataset(reducer.transform(cube), codes, train, window=config.window)
+    optimizer = make_optimizer(model.parameters(), name=config.optimizer, lr=config.lr,
+                               weight_decay=config.weight_decay)
+    result = training.fit(
+        model,
+        PatchBatches(patches, config.batch_size, shuffle=True, seed=seed),
+        None if val is None else PatchBatches(patches.subset(val), config.map_batch_size),
+        optimizer=optimizer, epochs=config.epochs, device=config.device, precision=precision,
+        progress=verbose, desc="HSIClassifier",
+        loss_fn=make_loss(config.class_weight, codes.ravel()[train], n_classes),
+    )
+    return model, reducer, result
+
+
+def _check_int(name: str, value: Any, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
+        raise ConfigError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _fraction(value: Any, preset_value: float) -> float:
+    if value is None:
+        return float(preset_value)
+    if isinstance(value, bool) or not isinstance(value, Real) or not 0 <= value < 1:
+        raise ConfigError(f"validation_fraction must be a number in [0, 1), got {value!r}")
+    return float(value)
+
+
+def _check_cube(cube: Any) -> np.ndarray:
+    arr = np.asarray(cube)
+    if arr.ndim != 3 or 0 in arr.shape:
+        raise DataError(f"cube must be a non-empty 3-D (rows, cols, bands) array, "
+                        f"got shape {arr.shape}")
+    if arr.dtype.kind not in "iuf":
+        raise DataError(f"cube must hold real numbers, got dtype {arr.dtype}")
+    return arr
+
+
+def _check_label_map(label_map: Any, shape: tuple[int, ...]) -> np.ndarray:
+    labels = np.asarray(label_map)
+    if labels.ndim != 2:
+        raise DataError(f"label_map must be a 2-D (rows, cols) array, got shape {labels.shape}")
+    if labels.shape != tuple(shape):
+        raise DataError(f"label_map has shape {labels.shape} but the cube has (rows, cols) = "
+                        f"{tuple(shape)}: spatial sizes differ")
+    if labels.dtype.kind == "f" and np.isfinite(labels).all() and (labels == labels.round()).all():
+        labels = labels.astype(np.int64)  # integer ids stored as floats (e.g. from MATLAB)
+    if labels.dtype.kind not in "iu":
+        raise DataError(f"label_map must hold integer class ids, got dtype {labels.dtype}")
+    if labels.min() < 0:
+        raise DataError(f"label_map must hold ids >= 0 (0 = unlabelled), got {labels.min()}")
+    return labels
+
+
+def _encode(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The class ids present (0 excluded) and the map of class indices (-1 = unlabelled)."""
+    classes = np.unique(labels[labels != 0])
+    if classes.size < 2:
+        raise DataError(f"label_map must hold at least 2 classes (ids != 0), "
+                        f"got {classes.tolist()}")
+    codes = np.searchsorted(classes, labels).astype(np.int64)
+    codes[labels == 0] = -1
+    return classes, codes
+
+
+def _holdout(codes: np.ndarray, classes: np.ndarray, fraction: float,
+             seed: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """Training and validation pixels: the paper split's test share is the hold-out."""
+    if fraction == 0:
+        return np.flatnonzero(codes.ravel() >= 0), None
+    counts = np.bincount(codes[codes >= 0], minlength=len(classes))
+    if counts.min() < 3:
+        k = int(counts.argmin())
+        raise DataError(f"class {classes[k]} has {counts[k]} labelled pixels; "
+                        f"validation_fraction > 0 needs >= 3 per class (or pass 0)")
+    split = random_split(codes, test_size=fraction, val_fraction=0.5, seed=seed)
+    return np.sort(np.concatenate([split.train, split.val])), split.test
