@@ -13,7 +13,8 @@ import click
 from spectranet.cli import cli, main
 
 ORDER = ["data list", "data verify", "data download", "hsi train", "hsi evaluate",
-         "hsi predict", "audio features", "audio train", "audio evaluate", "audio predict"]
+         "hsi predict", "export", "audio features", "audio train", "audio evaluate",
+         "audio predict"]
 PARSED_ONLY = {"experiment"}
 
 
@@ -85,4 +86,5 @@ def test_examples_run_as_printed(data_root, tmp_path, monkeypatch, capsys):
             if path == "audio predict":  # a 4 s dog bark: several windows, so segments
                 assert "101415-3-0-2.flac: " in out and "\n  segments: 0.0-" in out
     assert (tmp_path / "runs/ip_map/map.npy").is_file()
+    assert (tmp_path / "runs/ip.onnx").is_file() and (tmp_path / "runs/ip.onnx.json").is_file()
     assert (tmp_path / "runs/us8k/metrics.json").is_file()

@@ -2,7 +2,8 @@
 
 Each command parses its options, calls the library function of the same name and prints the
 result; the commands live in one module per group (:mod:`.hsi`, :mod:`.audio`, :mod:`.data`,
-:mod:`.experiment`). Heavy imports happen inside the commands so that ``--help`` is instant.
+:mod:`.experiment`, :mod:`.export`). Heavy imports happen inside the commands so that
+``--help`` is instant.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import click
 from spectranet.cli.audio import audio
 from spectranet.cli.data import data
 from spectranet.cli.experiment import experiment
+from spectranet.cli.export import export
 from spectranet.cli.hsi import hsi
 from spectranet.errors import SpectranetError
 
@@ -37,7 +39,7 @@ def cli(data_dir: str | None) -> None:
         os.environ["SPECTRANET_DATA"] = str(Path(data_dir).resolve())
 
 
-for _command in (hsi, audio, experiment, data):
+for _command in (hsi, audio, experiment, export, data):
     cli.add_command(_command)
 
 
