@@ -26,9 +26,9 @@ import numpy as np
 from spectranet.audio.datasets import ClipTable, load_clips
 from spectranet.audio.decoding import load_audio
 from spectranet.audio.protocol import fold_split
-from spectranet.config import same_config
+from spectranet.engine.identity import check_identity, check_out_dir
 from spectranet.engine.metrics import classification_metrics, mean_std
-from spectranet.engine.runs import RunDir, read_json
+from spectranet.engine.runs import RunDir
 from spectranet.errors import ConfigError, DataError
 
 __all__ = ["BaselineConfig", "CLASSIFIERS", "cross_validate", "mfcc_features", "mfcc_baseline",
@@ -277,12 +277,12 @@ def train(config: BaselineConfig, out: str | Path, *,
     """
     clips = load_clips(config.dataset, root=root)
     test_folds = clips.cv_folds(config.folds, name=config.dataset)
-    out = Path(out)
-    if (out / "config.json").is_file() and not same_config(
-            read_json(out / "config.json")["config"], config):
-        raise ConfigError(f"{out} holds a run with another configuration; use a new --out")
+    out = check_out_dir(out, marker="config.json")
+    fingerprint = clips.fingerprint()
+    check_identity(out, config, fingerprint)
     run = RunDir(out)
     run.write_json("config.json", {"config": dataclasses.asdict(config),
+                                   "data_fingerprint": fingerprint,
                                    "classifier": CLASSIFIERS[config.classifier],
                                    "classes": list(clips.class_names)})
     metrics, rounds = cross_validate(clips, test_folds, config)

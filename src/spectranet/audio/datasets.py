@@ -86,6 +86,18 @@ class ClipTable:
     def __getitem__(self, index: int) -> ClipRecord:
         return self.records[index]
 
+    def fingerprint(self) -> str:
+        """sha256 over every clip's file name, size in bytes, class name and fold.
+
+        Changes when a clip is added, removed, relabelled, moved to another fold or replaced
+        by a file of another size (a run's data identity; hashing every byte would take
+        minutes on a full dataset).
+        """
+        from spectranet.engine.identity import fingerprint_records
+
+        return fingerprint_records((r.name, r.path.stat().st_size if r.path.is_file() else -1,
+                                    self.class_names[r.label], r.fold) for r in self.records)
+
     @property
     def labels(self) -> np.ndarray:
         """Contiguous labels, shape (n_clips,), int64."""

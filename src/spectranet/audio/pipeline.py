@@ -29,15 +29,16 @@ from spectranet.audio.inference import model_from_checkpoint
 from spectranet.audio.models import build_model
 from spectranet.audio.protocol import aggregate_clips, fold_split
 from spectranet.audio.scaling import Standardizer
-from spectranet.config import AudioConfig, resolve_precision, same_config
+from spectranet.config import AudioConfig, resolve_precision
 from spectranet.engine.batches import ArrayBatches
 from spectranet.engine.distributed import check_device, init_from_env, is_main_process
+from spectranet.engine.identity import check_identity, check_out_dir
 from spectranet.engine.metrics import classification_metrics, mean_std
 from spectranet.engine.optim import make_loss, make_optimizer, make_scheduler
 from spectranet.engine.plots import plot_confusion_matrix, plot_history
 from spectranet.engine.runs import RunDir, read_json
 from spectranet.engine.training import fit, load_checkpoint, predict_proba, seed_everything
-from spectranet.errors import ConfigError, DataNotFoundError
+from spectranet.errors import DataNotFoundError
 
 __all__ = ["features", "train", "evaluate", "feature_settings", "default_cache", "prepare",
            "model_options", "round_loaders"]
@@ -131,15 +132,15 @@ def train(config: AudioConfig, out: str | Path, *, root: str | Path | None = Non
     build_model(config.arch, n_classes, **model_options(config))  # validate before writing
     check_device(config.device)
     precision = resolve_precision(config.precision)
-    out = Path(out)
+    out = check_out_dir(out, marker="config.json")
     settings = dataclasses.asdict(config)
-    if (out / "config.json").is_file() and not same_config(
-            read_json(out / "config.json")["config"], config):
-        raise ConfigError(f"{out} holds a run with another configuration; use a new --out")
+    fingerprint = clips.fingerprint()
+    check_identity(out, config, fingerprint)
     init_from_env()  # under torchrun: join the process group; only rank 0 writes files
     run = RunDir(out) if is_main_process() else None
     if run is not None:
         run.write_json("config.json", {"config": settings, "precision_resolved": precision,
+                                       "data_fingerprint": fingerprint,
                                        "features": windows.settings.to_dict(),
                                        "classes": list(clips.class_names),
                                        "skipped": [list(s) for s in (*clips.skipped,

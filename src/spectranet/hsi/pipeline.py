@@ -21,14 +21,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from spectranet.config import HSIConfig, resolve_precision, same_config
+from spectranet.config import HSIConfig, resolve_precision
 from spectranet.engine.distributed import check_device, init_from_env, is_main_process
+from spectranet.engine.identity import check_identity, check_out_dir, fingerprint_files
 from spectranet.engine.metrics import classification_metrics, mean_std
 from spectranet.engine.optim import make_loss, make_optimizer
 from spectranet.engine.plots import plot_confusion_matrix, plot_history
 from spectranet.engine.runs import RunDir, read_json, save_npy
 from spectranet.engine.training import fit, load_best_checkpoint, predict_proba, seed_everything
-from spectranet.errors import ConfigError, DataError, DataNotFoundError
+from spectranet.errors import DataError, DataNotFoundError
 from spectranet.hsi import report
 from spectranet.hsi.datasets import (
     Scene,
@@ -128,17 +129,17 @@ def train(
     check_device(config.device)
     precision = resolve_precision(config.precision)
     resolved = dataclasses.asdict(config) | {"precision_resolved": precision}
-    out = Path(out)
-    if (out / "config.json").is_file():
-        previous = read_json(out / "config.json")
-        if not same_config(previous.get("config"), config):
-            raise ConfigError(f"{out} holds a run with another configuration; use a new --out")
+    out = check_out_dir(out, marker="config.json")
+    fingerprint = fingerprint_files([scene.source["cube"], scene.source["gt"],
+                                     *([config.class_names] if config.class_names else [])])
+    check_identity(out, config, fingerprint)
     init_from_env()  # under torchrun: join the process group; only rank 0 writes files
     run = RunDir(out) if is_main_process() else None
     if run is not None:
         run.write_json("config.json", {"config": dataclasses.asdict(config),
                                        "resolved": resolved, "environment": _environment(),
-                                       "scene": _scene_meta(scene)})
+                                       "scene": _scene_meta(scene),
+                                       "data_fingerprint": fingerprint})
         run.log(f"hsi train {scene.name}: {resolved}")
     per_seed = []
     reduced: dict[str, Any] = {}  # the seed-independent reduction, fitted once

@@ -1,0 +1,115 @@
+"""A run's identity (configuration + data fingerprint) and the checks on its output folder.
+
+Both are made before anything is written.
+
+A rerun of the same command in the same folder resumes or returns the finished result only
+when both the configuration and the data are those of the run already there; changed data
+under the same paths is refused rather than mistaken for a finished run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from spectranet.config import same_config
+from spectranet.engine.runs import read_json
+from spectranet.errors import ConfigError, DataError
+
+__all__ = ["fingerprint_files", "fingerprint_records", "check_out_dir", "check_identity"]
+
+_CHUNK = 1 << 20
+
+
+def fingerprint_files(paths: Sequence[str | os.PathLike[str]]) -> str:
+    """sha256 over the contents of ``paths`` in order (each prefixed by its size).
+
+    The file names do not enter it: the same data moved elsewhere keeps its fingerprint.
+    """
+    digest = hashlib.sha256()
+    for path in paths:
+        path = Path(path)
+        digest.update(f"{path.stat().st_size}\n".encode())
+        with path.open("rb") as fh:
+            while chunk := fh.read(_CHUNK):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+def fingerprint_records(records: Iterable[Sequence[Any]]) -> str:
+    """sha256 over rows of plain values (e.g. a clip's relative path, size, label and fold).
+
+    For datasets of many files, where hashing every byte at each start would cost minutes.
+    """
+    digest = hashlib.sha256()
+    for row in records:
+        digest.update(json.dumps(list(row), default=str).encode())
+        digest.update(b"\n")
+    return digest.hexdigest()
+
+
+def check_out_dir(out: str | os.PathLike[str], *, marker: str) -> Path:
+    """Check that ``out`` can receive a run before anything is written.
+
+    Parameters
+    ----------
+    out : path-like
+        The folder to write: new, empty, or holding a previous run (which has ``marker``).
+    marker : str
+        The file every run of this kind writes first (e.g. ``"config.json"``).
+
+    Raises
+    ------
+    ConfigError
+        ``out`` is a file, sits below a file, is not writable, or is a folder holding other
+        files than a run's (a user's own files are never overwritten).
+    """
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"{out}: exists and is not a folder; give a folder for --out")
+    existing = next((p for p in [out, *out.parents] if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise ConfigError(f"{out}: {existing} is a file, so the folder cannot be created")
+    if existing is not None and not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(f"{out}: {existing} is not writable")
+    if out.is_dir() and not (out / marker).is_file():
+        others = sorted(p.name for p in out.iterdir())
+        if others:
+            shown = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
+            raise ConfigError(f"{out}: folder holds other files ({shown}) and no {marker}, "
+                              "so it is not a run of this kind; use a new or empty folder")
+    return out
+
+
+def check_identity(out: str | os.PathLike[str], config: Any, fingerprint: str, *,
+                   marker: str = "config.json") -> None:
+    """Refuse to resume or reuse a run in ``out`` made with another configuration or data.
+
+    ``out / marker`` (JSON) must hold the run's ``config`` and ``data_fingerprint`` as written
+    by the pipelines.
+
+    Raises
+    ------
+    ConfigError
+        Another configuration, or no fingerprint recorded.
+    DataError
+        The same configuration on data that changed since the run was written.
+    """
+    path = Path(out) / marker
+    if not path.is_file():
+        return
+    previous = read_json(path)
+    if not same_config(previous.get("config"), config):
+        raise ConfigError(f"{out} holds a run with another configuration; use a new --out")
+    recorded = previous.get("data_fingerprint")
+    if recorded is None:
+        raise ConfigError(f"{path}: no data fingerprint recorded (written by an older "
+                          "spectranet), so its data cannot be checked; use a new --out")
+    if recorded != fingerprint:
+        raise DataError(f"{out}: the input data changed since this run was written (data "
+                        f"fingerprint {recorded[:12]}... now {fingerprint[:12]}...); use a new "
+                        "--out to train on the new data")

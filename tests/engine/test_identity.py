@@ -1,0 +1,73 @@
+"""Run identity: output-folder checks and data fingerprints, through the hyperspectral pipeline."""
+
+import json
+
+import numpy as np
+import pytest
+
+from spectranet.cli import main
+from spectranet.engine.identity import check_out_dir, fingerprint_files, fingerprint_records
+from spectranet.errors import ConfigError
+
+
+def _user_scene(folder, labels=(3, 7)):
+    g = np.random.default_rng(0)
+    gt = np.zeros((20, 20), np.int64)
+    gt[2:10, 2:18], gt[11:19, 2:18] = labels
+    cube = g.normal(size=(20, 20, 8)).astype(np.float32) + (gt == labels[0])[..., None]
+    np.save(folder / "cube.npy", cube)
+    np.save(folder / "gt.npy", gt)
+
+
+def _train(folder, out):
+    return main(["hsi", "train", "--cube", str(folder / "cube.npy"), "--gt",
+                 str(folder / "gt.npy"), "--preset", "quick", "--window", "5", "--model",
+                 "conv2d", "--components", "4", "--epochs", "1", "--out", str(out),
+                 "--no-progress"])
+
+
+def test_changed_data_under_the_same_path_is_not_a_finished_run(tmp_path, capsys):
+    _user_scene(tmp_path)
+    out = tmp_path / "run"
+    assert _train(tmp_path, out) == 0
+    finished = (out / "metrics.json").read_bytes()
+    assert _train(tmp_path, out) == 0  # the same data: the finished run is returned
+    _user_scene(tmp_path, labels=(7, 3))  # relabelled under the same file names
+    capsys.readouterr()
+    assert _train(tmp_path, out) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {out}: the input data changed since this run was written")
+    assert err.count("\n") == 1
+    assert (out / "metrics.json").read_bytes() == finished
+
+
+def test_a_folder_of_other_files_is_never_written_into(tmp_path, capsys):
+    _user_scene(tmp_path)
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "metrics.json").write_text('{"my": "numbers"}')
+    assert _train(tmp_path, mine) == 1
+    assert "folder holds other files (metrics.json) and no config.json" in capsys.readouterr().err
+    assert json.loads((mine / "metrics.json").read_text()) == {"my": "numbers"}
+    assert sorted(p.name for p in mine.iterdir()) == ["metrics.json"]
+
+
+def test_out_dir_checks(tmp_path):
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ConfigError, match="exists and is not a folder"):
+        check_out_dir(tmp_path / "file", marker="config.json")
+    with pytest.raises(ConfigError, match="is a file, so the folder cannot be created"):
+        check_out_dir(tmp_path / "file" / "run", marker="config.json")
+    assert check_out_dir(tmp_path / "new" / "run", marker="config.json") == tmp_path / "new/run"
+    assert not (tmp_path / "new").exists()  # a check writes nothing
+
+
+def test_fingerprints_follow_content_not_names(tmp_path):
+    (tmp_path / "a").write_bytes(b"12345")
+    (tmp_path / "b").write_bytes(b"12345")
+    assert fingerprint_files([tmp_path / "a"]) == fingerprint_files([tmp_path / "b"])
+    (tmp_path / "b").write_bytes(b"12346")
+    assert fingerprint_files([tmp_path / "a"]) != fingerprint_files([tmp_path / "b"])
+    rows = [("x.wav", 10, "dog", 1), ("y.wav", 12, "siren", 2)]
+    assert fingerprint_records(rows) == fingerprint_records(list(rows))
+    assert fingerprint_records(rows) != fingerprint_records([rows[0], ("y.wav", 12, "dog", 2)])
