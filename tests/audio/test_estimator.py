@@ -1,15 +1,14 @@
 """SoundClassifier: scikit-learn conventions, real UrbanSound8K clips, synthetic edge cases.
 
-scikit-learn's checks that apply are run one by one below. ``check_estimator`` as a whole does
-not apply: its checks fit on 2-D numeric (n_samples, n_features) matrices, while this
-estimator takes a list of audio files or of waveforms of any length. Their ideas are tested
-here on clips instead: same seed = same result (check_fit_idempotent), ``get_params``
-unchanged by fit (check_dont_overwrite_parameters, check_estimators_overwrite_params),
-``check_is_fitted`` before/after fit (check_fit_check_is_fitted), pickle round trip
-(check_estimators_pickle), string and non-contiguous labels (check_classifiers_classes,
-check_classifiers_one_label), NaN and malformed inputs (check_estimators_nan_inf,
-check_fit2d_*), and use inside ``cross_val_score``. check_n_features_in does not apply: clips
-have no fixed number of features.
+scikit-learn's checks that apply run in tests/test_estimator_checks.py. ``check_estimator`` as a
+whole does not apply: its checks fit on 2-D numeric (n_samples, n_features) matrices, while this
+estimator takes a list of audio files or of waveforms of any length. Their ideas are tested here
+on clips instead: same seed = same result (check_fit_idempotent), ``get_params`` unchanged by
+fit (check_dont_overwrite_parameters, check_estimators_overwrite_params), ``check_is_fitted``
+before/after fit (check_fit_check_is_fitted), pickle round trip (check_estimators_pickle),
+string and non-contiguous labels (check_classifiers_classes, check_classifiers_one_label), NaN
+and malformed inputs (check_estimators_nan_inf, check_fit2d_*), and use inside
+``cross_val_score``. check_n_features_in does not apply: clips have no fixed number of features.
 """
 
 import copy
@@ -22,7 +21,6 @@ import sklearn.exceptions
 import torch
 from sklearn.base import clone
 from sklearn.model_selection import StratifiedKFold, cross_val_score
-from sklearn.utils import estimator_checks
 from sklearn.utils.validation import check_is_fitted
 
 from spectranet.audio import SoundClassifier, load_audio, load_clips
@@ -34,24 +32,6 @@ torch.set_num_threads(1)
 # Tiny filters, two epochs, one feature process, fp32 (results independent of bf16 support).
 TINY = {"filters": [4, 4, 8, 8], "epochs": 2, "batch_size": 16, "jobs": 1, "precision": "fp32"}
 CLASSES = ("children_playing", "dog_bark", "jackhammer", "siren")
-SKLEARN_CHECKS = [
-    estimator_checks.check_parameters_default_constructible,
-    estimator_checks.check_no_attributes_set_in_init,
-    estimator_checks.check_get_params_invariance,
-    estimator_checks.check_set_params,
-    estimator_checks.check_do_not_raise_errors_in_init_or_set_params,
-    estimator_checks.check_estimator_cloneable,
-    estimator_checks.check_estimator_repr,
-    estimator_checks.check_mixin_order,
-    estimator_checks.check_estimator_tags_renamed,
-    estimator_checks.check_valid_tag_types,
-    estimator_checks.check_estimators_unfitted,
-]
-
-
-@pytest.mark.parametrize("check", SKLEARN_CHECKS, ids=lambda c: c.__name__)
-def test_sklearn_checks_that_apply(check):
-    check("SoundClassifier", SoundClassifier("quick", filters=[4, 4, 8, 8], epochs=1))
 
 
 def test_clone_keeps_params():

@@ -1,15 +1,15 @@
 """HSIClassifier: scikit-learn conventions, real Indian Pines crop, synthetic edge cases.
 
-scikit-learn's checks that apply are run one by one below. ``check_estimator`` as a whole does
-not apply: its checks fit on 2-D (n_samples, n_features) matrices and 1-D targets, while this
-estimator takes a (rows, cols, bands) cube and a (rows, cols) label map. Those checks are
-replaced here by their ideas on cubes: fit twice with one seed = same result
+scikit-learn's checks that apply run in tests/test_estimator_checks.py. ``check_estimator`` as a
+whole does not apply: its checks fit on 2-D (n_samples, n_features) matrices and 1-D targets,
+while this estimator takes a (rows, cols, bands) cube and a (rows, cols) label map. Those checks
+are replaced here by their ideas on cubes: fit twice with one seed = same result
 (check_fit_idempotent), ``get_params`` unchanged by fit (check_dont_overwrite_parameters,
 check_estimators_overwrite_params), ``check_is_fitted`` before/after fit
-(check_fit_check_is_fitted), pickle round trip (check_estimators_pickle), non-contiguous
-class ids (check_classifiers_classes), NaN and malformed inputs rejected
-(check_estimators_nan_inf, check_fit2d_*). check_n_features_in does not apply: a cube's
-features are its bands, checked against ``n_bands_in_``.
+(check_fit_check_is_fitted), pickle round trip (check_estimators_pickle), non-contiguous class
+ids (check_classifiers_classes), NaN and malformed inputs rejected (check_estimators_nan_inf,
+check_fit2d_*). check_n_features_in does not apply: a cube's features are its bands, checked
+against ``n_bands_in_``.
 """
 
 import pickle
@@ -21,7 +21,6 @@ import sklearn.exceptions
 import torch
 from sklearn.base import clone
 from sklearn.model_selection import ParameterGrid
-from sklearn.utils import estimator_checks
 from sklearn.utils.validation import check_is_fitted
 
 from spectranet.errors import ConfigError, DataError, NotFittedError
@@ -33,24 +32,6 @@ torch.set_num_threads(1)
 # components), fp32 so results do not depend on the CPU's bfloat16 support.
 FAST = {"model": "conv2d", "window": 5, "components": 4, "epochs": 2, "batch_size": 32,
         "precision": "fp32"}
-SKLEARN_CHECKS = [
-    estimator_checks.check_parameters_default_constructible,
-    estimator_checks.check_no_attributes_set_in_init,
-    estimator_checks.check_get_params_invariance,
-    estimator_checks.check_set_params,
-    estimator_checks.check_do_not_raise_errors_in_init_or_set_params,
-    estimator_checks.check_estimator_cloneable,
-    estimator_checks.check_estimator_repr,
-    estimator_checks.check_mixin_order,
-    estimator_checks.check_estimator_tags_renamed,
-    estimator_checks.check_valid_tag_types,
-    estimator_checks.check_estimators_unfitted,
-]
-
-
-@pytest.mark.parametrize("check", SKLEARN_CHECKS, ids=lambda c: c.__name__)
-def test_sklearn_checks_that_apply(check):
-    check("HSIClassifier", HSIClassifier("quick", window=5, epochs=3))
 
 
 def test_clone_keeps_params_and_drops_fitted_state(synthetic_fit):
