@@ -38,3 +38,17 @@ def test_run_dir(tmp_path):
     assert np.load(run / "split.npy").tolist() == [0, 1, 2]
     run.close()
     assert "hello" in (tmp_path / "run" / "run.log").read_text()
+
+
+def test_files_get_the_users_umask(tmp_path):
+    import os
+    import stat
+
+    from spectranet.engine.runs import atomic_write_text
+
+    old = os.umask(0o027)
+    try:
+        path = atomic_write_text(tmp_path / "a.json", "{}")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640

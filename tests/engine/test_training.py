@@ -329,3 +329,12 @@ def test_interrupted_checkpoint_write_still_verifies(tmp_path):
     path.write_bytes(old)
     sum_path(path).write_text(f"{new_sum}\n{hashlib.sha256(old).hexdigest()}\n")
     assert load_checkpoint(path) == {"epoch": 1}
+
+
+def test_log_gets_every_epoch_and_the_resumption(tmp_path):
+    x, y = blobs()
+    model, opt = model_and_opt()
+    lines = []
+    fit(model, Batches(x, y), None, optimizer=opt, epochs=2, progress=False, desc="seed 0",
+        checkpoint_path=tmp_path / "c.pt", log=lines.append)
+    assert [m.split(" loss ")[0] for m in lines] == ["seed 0: epoch 1/2", "seed 0: epoch 2/2"]

@@ -38,6 +38,10 @@ def test_run_folder_contents(ip_run):
     for name in ("split.json", "checkpoint.pt", "metrics.json", "map.npy",
                  "figures/map.png", "figures/curves.png", "figures/confusion_matrix.png"):
         assert (seed / name).is_file(), name
+    epochs = json.loads((out / "config.json").read_text())["config"]["epochs"]
+    logged = (seed / "run.log").read_text().splitlines()
+    assert [m.split(" loss ")[0].split(" ", 2)[2] for m in logged] == [
+        f"seed 0: epoch {e}/{epochs}" for e in range(1, epochs + 1)]
     saved = json.loads((out / "metrics.json").read_text())
     assert saved["overall_accuracy"] == pytest.approx(metrics["overall_accuracy"])
     report = (out / "report.md").read_text()

@@ -285,7 +285,7 @@ def _train_round(clips: ClipTable, windows: WindowTable, config: AudioConfig, fo
                  progress=progress, desc=f"fold {fold} seed {seed}",
                  loss_fn=make_loss(config.class_weight, train_labels, n_classes,
                                    label_smoothing=config.label_smoothing),
-                 mixup=config.mixup)
+                 mixup=config.mixup, log=None if run is None else run.log)
     metrics = score(model, loaders["test"], clips, config.aggregate, precision, config.device)
     saved = {k: metrics.pop(k) for k in ("clip_true", "clip_pred", "clip_probs", "clip_ids")}
     if run is not None:

@@ -34,12 +34,14 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *,
     """Write ``data`` to ``path`` atomically (temporary file in the same folder, then rename).
 
     ``durable`` also flushes the file to disk (fsync) before the rename; caches whose entries
-    can be recomputed skip it.
+    can be recomputed skip it. The file gets the permissions of a plain ``open`` (0666 less the
+    user's umask), not the temporary file's 0600.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             if durable:
@@ -50,6 +52,13 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *,
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _umask() -> int:
+    """The process's umask (read by setting and restoring it: there is no getter)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str, *,

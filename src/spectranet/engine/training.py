@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import random
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -283,6 +283,7 @@ def fit(
     memory_format: str = "auto",
     loss_fn: nn.Module | None = None,
     mixup: float = 0.0,
+    log: Callable[[str], None] | None = None,
 ) -> FitResult:
     """Train ``model`` for ``epochs`` epochs and keep the best weights on validation.
 
@@ -339,6 +340,9 @@ def fit(
         mixed with a permutation of itself and the loss weighted alike; 0 turns it off. The
         weights and permutations come from torch's global generator (seeded, checkpointed).
         Training accuracy is then counted against the unpermuted labels.
+    log : callable, optional
+        Receives the resumption line and one line per epoch whatever ``progress`` is (e.g. a
+        run folder's ``run.log``).
 
     Returns
     -------
@@ -363,8 +367,15 @@ def fit(
         if val_loader is not None:
             val_loader = dist.ShardedBatches(val_loader, rank, world, pad=False)
     lines = progress and not interactive()  # a log file gets one line per epoch, not bar frames
-    if lines and start:
-        line(f"{desc}: resuming from epoch {start} of {epochs}")
+
+    def say(message: str) -> None:
+        if lines:
+            line(message)
+        if log is not None and main:
+            log(message)
+
+    if start:
+        say(f"{desc}: resuming from epoch {start} of {epochs}")
     epoch_bar = bar(range(start, epochs), desc=desc, enabled=progress, initial=start,
                     total=epochs)
     with weights_in(model, layouts):
@@ -408,9 +419,8 @@ def fit(
                     result.best_val_accuracy = val_acc
             shown = "-" if val_acc is None else f"{val_acc:.3f}"
             epoch_bar.set_postfix(loss=f"{train_loss:.3f}", val_acc=shown)
-            if lines:
-                line(f"{desc}: epoch {epoch + 1}/{epochs} loss {train_loss:.3f} val_acc {shown} "
-                     f"({seconds:.1f} s)")
+            say(f"{desc}: epoch {epoch + 1}/{epochs} loss {train_loss:.3f} val_acc {shown} "
+                f"({seconds:.1f} s)")
             if checkpoint:
                 resume = {
                     "model": current,

@@ -282,6 +282,7 @@ def _train_seed(
         progress=progress,
         desc=f"seed {seed}",
         loss_fn=make_loss(config.class_weight, labels[split.train], n_classes),
+        log=None if run is None else run.log,
     )
     tic = time.perf_counter()
     probs, ids = predict_proba(model, batches(split.test, False, config.map_batch_size),
