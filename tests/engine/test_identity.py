@@ -71,3 +71,24 @@ def test_fingerprints_follow_content_not_names(tmp_path):
     rows = [("x.wav", 10, "dog", 1), ("y.wav", 12, "siren", 2)]
     assert fingerprint_records(rows) == fingerprint_records(list(rows))
     assert fingerprint_records(rows) != fingerprint_records([rows[0], ("y.wav", 12, "dog", 2)])
+
+
+def test_a_failed_start_does_not_block_the_corrected_command(tmp_path, capsys):
+    _user_scene(tmp_path)
+    out = tmp_path / "run"
+    args = ["hsi", "train", "--cube", str(tmp_path / "cube.npy"), "--gt", str(tmp_path / "gt.npy"),
+            "--preset", "quick", "--window", "5", "--model", "conv2d", "--epochs", "1",
+            "--out", str(out), "--no-progress"]
+    assert main([*args, "--components", "12"]) == 1  # the cube has 8 bands
+    assert "components must be <= the cube's 8 bands" in capsys.readouterr().err
+    assert not out.exists()
+    assert main([*args, "--components", "4"]) == 0
+
+
+def test_a_spec_that_shrinks_the_window_to_nothing_is_refused_before_writing():
+    from spectranet.audio.models import build_model, check_window_fits
+
+    spec = " + ".join(["Cov1"] + ["Max-pooling"] * 7)
+    with pytest.raises(ConfigError, match=r"does not fit a 2 x 64 x 41 window: its pooling"):
+        check_window_fits(build_model(spec, 10), spec, 64, 41)
+    check_window_fits(build_model("Cov1 + Cov2 + DilaCov1(2)", 10), "ok", 64, 41)

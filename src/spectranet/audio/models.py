@@ -36,6 +36,7 @@ from spectranet.errors import ConfigError
 
 __all__ = [
     "DEFAULT_FILTERS",
+    "check_window_fits",
     "canonical_spec",
     "default_filters",
     "PAPER_SPECS",
@@ -348,3 +349,35 @@ def build_model(name_or_spec: str, n_classes: int, **kwargs: Any) -> nn.Module:
         return from_spec(name_or_spec, n_classes, **kwargs)
     raise ConfigError(f"model must be one of {list_models()} or a layer spec "
                       f"({_EXPECTED}), got {name_or_spec!r}")  # fmt: skip
+
+
+def check_window_fits(model: nn.Module, spec: str, n_mels: int, frames: int,
+                      in_channels: int = 2) -> None:
+    """Run ``model`` once on a zero window to check that its layers fit the input size.
+
+    Parameters
+    ----------
+    model : nn.Module
+        Built from ``spec`` (e.g. by :func:`build_model`).
+    spec : str
+        The layer spec or model name, for the message.
+    n_mels, frames : int
+        Window height (mel bands) and width (frames).
+    in_channels : int, default 2
+        Log-mel and delta.
+
+    Raises
+    ------
+    ConfigError
+        Pooling shrinks the window to nothing before the classifier.
+    """
+    was_training = model.training
+    try:
+        with torch.no_grad():
+            model.eval()(torch.zeros(1, in_channels, n_mels, frames))
+    except RuntimeError as exc:
+        reason = str(exc).splitlines()[0]
+        raise ConfigError(f"arch {spec!r} does not fit a {in_channels} x {n_mels} x {frames} "
+                          f"window: its pooling shrinks it to nothing ({reason})") from None
+    finally:
+        model.train(was_training)

@@ -26,7 +26,7 @@ from spectranet.audio.features import (
     extract_features,
 )
 from spectranet.audio.inference import model_from_checkpoint
-from spectranet.audio.models import build_model
+from spectranet.audio.models import build_model, check_window_fits
 from spectranet.audio.protocol import aggregate_clips, fold_split
 from spectranet.audio.scaling import Standardizer
 from spectranet.config import AudioConfig, resolve_precision
@@ -129,7 +129,8 @@ def train(config: AudioConfig, out: str | Path, *, root: str | Path | None = Non
     clips, windows = prepare(config, root=root, progress=progress)
     test_folds = clips.cv_folds(config.folds, name=config.dataset)
     n_classes = len(clips.class_names)
-    build_model(config.arch, n_classes, **model_options(config))  # validate before writing
+    check_window_fits(build_model(config.arch, n_classes, **model_options(config)), config.arch,
+                      config.n_mels, config.frames)  # validate before writing
     check_device(config.device)
     precision = resolve_precision(config.precision)
     out = check_out_dir(out, marker="config.json")

@@ -90,7 +90,9 @@ def check_identity(out: str | os.PathLike[str], config: Any, fingerprint: str, *
     """Refuse to resume or reuse a run in ``out`` made with another configuration or data.
 
     ``out / marker`` (JSON) must hold the run's ``config`` and ``data_fingerprint`` as written
-    by the pipelines.
+    by the pipelines. A run that never started training (no ``checkpoint.pt`` in the folder,
+    no ``metrics.json``: a start that failed) does not count, so it never blocks the corrected
+    command.
 
     Raises
     ------
@@ -99,8 +101,11 @@ def check_identity(out: str | os.PathLike[str], config: Any, fingerprint: str, *
     DataError
         The same configuration on data that changed since the run was written.
     """
-    path = Path(out) / marker
+    out = Path(out)
+    path = out / marker
     if not path.is_file():
+        return
+    if not (out / "metrics.json").is_file() and next(out.rglob("checkpoint.pt"), None) is None:
         return
     previous = read_json(path)
     if not same_config(previous.get("config"), config):

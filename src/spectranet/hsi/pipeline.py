@@ -29,7 +29,7 @@ from spectranet.engine.optim import make_loss, make_optimizer
 from spectranet.engine.plots import plot_confusion_matrix, plot_history
 from spectranet.engine.runs import RunDir, read_json, save_npy
 from spectranet.engine.training import fit, load_best_checkpoint, predict_proba, seed_everything
-from spectranet.errors import DataError, DataNotFoundError
+from spectranet.errors import ConfigError, DataError, DataNotFoundError
 from spectranet.hsi import report
 from spectranet.hsi.datasets import (
     Scene,
@@ -124,6 +124,9 @@ def train(
     """
     scene = _load(config, root)
     check_window(config.window, scene.labels.shape)
+    if config.components > scene.n_bands:
+        raise ConfigError(f"components must be <= the cube's {scene.n_bands} bands "
+                          f"({scene.source.get('cube', scene.name)}), got {config.components}")
     splits = {seed: make_split(scene.labels, config, seed) for seed in config.seeds}
     build_model(config.model, **_model_kwargs(config, scene.n_classes))  # validates early
     check_device(config.device)
