@@ -31,6 +31,7 @@ from threadpoolctl import threadpool_limits
 from spectranet.audio.cache import CachedWindows, FeatureCache
 from spectranet.audio.datasets import ClipRecord, ClipTable
 from spectranet.audio.decoding import decode_audio
+from spectranet.engine.workers import exit_with_parent
 from spectranet.errors import ConfigError, DataError, DataNotFoundError
 
 __all__ = [
@@ -306,6 +307,7 @@ class WindowTable:
 
 def _init_worker() -> None:
     global _WORKER_LIMITS
+    exit_with_parent()
     _WORKER_LIMITS = threadpool_limits(limits=1, user_api="blas")
 
 

@@ -34,6 +34,7 @@ from typing import Any
 
 from spectranet.config import config_as_json, same_config
 from spectranet.engine.runs import atomic_write_json, atomic_write_text, read_json
+from spectranet.engine.workers import exit_with_parent
 from spectranet.errors import ConfigError, DataNotFoundError
 
 __all__ = ["GridRun", "RUNNERS", "run_grid", "collect_results", "summarise_metrics",
@@ -289,7 +290,8 @@ def run_grid(runs: Sequence[GridRun], out: str | Path, *, jobs: int = 1,
                                     progress))
     elif todo:
         context = multiprocessing.get_context("spawn")  # no forked torch/OpenMP state
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context,
+                                 initializer=exit_with_parent) as pool:
             pending: dict[Future[dict[str, Any]], GridRun] = {}
             for run in todo:
                 note(f"queued {run.name}")
