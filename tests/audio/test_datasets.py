@@ -175,6 +175,15 @@ def test_user_folder_numeric_labels_without_folds(tmp_path):
         table.cv_folds(name="meta")
 
 
+@pytest.mark.parametrize("rows", ["a.wav,dog,1\na.wav,dog,2\n", "a.wav,dog,1\na.wav,cat,1\n"])
+def test_user_csv_with_a_file_twice_is_refused(tmp_path, rows):
+    _write(tmp_path / "a.wav")
+    (tmp_path / "labels.csv").write_text("file,label,fold\n" + rows)
+    with pytest.raises(DataError, match=r"labels.csv line 3: a.wav is already on line 2 "
+                                        r"\(label 'dog', fold 1; here"):
+        load_clips(tmp_path)
+
+
 def test_user_folder_bad_csv(tmp_path):
     (tmp_path / "labels.csv").write_text("path,class\nx.wav,a\n")
     with pytest.raises(DataError, match=r"expected columns \['file', 'label'\]"):

@@ -80,3 +80,18 @@ def test_fold_split_without_validation_trains_on_every_other_fold():
     assert split["train"].tolist() == [1, 2, 3, 5, 6, 7]  # folds 2, 3, 10 (10 validates otherwise)
     with_val = fold_split(folds, 1)
     assert sorted([*with_val["train"], *with_val["val"]]) == split["train"].tolist()
+
+
+def test_round_warnings_name_missing_classes_and_tiny_validation_folds():
+    from spectranet.audio.protocol import round_warnings
+
+    folds = np.array([1] * 30 + [2] * 5 + [3] * 30)
+    labels = np.array([0] * 30 + [1] * 5 + [0] * 15 + [1] * 15)
+    names = ["dog", "siren"]
+    # test fold 3: fold 2 validates (5 clips), fold 1 trains (dogs only)
+    assert round_warnings(labels, folds, [3], names) == [
+        "test fold 3: no training clip of class siren",
+        "test fold 3: the validation fold has 5 clips (fewer than 20): the best epoch is "
+        "picked on noise"]
+    # without a validation fold, fold 2 trains too: both classes, no warning
+    assert round_warnings(labels, folds, [3], names, validation=False) == []

@@ -302,9 +302,18 @@ def _load_user(path: Path, folds: Sequence[int] | None, on_error: OnError) -> Cl
     index = _StemIndex()
     rows: list[tuple[str, int, int | None, Callable[[], Path]]] = []
     present: set[int] = set()
+    first: dict[str, tuple[int, str, str | None]] = {}
     for line, row in enumerate(table, start=2):
         if not row["file"] or not row["label"]:
             raise DataError(f"{meta} line {line}: expected non-empty file and label, got {row}")
+        key = Path(row["file"].strip()).as_posix()
+        if key in first:  # one recording on two rows: two folds or two labels leak
+            line0, label0, fold0 = first[key]
+            raise DataError(f"{meta} line {line}: {row['file']} is already on line {line0} "
+                            f"(label {label0!r}, fold {fold0}; here label {row['label']!r}, "
+                            f"fold {row.get('fold')}): a file may appear once, else it trains "
+                            "and tests, or carries two labels")
+        first[key] = (line, row["label"], row.get("fold"))
         fold = _to_int(row["fold"], meta, line, "fold") if has_fold else None
         if fold is not None:
             present.add(fold)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ from spectranet.audio.features import (
 )
 from spectranet.audio.inference import model_from_checkpoint
 from spectranet.audio.models import build_model, check_window_fits
-from spectranet.audio.protocol import aggregate_clips, fold_split
+from spectranet.audio.protocol import aggregate_clips, fold_split, round_warnings
 from spectranet.audio.scaling import Standardizer
 from spectranet.config import AudioConfig, resolve_precision
 from spectranet.engine.batches import ArrayBatches
@@ -129,6 +130,10 @@ def train(config: AudioConfig, out: str | Path, *, root: str | Path | None = Non
     clips, windows = prepare(config, root=root, progress=progress)
     test_folds = clips.cv_folds(config.folds, name=config.dataset)
     n_classes = len(clips.class_names)
+    cautions = round_warnings(clips.labels, clips.folds, test_folds, clips.class_names,
+                              validation=config.validation == "fold")
+    for caution in cautions:
+        warnings.warn(f"{config.dataset}: {caution}", UserWarning, stacklevel=2)
     check_window_fits(build_model(config.arch, n_classes, **model_options(config)), config.arch,
                       config.n_mels, config.frames)  # validate before writing
     check_device(config.device)
@@ -154,7 +159,7 @@ def train(config: AudioConfig, out: str | Path, *, root: str | Path | None = Non
                      out / f"fold_{fold}" / f"seed_{seed}", progress)
         for fold, seed in progress_bar(grid, desc="folds", enabled=progress and len(grid) > 1)
     ]
-    metrics = summarise(rounds, n_classes)
+    metrics = summarise(rounds, n_classes) | {"warnings": cautions}
     if run is None:  # not rank 0: trained along, writes nothing
         return metrics
     if config.baseline != "none":

@@ -14,7 +14,7 @@ import numpy as np
 
 from spectranet.errors import ConfigError, DataError
 
-__all__ = ["aggregate_clips", "fold_assignments", "fold_split"]
+__all__ = ["aggregate_clips", "fold_assignments", "fold_split", "round_warnings"]
 
 
 def fold_assignments(
@@ -89,6 +89,39 @@ def fold_split(clip_folds: Sequence[int] | np.ndarray, test_fold: int, *,
         "val": np.flatnonzero(folds == val) if validation else np.zeros(0, np.int64),
         "test": np.flatnonzero(folds == test),
     }
+
+
+def round_warnings(labels: np.ndarray, clip_folds: np.ndarray, test_folds: Sequence[int],
+                   class_names: Sequence[str], *, validation: bool = True,
+                   min_val_clips: int = 20) -> list[str]:
+    """Warnings on the rounds of a cross-validation, one sentence each.
+
+    A class with no training clip in a round cannot be learnt there; a validation fold of
+    fewer than ``min_val_clips`` clips picks the best epoch on noise.
+
+    Parameters
+    ----------
+    labels, clip_folds : ndarray, shape (n_clips,)
+        Class index and fold of each clip.
+    test_folds : sequence of int
+    class_names : sequence of str
+        Indexed by label.
+    validation : bool, default True
+        Whether the rounds keep a validation fold (see :func:`fold_split`).
+    min_val_clips : int, default 20
+    """
+    labels = np.asarray(labels)
+    out = []
+    for fold in test_folds:
+        split = fold_split(clip_folds, fold, validation=validation)
+        missing = sorted(set(range(len(class_names))) - set(labels[split["train"]].tolist()))
+        if missing:
+            names = ", ".join(class_names[k] for k in missing)
+            out.append(f"test fold {fold}: no training clip of class {names}")
+        if validation and len(split["val"]) < min_val_clips:
+            out.append(f"test fold {fold}: the validation fold has {len(split['val'])} clips "
+                       f"(fewer than {min_val_clips}): the best epoch is picked on noise")
+    return out
 
 
 def aggregate_clips(

@@ -108,6 +108,8 @@ def render(config: AudioConfig, clips: ClipTable, windows: WindowTable, precisio
                                         strict=True)):
         extra = f" {_pct(baseline['per_class_accuracy'][k])} |" if baseline else ""
         lines.append(f"| {name} | {_pct(acc)} |{extra}")
+    if metrics.get("warnings"):
+        lines += ["", "## Warnings", "", *[f"- {w}" for w in metrics["warnings"]]]
     skipped = [*clips.skipped, *windows.skipped]
     if skipped:
         lines += ["", f"## Skipped files ({len(skipped)})", ""]
