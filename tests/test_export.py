@@ -303,11 +303,11 @@ def test_unknown_format_is_refused(tmp_path):
 
 
 def test_not_a_run_folder_is_refused(tmp_path):
-    with pytest.raises(DataNotFoundError, match=r"empty: not a spectranet run folder"):
+    with pytest.raises(DataNotFoundError, match=r"empty: no such run folder"):
         export_run(tmp_path / "empty", tmp_path / "m.onnx")
     (tmp_path / "grid").mkdir()
     (tmp_path / "grid" / "config.json").write_text('{"experiment": "chen2019"}')
-    with pytest.raises(DataError, match=r"config.json: neither a hyperspectral nor a sound run"):
+    with pytest.raises(DataError, match=r"config.json: not the configuration of a spectranet run"):
         export_run(tmp_path / "grid", tmp_path / "m.onnx")
     (tmp_path / "grid" / "config.json").write_text("{not json")
     with pytest.raises(DataError, match=r"config.json: not valid JSON"):

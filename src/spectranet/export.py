@@ -9,7 +9,6 @@ sound run the log-mel + delta settings and the per-band standardisation. See ``d
 
 from __future__ import annotations
 
-import json
 from numbers import Integral
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,8 @@ from spectranet.engine.export import (
     check_format,
     export_model,
 )
-from spectranet.engine.runs import atomic_write_bytes, atomic_write_json, read_json
+from spectranet.engine.identity import read_run
+from spectranet.engine.runs import atomic_write_bytes, atomic_write_json
 from spectranet.errors import ConfigError, DataError, DataNotFoundError
 
 __all__ = ["export_run", "sidecar_path"]
@@ -96,7 +96,9 @@ def export_run(
     sidecar = sidecar_path(out)
     if sidecar.is_dir():
         raise ConfigError(f"{sidecar}: is a folder; the export writes its sidecar there")
-    saved, domain = _read_run(run)
+    saved, domain = read_run(run)
+    if domain not in _TARGETS:
+        raise DataError(f"{run}: an MFCC baseline run has no network to export")
     model, input_shape, fields = _TARGETS[domain](run, seed, saved)
     exported = export_model(model, input_shape, format=format, name=out)
     n_classes = len(fields["class_names"])
@@ -123,22 +125,6 @@ def export_run(
     atomic_write_bytes(out, exported.data)
     atomic_write_json(sidecar, meta)
     return out
-
-
-def _read_run(run: Path) -> tuple[dict[str, Any], str]:
-    """``config.json`` of a run and its domain, "hsi" or "audio"."""
-    path = run / "config.json"
-    if not path.is_file():
-        raise DataNotFoundError(f"{run}: not a spectranet run folder (no config.json)")
-    try:
-        saved = read_json(path)
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise DataError(f"{path}: not valid JSON ({err})") from None
-    if isinstance(saved, dict) and "scene" in saved:
-        return saved, "hsi"
-    if isinstance(saved, dict) and "features" in saved and "classes" in saved:
-        return saved, "audio"
-    raise DataError(f"{path}: neither a hyperspectral nor a sound run's configuration")
 
 
 def _floats(a: np.ndarray) -> list[Any]:

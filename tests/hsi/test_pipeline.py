@@ -187,7 +187,8 @@ def test_cli_bad_data(tmp_path, capsys, make, message):
     np.save(tmp_path / "gt.npy", gt)
     out = tmp_path / "run"
     code = main(["hsi", "train", "--cube", str(tmp_path / "cube.npy"), "--gt",
-                 str(tmp_path / "gt.npy"), "--window", "9", "--out", str(out)])
+                 str(tmp_path / "gt.npy"), "--window", "9", "--components", "8", "--out",
+                 str(out)])
     assert code == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and message in err and "\n" not in err

@@ -18,6 +18,7 @@ from spectranet.audio.protocol import aggregate_clips
 from spectranet.audio.scaling import Standardizer
 from spectranet.engine.batches import ArrayBatches
 from spectranet.engine.distributed import check_device
+from spectranet.engine.identity import read_run
 from spectranet.engine.progress import bar
 from spectranet.engine.runs import RunDir, atomic_write_text
 from spectranet.engine.training import load_best_checkpoint, predict_proba
@@ -29,9 +30,11 @@ __all__ = ["predict", "load_run_model", "model_from_checkpoint", "segments", "se
 def load_run_model(run: str | Path) -> tuple[torch.nn.Module, dict[str, Any]]:
     """The model of a sound run's round with the best validation accuracy, in eval mode."""
     run = Path(run)
+    read_run(run, expect="audio")
     paths = sorted(run.glob("fold_*/seed_*/checkpoint.pt"))
     if not paths:
-        raise DataNotFoundError(f"{run}: no fold_*/seed_*/checkpoint.pt; is it a sound run?")
+        raise DataNotFoundError(f"{run}: no fold_*/seed_*/checkpoint.pt (the run did not "
+                                "finish a round)")
     state = load_best_checkpoint(paths)
     return model_from_checkpoint(state), state["metadata"]
 

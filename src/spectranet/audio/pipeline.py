@@ -33,7 +33,7 @@ from spectranet.audio.scaling import Standardizer
 from spectranet.config import AudioConfig, resolve_precision
 from spectranet.engine.batches import ArrayBatches
 from spectranet.engine.distributed import check_device, init_from_env, is_main_process
-from spectranet.engine.identity import check_identity, check_out_dir
+from spectranet.engine.identity import check_identity, check_out_dir, read_run
 from spectranet.engine.metrics import classification_metrics, mean_std
 from spectranet.engine.optim import make_loss, make_optimizer, make_scheduler
 from spectranet.engine.plots import plot_confusion_matrix, plot_history
@@ -331,9 +331,7 @@ def evaluate(run: str | Path, *, root: str | Path | None = None,
              progress: bool = True) -> dict[str, Any]:
     """Re-score every round of a finished run from its checkpoint on its test fold."""
     run = Path(run)
-    if not (run / "config.json").is_file():
-        raise DataNotFoundError(f"{run}: not a spectranet run folder (no config.json)")
-    config = AudioConfig(**read_json(run / "config.json")["config"])
+    config = AudioConfig(**read_run(run, expect="audio")[0]["config"])
     clips, windows = prepare(config, root=root, progress=progress)
     rounds = []
     for ckpt in sorted(run.glob("fold_*/seed_*/checkpoint.pt")):

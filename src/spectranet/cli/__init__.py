@@ -52,6 +52,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SpectranetError as err:
         click.echo(f"error: {err}", err=True)
         return 1
+    except OSError as err:  # a file the user named: unreadable, full disk, permissions
+        where = f"{err.filename}: " if err.filename else ""
+        click.echo(f"error: {where}{err.strerror or err}", err=True)
+        return 1
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         return 130

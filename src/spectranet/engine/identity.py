@@ -18,9 +18,13 @@ from typing import Any
 
 from spectranet.config import same_config
 from spectranet.engine.runs import read_json
-from spectranet.errors import ConfigError, DataError
+from spectranet.errors import ConfigError, DataError, DataNotFoundError
 
-__all__ = ["fingerprint_files", "fingerprint_records", "check_out_dir", "check_identity"]
+__all__ = ["fingerprint_files", "fingerprint_records", "check_out_dir", "check_identity",
+           "read_run", "DOMAIN_NAMES"]
+
+#: What each run domain is called in messages.
+DOMAIN_NAMES = {"hsi": "hyperspectral", "audio": "sound", "mfcc": "MFCC baseline"}
 
 _CHUNK = 1 << 20
 
@@ -118,3 +122,49 @@ def check_identity(out: str | os.PathLike[str], config: Any, fingerprint: str, *
         raise DataError(f"{out}: the input data changed since this run was written (data "
                         f"fingerprint {recorded[:12]}... now {fingerprint[:12]}...); use a new "
                         "--out to train on the new data")
+
+
+def read_run(run: str | os.PathLike[str], *, expect: str | None = None
+             ) -> tuple[dict[str, Any], str]:
+    """Read a run folder's ``config.json``; return it with the run's domain.
+
+    Parameters
+    ----------
+    run : path-like
+        A folder written by ``spectranet hsi train``, ``audio train`` or the MFCC baseline.
+    expect : {"hsi", "audio", "mfcc"}, optional
+        Refuse a run of another domain.
+
+    Returns
+    -------
+    (dict, str)
+        The saved configuration file, and "hsi", "audio" or "mfcc".
+
+    Raises
+    ------
+    DataNotFoundError
+        No such folder, or no ``config.json`` in it.
+    DataError
+        ``config.json`` is not valid JSON or not a run's, or the run is of another domain.
+    """
+    run = Path(run)
+    if not run.is_dir():
+        raise DataNotFoundError(f"{run}: no such run folder")
+    path = run / "config.json"
+    if not path.is_file():
+        raise DataNotFoundError(f"{run}: not a spectranet run folder (no config.json)")
+    saved = read_json(path)
+    domain = None
+    if isinstance(saved, dict) and isinstance(saved.get("config"), dict):
+        if "scene" in saved:
+            domain = "hsi"
+        elif "features" in saved and "classes" in saved:
+            domain = "audio"
+        elif "classifier" in saved:
+            domain = "mfcc"
+    if domain is None:
+        raise DataError(f"{path}: not the configuration of a spectranet run")
+    if expect is not None and domain != expect:
+        raise DataError(f"{run}: a {DOMAIN_NAMES[domain]} run, not a {DOMAIN_NAMES[expect]} "
+                        f"one; use `spectranet {'hsi' if domain == 'hsi' else 'audio'} ...`")
+    return saved, domain

@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from spectranet.errors import DataError, DataNotFoundError
+
 __all__ = [
     "RunDir",
     "atomic_write_bytes",
@@ -94,8 +96,22 @@ def _nan_to_none(obj: Any) -> Any:
 
 
 def read_json(path: str | os.PathLike[str]) -> Any:
-    """Read a JSON file."""
-    return json.loads(Path(path).read_text(encoding="utf-8"))
+    """Read a JSON file.
+
+    Raises
+    ------
+    DataNotFoundError
+        No such file.
+    DataError
+        Not UTF-8 JSON (one line naming the file and where it breaks).
+    """
+    path = Path(path)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DataNotFoundError(f"{path}: no such file") from None
+    except (ValueError, UnicodeDecodeError) as err:  # JSONDecodeError is a ValueError
+        raise DataError(f"{path}: not valid JSON ({err})") from None
 
 
 def save_npy(path: str | os.PathLike[str], array: np.ndarray, *, durable: bool = True) -> Path:

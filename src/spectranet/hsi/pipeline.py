@@ -23,7 +23,12 @@ import torch
 
 from spectranet.config import HSIConfig, resolve_precision
 from spectranet.engine.distributed import check_device, init_from_env, is_main_process
-from spectranet.engine.identity import check_identity, check_out_dir, fingerprint_files
+from spectranet.engine.identity import (
+    check_identity,
+    check_out_dir,
+    fingerprint_files,
+    read_run,
+)
 from spectranet.engine.metrics import classification_metrics, mean_std
 from spectranet.engine.optim import make_loss, make_optimizer
 from spectranet.engine.plots import plot_confusion_matrix, plot_history
@@ -343,8 +348,7 @@ def load_run_model(run: str | Path, *, seed: int | None = None) -> tuple[torch.n
         precision, seed.
     """
     run = Path(run)
-    if not (run / "config.json").is_file():
-        raise DataNotFoundError(f"{run}: not a spectranet run folder (no config.json)")
+    read_run(run, expect="hsi")
     candidates = sorted(run.glob("seed_*/checkpoint.pt"))
     if seed is not None:
         candidates = [p for p in candidates if p.parent.name == f"seed_{seed}"]
@@ -368,7 +372,7 @@ def evaluate(run: str | Path, *, root: str | Path | None = None,
     several seeds, their mean and std; ``metrics.json`` and ``report.md`` are not modified.
     """
     run = Path(run)
-    config = HSIConfig(**read_json(run / "config.json")["config"])
+    config = HSIConfig(**read_run(run, expect="hsi")[0]["config"])
     scene = _load(config, root)
     per_seed = []
     for seed in config.seeds:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import zipfile
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -108,23 +109,33 @@ def _read_mat(path: Path, variable: str | None, ndim: int | None) -> np.ndarray:
     import scipy.io
 
     if h5py.is_hdf5(path):  # MATLAB v7.3
-        with h5py.File(path, "r") as mat:
-            datasets = {k: v for k, v in mat.items()
-                        if isinstance(v, h5py.Dataset) and not k.startswith("#")}  # fmt: skip
-            name = _choose(path, {k: v.shape[::-1] for k, v in datasets.items()}, variable, ndim)
-            if datasets[name].dtype.kind not in "biuf":
-                raise DataError(f"{path}: variable {name!r} is not a real numeric array "
-                                f"(MATLAB class {datasets[name].attrs.get('MATLAB_class')!r})")
-            # MATLAB stores column-major: h5py shows the axes reversed.
-            return datasets[name][()].transpose()
+        try:
+            with h5py.File(path, "r") as mat:
+                datasets = {k: v for k, v in mat.items()
+                            if isinstance(v, h5py.Dataset) and not k.startswith("#")}
+                name = _choose(path, {k: v.shape[::-1] for k, v in datasets.items()}, variable,
+                               ndim)
+                if datasets[name].dtype.kind not in "biuf":
+                    raise DataError(f"{path}: variable {name!r} is not a real numeric array "
+                                    f"(MATLAB class {datasets[name].attrs.get('MATLAB_class')!r})")
+                # MATLAB stores column-major: h5py shows the axes reversed.
+                return datasets[name][()].transpose()
+        except (OSError, RuntimeError, KeyError, ValueError) as exc:
+            if isinstance(exc, SpectranetError):
+                raise
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise DataError(f"{path}: damaged MATLAB v7.3 (HDF5) file ({reason}); for a "
+                            "registered scene, `spectranet data verify NAME` checks its files"
+                            ) from None
     try:
         shapes = {n: s for n, s, _ in scipy.io.whosmat(path)}
         name = _choose(path, shapes, variable, ndim)
         return np.asarray(scipy.io.loadmat(path, variable_names=[name])[name])
     except SpectranetError:
         raise
-    except (ValueError, TypeError, OSError, NotImplementedError) as exc:
-        raise DataError(f"{path}: not a readable MATLAB file ({exc})") from exc
+    except (ValueError, TypeError, OSError, NotImplementedError, zlib.error) as exc:
+        raise DataError(f"{path}: not a readable MATLAB file ({exc}); for a registered scene, "
+                        "`spectranet data verify NAME` checks its files") from exc
 
 
 def _parse_envi_header(header: Path) -> dict[str, str]:
