@@ -29,6 +29,7 @@ import numpy as np
 from spectranet.config import make_config
 from spectranet.engine.runs import read_json
 from spectranet.errors import ConfigError, SpectranetError
+from spectranet.experiments.convergence import convergence_section
 from spectranet.experiments.grid import GridRun, run_dir
 from spectranet.experiments.report import (
     Report,
@@ -411,6 +412,7 @@ def write_report(name: str, scale: str, out: Path, rows: Sequence[Mapping[str, A
         else:
             windows = sorted({r["window"] for r in rows if r["scene"] == scene})
             _window_report(rep, scene, rows, out, windows)
+    convergence_section(rep, out, rows, unit="seeds")
     status_section(rep, rows, skipped)
     return rep.write(out)
 

@@ -28,6 +28,7 @@ from spectranet.audio.models import PAPER_SPECS, canonical_spec, default_filters
 from spectranet.config import describe_preset, make_config
 from spectranet.errors import SpectranetError
 from spectranet.experiments import sound_recipe
+from spectranet.experiments.convergence import convergence_section
 from spectranet.experiments.grid import GridRun, is_finished, usable_cpus
 from spectranet.experiments.report import Report, pct, save_plot, status_section
 from spectranet.experiments.verdicts import (
@@ -367,6 +368,7 @@ def write_report(name: str, scale: str, out: Path, rows: Sequence[Mapping[str, A
             rep.figure("Accuracy per test fold", save_plot(plot_fold_accuracy(
                 {r["model"]: r["metrics"]["folds"] for r in done}), out, "table4_folds"))
     _open_choices(rep, rows)
+    convergence_section(rep, out, rows, unit="test folds")
     status_section(rep, rows, skipped)
     return rep.write(out)
 

@@ -1,0 +1,38 @@
+"""The convergence table of experiment reports, on made-up validation curves."""
+
+import json
+import shutil
+
+from spectranet.engine.runs import atomic_write_json
+from spectranet.experiments.convergence import convergence_section, summarise_curves
+from spectranet.experiments.report import Report
+
+
+def _curve(end: float, slope: float, n: int = 20) -> list[dict]:
+    return [{"epoch": e + 1, "val_accuracy": end + slope * (e - n + 1)} for e in range(n)]
+
+
+def test_flat_and_rising_runs(tmp_path):
+    for fold, slope in ((1, 0.0), (2, 0.001)):  # run a: flat; run b rises 1 point per epoch
+        atomic_write_json(tmp_path / f"runs/a/fold_{fold}/seed_0/metrics.json",
+                          {"history": _curve(0.6, slope)})
+        atomic_write_json(tmp_path / f"runs/b/fold_{fold}/seed_0/metrics.json",
+                          {"history": _curve(0.5, 0.01)})
+    atomic_write_json(tmp_path / "runs/a/metrics.json", {"history": _curve(0.0, 0.5)})  # summary
+    rows = [{"name": n, "status": "done"} for n in ("a", "b")]
+    rep = Report("t", experiment="x y", scale="standard", data="d", settings=[])
+    convergence_section(rep, tmp_path, rows)
+    table = rep.tables["Validation accuracy over the last epochs"]["rows"]
+    # a: fold 2 gains 0.5 points between the two 5-epoch windows, fold 1 none
+    assert table[0] == ["a", 2, 20, "59.9", "+0.3", "+0.5", "flat"]
+    assert table[1] == ["b", 2, 20, "48.0", "+5.0", "+5.0", "still rising"]
+    # a published folder keeps the numbers without its runs
+    shutil.rmtree(tmp_path / "runs")
+    again = Report("t", experiment="x y", scale="standard", data="d", settings=[])
+    convergence_section(again, tmp_path, rows)
+    assert again.tables["Validation accuracy over the last epochs"]["rows"] == table
+    assert set(json.loads((tmp_path / "convergence.json").read_text())) == {"a", "b"}
+
+
+def test_short_curves_are_not_judged():
+    assert summarise_curves([[0.5] * 9]) is None
