@@ -323,6 +323,13 @@ def _load_user(path: Path, folds: Sequence[int] | None, on_error: OnError) -> Cl
         rows.append((name, to_label[row["label"]], fold, lambda n=name: index.resolve(folder, n)))
     _check_folds(folds, sorted(present), str(meta))
     records, skipped = _collect(rows, on_error)
+    seen: dict[Path, str] = {}
+    for r in records:  # two spellings of one file (a.wav, a.WAV, a.flac for a.wav)
+        if r.path in seen:
+            raise DataError(f"{meta}: {seen[r.path]} and {r.name} are the same file {r.path}: "
+                            "a file may appear once, else it trains and tests, or carries two "
+                            "labels")
+        seen[r.path] = r.name
     return ClipTable(tuple(records), class_names, class_ids, str(folder), tuple(skipped))
 
 

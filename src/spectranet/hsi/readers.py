@@ -7,6 +7,7 @@ registered scenes and a user's own files alike.
 from __future__ import annotations
 
 import os
+import tokenize
 import zipfile
 import zlib
 from collections.abc import Sequence
@@ -19,6 +20,10 @@ from spectranet.errors import DataError, DataNotFoundError, SpectranetError
 __all__ = ["read_array", "read_class_names"]
 
 PathLike = str | os.PathLike[str]
+
+#: What NumPy's and SciPy's readers raise on a damaged file (a cut, a flipped byte, zeros).
+_DAMAGED = (ValueError, EOFError, OSError, SyntaxError, tokenize.TokenError, IndexError,
+            KeyError, OverflowError, UnicodeDecodeError)
 
 _ENVI_DTYPES = {1: "u1", 2: "i2", 3: "i4", 4: "f4", 5: "f8", 12: "u2", 13: "u4", 14: "i8", 15: "u8"}
 _ENVI_BINARY_SUFFIXES = ("", ".img", ".dat", ".raw", ".bin", ".bsq", ".bil", ".bip")
@@ -62,8 +67,9 @@ def read_array(
     if suffix == ".npy":
         try:
             return np.load(path, allow_pickle=False)
-        except ValueError as exc:
-            raise DataError(f"{path}: not a plain .npy array ({exc})") from exc
+        except _DAMAGED as exc:  # a damaged header fails in the parser, a short body in read
+            raise DataError(f"{path}: not a readable .npy array ({type(exc).__name__}: "
+                            f"{str(exc)[:120]})") from None
     if suffix == ".npz":
         try:
             with np.load(path, allow_pickle=False) as archive:
@@ -71,7 +77,7 @@ def read_array(
                 return archive[_choose(path, shapes, variable, ndim)]
         except SpectranetError:
             raise
-        except (ValueError, OSError, zipfile.BadZipFile) as exc:
+        except (*_DAMAGED, zipfile.BadZipFile) as exc:
             raise DataError(f"{path}: not a readable .npz archive ({exc})") from exc
     if suffix == ".hdr":
         binary = next((c for s in _ENVI_BINARY_SUFFIXES if (c := path.with_suffix(s)).is_file()
@@ -107,6 +113,7 @@ def _choose(path: Path, shapes: dict[str, tuple[int, ...]], variable: str | None
 def _read_mat(path: Path, variable: str | None, ndim: int | None) -> np.ndarray:
     import h5py
     import scipy.io
+    from scipy.io.matlab import MatReadError
 
     if h5py.is_hdf5(path):  # MATLAB v7.3
         try:
@@ -133,7 +140,7 @@ def _read_mat(path: Path, variable: str | None, ndim: int | None) -> np.ndarray:
         return np.asarray(scipy.io.loadmat(path, variable_names=[name])[name])
     except SpectranetError:
         raise
-    except (ValueError, TypeError, OSError, NotImplementedError, zlib.error) as exc:
+    except (*_DAMAGED, TypeError, NotImplementedError, zlib.error, MatReadError) as exc:
         raise DataError(f"{path}: not a readable MATLAB file ({exc}); for a registered scene, "
                         "`spectranet data verify NAME` checks its files") from exc
 
