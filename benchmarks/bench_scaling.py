@@ -48,7 +48,7 @@ def hsi_child(args: argparse.Namespace) -> dict:
     """One (window, scene) case: rates and peak memory."""
     import torch
 
-    from spectranet.config import resolve_precision
+    from spectranet.engine.precision import resolve_precision
     from spectranet.engine.training import predict_proba, seed_everything, train_one_epoch
     from spectranet.hsi.models import Fast3DCNN
     from spectranet.hsi.patches import PatchBatches, PatchDataset

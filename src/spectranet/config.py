@@ -36,7 +36,6 @@ __all__ = [
     "describe_preset",
     "make_config",
     "list_presets",
-    "resolve_precision",
 ]
 
 PRESETS = ("paper", "standard", "quick")
@@ -380,28 +379,6 @@ def from_dict(cls: type[_C], data: dict[str, Any]) -> _C:
         )
     values = {k: list(v) if isinstance(v, tuple) else v for k, v in data.items()}
     return cls(**values)
-
-
-def resolve_precision(precision: str) -> str:
-    """Turn "auto" into "bf16" when the CPU has native bfloat16 support, else "fp32"."""
-    if precision != "auto":
-        return precision
-    import torch
-
-    try:
-        capability = torch.backends.cpu.get_cpu_capability()
-    except AttributeError:  # pragma: no cover - older torch
-        return "fp32"
-    return "bf16" if _cpu_has_bf16() or "AMX" in capability else "fp32"
-
-
-def _cpu_has_bf16() -> bool:
-    try:
-        with open("/proc/cpuinfo", encoding="ascii", errors="ignore") as fh:
-            flags = fh.read()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
 def config_as_json(config: Any) -> Any:

@@ -24,11 +24,12 @@ from spectranet.audio.models import build_model
 from spectranet.audio.pipeline import default_cache, feature_settings, model_options, round_loaders
 from spectranet.audio.protocol import aggregate_clips
 from spectranet.audio.scaling import Standardizer
-from spectranet.config import AudioConfig, make_config, resolve_precision
+from spectranet.config import AudioConfig, make_config
 from spectranet.engine import training
 from spectranet.engine.batches import ArrayBatches
 from spectranet.engine.distributed import check_device
 from spectranet.engine.optim import make_loss, make_optimizer, make_scheduler
+from spectranet.engine.precision import resolve_precision
 from spectranet.errors import ConfigError, DataError
 
 __all__ = ["SoundClassifier"]

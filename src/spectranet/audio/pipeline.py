@@ -30,13 +30,14 @@ from spectranet.audio.inference import model_from_checkpoint
 from spectranet.audio.models import build_model, check_window_fits
 from spectranet.audio.protocol import aggregate_clips, fold_split, round_warnings
 from spectranet.audio.scaling import Standardizer
-from spectranet.config import AudioConfig, resolve_precision
+from spectranet.config import AudioConfig
 from spectranet.engine.batches import ArrayBatches
 from spectranet.engine.distributed import check_device, init_from_env, is_main_process
 from spectranet.engine.identity import check_identity, check_out_dir, read_run
 from spectranet.engine.metrics import classification_metrics, mean_std
 from spectranet.engine.optim import make_loss, make_optimizer, make_scheduler
 from spectranet.engine.plots import plot_confusion_matrix, plot_history
+from spectranet.engine.precision import resolve_precision
 from spectranet.engine.runs import RunDir, read_json
 from spectranet.engine.training import fit, load_checkpoint, predict_proba, seed_everything
 from spectranet.errors import DataNotFoundError

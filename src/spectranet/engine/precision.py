@@ -21,7 +21,7 @@ from torch import nn
 from spectranet.errors import ConfigError
 
 __all__ = ["PRECISIONS", "MEMORY_FORMATS", "Layouts", "autocast", "memory_layouts", "prepared",
-           "to_input", "weights_in"]
+           "resolve_precision", "to_input", "weights_in"]
 
 PRECISIONS = ("fp32", "bf16")
 #: "auto": channels-last for 4-D tensors under bf16 only; "channels_last": 4-D and 5-D tensors.
@@ -121,3 +121,23 @@ def to_input(x: torch.Tensor, device: torch.device, layouts: Layouts) -> torch.T
     x = x.to(device, non_blocking=True)
     fmt = layouts.get(x.dim())
     return x if fmt is None else x.contiguous(memory_format=fmt)
+
+
+def resolve_precision(precision: str) -> str:
+    """Turn "auto" into "bf16" when the CPU has native bfloat16 support, else "fp32"."""
+    if precision != "auto":
+        return precision
+    try:
+        capability = torch.backends.cpu.get_cpu_capability()
+    except AttributeError:  # pragma: no cover - older torch
+        return "fp32"
+    return "bf16" if _cpu_has_bf16() or "AMX" in capability else "fp32"
+
+
+def _cpu_has_bf16() -> bool:
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="ignore") as fh:
+            flags = fh.read()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags

@@ -14,10 +14,11 @@ import sklearn.exceptions
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from spectranet import errors
-from spectranet.config import HSIConfig, make_config, resolve_precision
+from spectranet.config import HSIConfig, make_config
 from spectranet.engine import training
 from spectranet.engine.distributed import check_device
 from spectranet.engine.optim import make_loss, make_optimizer
+from spectranet.engine.precision import resolve_precision
 from spectranet.errors import ConfigError, DataError
 from spectranet.hsi.maps import predict_map
 from spectranet.hsi.models import build_model

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from spectranet.config import HSIConfig, resolve_precision
+from spectranet.config import HSIConfig
 from spectranet.engine.distributed import check_device, init_from_env, is_main_process
 from spectranet.engine.identity import (
     check_identity,
@@ -32,6 +32,7 @@ from spectranet.engine.identity import (
 from spectranet.engine.metrics import classification_metrics, mean_std
 from spectranet.engine.optim import make_loss, make_optimizer
 from spectranet.engine.plots import plot_confusion_matrix, plot_history
+from spectranet.engine.precision import resolve_precision
 from spectranet.engine.runs import RunDir, read_json, save_npy
 from spectranet.engine.training import fit, load_best_checkpoint, predict_proba, seed_everything
 from spectranet.errors import ConfigError, DataError, DataNotFoundError
