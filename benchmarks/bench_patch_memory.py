@@ -67,7 +67,8 @@ def child(args: argparse.Namespace) -> None:
     import torch
     from torch import nn
 
-    from spectranet.engine.training import predict_proba, seed_everything
+    from spectranet.engine.scoring import predict_proba
+    from spectranet.engine.training import seed_everything
     from spectranet.hsi.maps import predict_map
     from spectranet.hsi.models import Fast3DCNN
     from spectranet.hsi.patches import PatchBatches, PatchDataset

@@ -49,7 +49,8 @@ def hsi_child(args: argparse.Namespace) -> dict:
     import torch
 
     from spectranet.engine.precision import resolve_precision
-    from spectranet.engine.training import predict_proba, seed_everything, train_one_epoch
+    from spectranet.engine.scoring import predict_proba
+    from spectranet.engine.training import seed_everything, train_one_epoch
     from spectranet.hsi.models import Fast3DCNN
     from spectranet.hsi.patches import PatchBatches, PatchDataset
 

@@ -41,7 +41,8 @@ from _common import add_threads_option, data_root, interleaved_rates, print_comp
 
 from spectranet.audio.models import from_spec
 from spectranet.engine.optim import make_optimizer
-from spectranet.engine.training import fit, predict_proba, seed_everything, train_one_epoch
+from spectranet.engine.scoring import predict_proba
+from spectranet.engine.training import fit, seed_everything, train_one_epoch
 from spectranet.hsi.models import Fast3DCNN
 
 SOUND_SPEC = "Cov1 + Cov2 + Cov3 + DilaCov1(2)"

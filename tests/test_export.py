@@ -36,8 +36,8 @@ from spectranet.audio.features import FeatureSettings, clip_features
 from spectranet.audio.inference import model_from_checkpoint
 from spectranet.audio.scaling import Standardizer
 from spectranet.config import make_config
+from spectranet.engine.checkpoints import load_best_checkpoint
 from spectranet.engine.export import MissingDependencyError
-from spectranet.engine.training import load_best_checkpoint
 from spectranet.errors import ConfigError, DataError, DataNotFoundError, SpectranetError
 from spectranet.export import export_run, sidecar_path
 from spectranet.hsi.patches import PatchDataset

@@ -175,7 +175,7 @@ def _audio(run: Path, seed: int | None,
            saved: dict[str, Any]) -> tuple[torch.nn.Module, tuple[int, ...], dict[str, Any]]:
     from spectranet.audio.features import FeatureSettings, window_hop
     from spectranet.audio.inference import model_from_checkpoint
-    from spectranet.engine.training import load_best_checkpoint
+    from spectranet.engine.checkpoints import load_best_checkpoint
 
     pattern = f"fold_*/seed_{'*' if seed is None else seed}/checkpoint.pt"
     paths = sorted(run.glob(pattern))

@@ -6,15 +6,10 @@ import torch
 from torch import nn
 
 from spectranet.engine.batches import ArrayBatches
+from spectranet.engine.checkpoints import load_best_checkpoint, load_checkpoint
 from spectranet.engine.optim import make_loss, make_optimizer, make_scheduler
-from spectranet.engine.training import (
-    fit,
-    load_best_checkpoint,
-    load_checkpoint,
-    predict_proba,
-    seed_everything,
-    train_one_epoch,
-)
+from spectranet.engine.scoring import predict_proba
+from spectranet.engine.training import fit, seed_everything, train_one_epoch
 from spectranet.errors import ConfigError
 
 
@@ -62,7 +57,7 @@ def test_best_not_last_weights_are_returned():
     opt = make_optimizer(model.parameters(), name="sgd", lr=0.5, momentum=0.9)
     val = Batches(x[:50], y[:50], shuffle=False)
     res = fit(model, Batches(x, y), val, optimizer=opt, epochs=8, progress=False)
-    from spectranet.engine.training import evaluate
+    from spectranet.engine.scoring import evaluate
 
     _, acc = evaluate(model, val)
     assert acc == pytest.approx(res.best_val_accuracy)

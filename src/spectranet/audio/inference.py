@@ -17,11 +17,12 @@ from spectranet.audio.plots import plot_timeline
 from spectranet.audio.protocol import aggregate_clips
 from spectranet.audio.scaling import Standardizer
 from spectranet.engine.batches import ArrayBatches
+from spectranet.engine.checkpoints import load_best_checkpoint
 from spectranet.engine.distributed import check_device
 from spectranet.engine.identity import read_run
 from spectranet.engine.progress import bar
 from spectranet.engine.runs import RunDir, atomic_write_text
-from spectranet.engine.training import load_best_checkpoint, predict_proba
+from spectranet.engine.scoring import predict_proba
 from spectranet.errors import DataNotFoundError
 
 __all__ = ["predict", "load_run_model", "model_from_checkpoint", "segments", "segment_summary"]

@@ -32,6 +32,7 @@ from spectranet.audio.protocol import aggregate_clips, fold_split, round_warning
 from spectranet.audio.scaling import Standardizer
 from spectranet.config import AudioConfig
 from spectranet.engine.batches import ArrayBatches
+from spectranet.engine.checkpoints import load_checkpoint
 from spectranet.engine.distributed import check_device, init_from_env, is_main_process
 from spectranet.engine.identity import check_identity, check_out_dir, read_run
 from spectranet.engine.metrics import classification_metrics, mean_std
@@ -39,7 +40,8 @@ from spectranet.engine.optim import make_loss, make_optimizer, make_scheduler
 from spectranet.engine.plots import plot_confusion_matrix, plot_history
 from spectranet.engine.precision import resolve_precision
 from spectranet.engine.runs import RunDir, read_json
-from spectranet.engine.training import fit, load_checkpoint, predict_proba, seed_everything
+from spectranet.engine.scoring import predict_proba
+from spectranet.engine.training import fit, seed_everything
 from spectranet.errors import DataNotFoundError
 
 __all__ = ["features", "train", "evaluate", "feature_settings", "default_cache", "prepare",

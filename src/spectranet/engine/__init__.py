@@ -1,5 +1,6 @@
 """The shared engine: training loop, metrics, run folders, figures; knows tensors, not domains."""
 
+from spectranet.engine.checkpoints import load_checkpoint
 from spectranet.engine.distributed import (
     init_from_env,
     is_distributed,
@@ -10,14 +11,8 @@ from spectranet.engine.distributed import (
 from spectranet.engine.metrics import classification_metrics, mean_std
 from spectranet.engine.optim import make_optimizer
 from spectranet.engine.runs import RunDir, atomic_write_json, atomic_write_text, save_npy
-from spectranet.engine.training import (
-    FitResult,
-    evaluate,
-    fit,
-    load_checkpoint,
-    predict_proba,
-    seed_everything,
-)
+from spectranet.engine.scoring import evaluate, predict_proba
+from spectranet.engine.training import FitResult, fit, seed_everything
 
 __all__ = [
     "FitResult",

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import random
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,39 +28,23 @@ from torch import nn
 
 from spectranet.engine import distributed as dist
 from spectranet.engine.checkpoints import (
-    load_best_checkpoint,
     load_checkpoint,
     rng_state,
     save_checkpoint,
     set_rng_state,
 )
 from spectranet.engine.precision import (
-    MEMORY_FORMATS,
     PRECISIONS,
     Layouts,
-    autocast,
     memory_layouts,
     prepared,
-    to_input,
     weights_in,
 )
 from spectranet.engine.progress import bar, interactive, line
+from spectranet.engine.scoring import batches_of, logits_of, score_sums
 from spectranet.errors import ConfigError, SpectranetError
 
-__all__ = [
-    "DivergedError",
-    "FitResult",
-    "seed_everything",
-    "fit",
-    "train_one_epoch",
-    "evaluate",
-    "predict_proba",
-    "autocast",
-    "load_checkpoint",
-    "load_best_checkpoint",
-    "PRECISIONS",
-    "MEMORY_FORMATS",
-]
+__all__ = ["DivergedError", "FitResult", "seed_everything", "fit", "train_one_epoch"]
 
 
 class DivergedError(SpectranetError, ArithmeticError):
@@ -107,19 +91,6 @@ def seed_everything(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(int(seed))
 
 
-def _logits(
-    model: nn.Module, batch: Batch, device: torch.device, precision: str, layouts: Layouts
-) -> torch.Tensor:
-    """Forward pass of one batch under ``precision``, returning float32 logits."""
-    with autocast(precision, device):
-        return model(to_input(batch["x"], device, layouts)).float()
-
-
-def _batches(loader: Iterable[Batch], progress: bool, desc: str) -> Iterator[Batch]:
-    total = len(loader) if hasattr(loader, "__len__") else None  # type: ignore[arg-type]
-    return iter(bar(loader, desc=desc, enabled=progress, total=total, leave=False))
-
-
 def train_one_epoch(
     model: nn.Module,
     loader: Iterable[Batch],
@@ -164,13 +135,13 @@ def _train_sums(
     model.train()
     total_loss, correct, seen = 0.0, 0, 0
     with prepared(model, precision, device, layouts, training=True):
-        for batch in _batches(loader, progress, "batches"):
+        for batch in batches_of(loader, progress, "batches"):
             y = batch["y"].to(device, non_blocking=True)
             optimizer.zero_grad(set_to_none=True)
             if beta is not None:  # mixup: a convex mix of two samples, their losses alike
                 lam, perm = float(beta.sample()), torch.randperm(len(y))
                 batch = dict(batch, x=lam * batch["x"] + (1 - lam) * batch["x"][perm])
-            logits = _logits(model, batch, device, precision, layouts)
+            logits = logits_of(model, batch, device, precision, layouts)
             loss = loss_fn(logits, y)
             if beta is not None:
                 loss = lam * loss + (1 - lam) * loss_fn(logits, y[perm.to(device)])
@@ -186,84 +157,6 @@ def _train_sums(
             correct += int((logits.argmax(1) == y).sum())
             seen += len(y)
     return total_loss, correct, seen
-
-
-@torch.no_grad()
-def evaluate(
-    model: nn.Module,
-    loader: Iterable[Batch],
-    *,
-    device: str | torch.device = "cpu",
-    precision: str = "fp32",
-    loss_fn: nn.Module | None = None,
-    memory_format: str = "auto",
-) -> tuple[float, float]:
-    """Mean loss and accuracy of ``model`` on ``loader`` (eval mode, no gradients)."""
-    total_loss, correct, seen = _evaluate_sums(
-        model, loader, device=torch.device(device), precision=precision, loss_fn=loss_fn,
-        layouts=memory_layouts(memory_format, precision),
-    )
-    if seen == 0:
-        raise ConfigError("the validation loader yielded no samples")
-    return total_loss / seen, correct / seen
-
-
-@torch.no_grad()
-def _evaluate_sums(
-    model: nn.Module,
-    loader: Iterable[Batch],
-    *,
-    device: torch.device,
-    precision: str,
-    loss_fn: nn.Module | None,
-    layouts: Layouts,
-) -> tuple[float, int, int]:
-    """Score ``model`` on ``loader``; return (summed loss, correct predictions, samples)."""
-    loss_fn = loss_fn or nn.CrossEntropyLoss()
-    model.eval()
-    total_loss, correct, seen = 0.0, 0, 0
-    with prepared(model, precision, device, layouts, training=False):
-        for batch in loader:
-            y = batch["y"].to(device, non_blocking=True)
-            logits = _logits(model, batch, device, precision, layouts)
-            total_loss += float(loss_fn(logits, y)) * len(y)
-            correct += int((logits.argmax(1) == y).sum())
-            seen += len(y)
-    return total_loss, correct, seen
-
-
-@torch.no_grad()
-def predict_proba(
-    model: nn.Module,
-    loader: Iterable[Batch],
-    *,
-    device: str | torch.device = "cpu",
-    precision: str = "fp32",
-    progress: bool = False,
-    memory_format: str = "auto",
-) -> tuple[np.ndarray, np.ndarray]:
-    """Class probabilities for every sample of ``loader``.
-
-    ``precision`` and ``memory_format`` are those of :func:`fit`.
-
-    Returns
-    -------
-    probabilities : ndarray, shape (n, n_classes), float32
-    ids : ndarray, shape (n,), int64
-        The samples' ``id`` entries, in loader order.
-    """
-    device = torch.device(device)
-    layouts = memory_layouts(memory_format, precision)
-    model.eval()
-    probs, ids = [], []
-    with prepared(model, precision, device, layouts, training=False):
-        for batch in _batches(loader, progress, "predict"):
-            logits = _logits(model, batch, device, precision, layouts)
-            probs.append(torch.softmax(logits, dim=1).cpu().numpy())
-            ids.append(np.asarray(batch["id"]).astype(np.int64).ravel())
-    if not probs:
-        return np.zeros((0, 0), np.float32), np.zeros(0, np.int64)
-    return np.concatenate(probs).astype(np.float32), np.concatenate(ids)
 
 
 def fit(
@@ -389,7 +282,7 @@ def fit(
                 net, train_loader, optimizer, device=device, precision=precision, loss_fn=loss_fn,
                 progress=progress, layouts=layouts, mixup=mixup,
             )
-            val_sums = None if val_loader is None else _evaluate_sums(
+            val_sums = None if val_loader is None else score_sums(
                 model, val_loader, device=device, precision=precision, loss_fn=None,
                 layouts=layouts,
             )

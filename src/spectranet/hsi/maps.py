@@ -13,7 +13,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from torch import nn
 
-from spectranet.engine.training import PRECISIONS, predict_proba
+from spectranet.engine.precision import PRECISIONS
+from spectranet.engine.scoring import predict_proba
 from spectranet.errors import ConfigError, DataError
 from spectranet.hsi.patches import PatchBatches, PatchDataset
 

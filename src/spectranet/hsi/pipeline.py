@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from spectranet.config import HSIConfig
+from spectranet.engine.checkpoints import load_best_checkpoint
 from spectranet.engine.distributed import check_device, init_from_env, is_main_process
 from spectranet.engine.identity import (
     check_identity,
@@ -34,7 +35,8 @@ from spectranet.engine.optim import make_loss, make_optimizer
 from spectranet.engine.plots import plot_confusion_matrix, plot_history
 from spectranet.engine.precision import resolve_precision
 from spectranet.engine.runs import RunDir, read_json, save_npy
-from spectranet.engine.training import fit, load_best_checkpoint, predict_proba, seed_everything
+from spectranet.engine.scoring import predict_proba
+from spectranet.engine.training import fit, seed_everything
 from spectranet.errors import ConfigError, DataError, DataNotFoundError
 from spectranet.hsi import report
 from spectranet.hsi.datasets import (
