@@ -43,3 +43,12 @@ def test_doc_examples_run(doc, data_root, monkeypatch, tmp_path):
     assert len(blocks) >= 4
     printed = _run(blocks)
     assert "dog_bark" in printed and "(40, 40) (40, 40, 8)" in printed
+
+
+def test_readme_sound_window_is_the_tested_one_of_docs_export():
+    """The README's window function is word for word the one tests/test_export.py runs."""
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("## Exporting a model"):text.index("## Several GPUs")]
+    (readme,) = _python_blocks(section)
+    function = readme[readme.index("def sound_windows"):]
+    assert function in (ROOT / "docs" / "export.md").read_text()
