@@ -14,7 +14,6 @@ fitted on the training folds alone, like the CNNs. Feature scaling is fitted on 
 
 from __future__ import annotations
 
-import dataclasses
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -26,9 +25,8 @@ import numpy as np
 from spectranet.audio.datasets import ClipTable, load_clips
 from spectranet.audio.decoding import load_audio
 from spectranet.audio.protocol import fold_split
-from spectranet.engine.identity import check_identity, check_out_dir
 from spectranet.engine.metrics import classification_metrics, mean_std
-from spectranet.engine.runs import RunDir
+from spectranet.engine.run import Run
 from spectranet.errors import ConfigError, DataError
 
 __all__ = ["BaselineConfig", "CLASSIFIERS", "cross_validate", "mfcc_features", "mfcc_baseline",
@@ -277,17 +275,9 @@ def train(config: BaselineConfig, out: str | Path, *,
     """
     clips = load_clips(config.dataset, root=root)
     test_folds = clips.cv_folds(config.folds, name=config.dataset)
-    out = check_out_dir(out, marker="config.json")
-    fingerprint = clips.fingerprint()
-    check_identity(out, config, fingerprint)
-    run = RunDir(out)
-    run.write_json("config.json", {"config": dataclasses.asdict(config),
-                                   "data_fingerprint": fingerprint,
-                                   "classifier": CLASSIFIERS[config.classifier],
-                                   "classes": list(clips.class_names)})
+    run = Run.open(out, config, clips.fingerprint(), distributed=False, describe={
+        "classifier": CLASSIFIERS[config.classifier], "classes": list(clips.class_names)})
     metrics, rounds = cross_validate(clips, test_folds, config)
     for r in rounds:
-        run.write_json(f"fold_{r['fold']}/metrics.json", r)
-    run.write_json("metrics.json", metrics)
-    run.close()
-    return metrics
+        run.folder.write_json(f"fold_{r['fold']}/metrics.json", r)  # type: ignore[union-attr]
+    return run.finish(metrics)

@@ -30,6 +30,7 @@ from spectranet.engine.batches import ArrayBatches
 from spectranet.engine.distributed import check_device
 from spectranet.engine.optim import make_loss, make_optimizer, make_scheduler
 from spectranet.engine.precision import resolve_precision
+from spectranet.engine.scoring import predict_proba
 from spectranet.errors import ConfigError, DataError
 
 __all__ = ["SoundClassifier"]
@@ -196,8 +197,8 @@ class SoundClassifier(ClassifierMixin, BaseEstimator):
         loader = ArrayBatches(windows.x, np.zeros(len(windows), np.int64), windows.clip_ids,
                               batch_size=_EVAL_BATCH,
                               transform=lambda xb, _rng: scaler.transform(xb))
-        probs, ids = training.predict_proba(self.model_, loader, device=self.config_.device,
-                                            precision=self.precision_)
+        probs, ids = predict_proba(self.model_, loader, device=self.config_.device,
+                                   precision=self.precision_)
         return aggregate_clips(probs, ids, method=self.config_.aggregate)[1]  # type: ignore[arg-type]
 
     def predict(self, X: Iterable[Any]) -> np.ndarray:

@@ -9,7 +9,6 @@ trains (``fit`` runs DistributedDataParallel) and only rank 0 writes the run fol
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import warnings
 from pathlib import Path
@@ -33,12 +32,13 @@ from spectranet.audio.scaling import Standardizer
 from spectranet.config import AudioConfig
 from spectranet.engine.batches import ArrayBatches
 from spectranet.engine.checkpoints import load_checkpoint
-from spectranet.engine.distributed import check_device, init_from_env, is_main_process
-from spectranet.engine.identity import check_identity, check_out_dir, read_run
+from spectranet.engine.distributed import check_device, is_main_process
+from spectranet.engine.identity import read_run
 from spectranet.engine.metrics import classification_metrics, mean_std
 from spectranet.engine.optim import make_loss, make_optimizer, make_scheduler
 from spectranet.engine.plots import plot_confusion_matrix, plot_history
 from spectranet.engine.precision import resolve_precision
+from spectranet.engine.run import Run
 from spectranet.engine.runs import RunDir, read_json
 from spectranet.engine.scoring import predict_proba
 from spectranet.engine.training import fit, seed_everything
@@ -141,41 +141,30 @@ def train(config: AudioConfig, out: str | Path, *, root: str | Path | None = Non
                       config.n_mels, config.frames)  # validate before writing
     check_device(config.device)
     precision = resolve_precision(config.precision)
-    out = check_out_dir(out, marker="config.json")
-    settings = dataclasses.asdict(config)
-    fingerprint = clips.fingerprint()
-    check_identity(out, config, fingerprint)
-    init_from_env()  # under torchrun: join the process group; only rank 0 writes files
-    run = RunDir(out) if is_main_process() else None
-    if run is not None:
-        run.write_json("config.json", {"config": settings, "precision_resolved": precision,
-                                       "data_fingerprint": fingerprint,
-                                       "features": windows.settings.to_dict(),
-                                       "classes": list(clips.class_names),
-                                       "skipped": [list(s) for s in (*clips.skipped,
-                                                                     *windows.skipped)]})
+    run = Run.open(out, config, clips.fingerprint(), describe={
+        "precision_resolved": precision, "features": windows.settings.to_dict(),
+        "classes": list(clips.class_names),
+        "skipped": [list(s) for s in (*clips.skipped, *windows.skipped)]})
     from spectranet.engine.progress import bar as progress_bar
 
     grid = [(fold, seed) for fold in test_folds for seed in config.seeds]
     rounds = [
         _train_round(clips, windows, config, fold, seed, precision,
-                     out / f"fold_{fold}" / f"seed_{seed}", progress)
+                     run.path / f"fold_{fold}" / f"seed_{seed}", progress)
         for fold, seed in progress_bar(grid, desc="folds", enabled=progress and len(grid) > 1)
     ]
     metrics = summarise(rounds, n_classes) | {"warnings": cautions}
-    if run is None:  # not rank 0: trained along, writes nothing
+    if run.folder is None:  # not rank 0: trained along, writes nothing
         return metrics
     if config.baseline != "none":
-        metrics["baseline"] = _baseline(clips, test_folds, config, run)
-    run.save_figure(plot_confusion_matrix(metrics["confusion_matrix"], clips.class_names),
-                    "confusion_matrix")
+        metrics["baseline"] = _baseline(clips, test_folds, config, run.folder)
+    run.folder.save_figure(plot_confusion_matrix(metrics["confusion_matrix"], clips.class_names),
+                           "confusion_matrix")
     from spectranet.audio.plots import plot_examples, plot_fold_accuracy
 
-    run.save_figure(plot_fold_accuracy({config.arch: metrics["folds"]}), "fold_accuracy")
-    run.save_figure(plot_examples(clips, feature_settings(config)), "examples", dpi=60)
-    run.write_text("report.md", report.render(config, clips, windows, precision, metrics))
-    run.write_json("metrics.json", metrics)
-    run.close()
+    run.folder.save_figure(plot_fold_accuracy({config.arch: metrics["folds"]}), "fold_accuracy")
+    run.folder.save_figure(plot_examples(clips, feature_settings(config)), "examples", dpi=60)
+    run.finish(metrics, report.render(config, clips, windows, precision, metrics))
     return metrics
 
 

@@ -3,7 +3,7 @@
 Input convention for every model: a float32 batch of patches ``(N, 1, B, S, S)`` (channel,
 ``B`` spectral bands after PCA, ``S x S`` odd window centred on the pixel). Output: logits
 ``(N, n_classes)``. Models never apply softmax: :class:`torch.nn.CrossEntropyLoss` does it in
-training, and inference applies ``softmax(dim=1)`` (``spectranet.engine.training.predict_proba``).
+training, and inference applies ``softmax(dim=1)`` (``spectranet.engine.scoring.predict_proba``).
 
 The comparison models of Ahmad's Table IV live in :mod:`spectranet.hsi.comparison_models`; all
 are registered here in :data:`MODELS`, the single source of model names (CLI choices, configs).

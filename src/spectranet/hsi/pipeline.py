@@ -13,7 +13,6 @@ writes the run folder.
 from __future__ import annotations
 
 import dataclasses
-import platform
 import time
 from pathlib import Path
 from typing import Any
@@ -23,17 +22,13 @@ import torch
 
 from spectranet.config import HSIConfig
 from spectranet.engine.checkpoints import load_best_checkpoint
-from spectranet.engine.distributed import check_device, init_from_env, is_main_process
-from spectranet.engine.identity import (
-    check_identity,
-    check_out_dir,
-    fingerprint_files,
-    read_run,
-)
+from spectranet.engine.distributed import check_device, is_main_process
+from spectranet.engine.identity import fingerprint_files, read_run
 from spectranet.engine.metrics import classification_metrics, mean_std
 from spectranet.engine.optim import make_loss, make_optimizer
 from spectranet.engine.plots import plot_confusion_matrix, plot_history
 from spectranet.engine.precision import resolve_precision
+from spectranet.engine.run import Run
 from spectranet.engine.runs import RunDir, read_json, save_npy
 from spectranet.engine.scoring import predict_proba
 from spectranet.engine.training import fit, seed_everything
@@ -140,31 +135,21 @@ def train(
     check_device(config.device)
     precision = resolve_precision(config.precision)
     resolved = dataclasses.asdict(config) | {"precision_resolved": precision}
-    out = check_out_dir(out, marker="config.json")
     fingerprint = fingerprint_files([scene.source["cube"], scene.source["gt"],
                                      *([config.class_names] if config.class_names else [])])
-    check_identity(out, config, fingerprint)
-    init_from_env()  # under torchrun: join the process group; only rank 0 writes files
-    run = RunDir(out) if is_main_process() else None
-    if run is not None:
-        run.write_json("config.json", {"config": dataclasses.asdict(config),
-                                       "resolved": resolved, "environment": _environment(),
-                                       "scene": _scene_meta(scene),
-                                       "data_fingerprint": fingerprint})
-        run.log(f"hsi train {scene.name}: {resolved}")
+    run = Run.open(out, config, fingerprint,
+                   describe={"resolved": resolved, "scene": _scene_meta(scene)})
+    run.log(f"hsi train {scene.name}: {resolved}")
     per_seed = []
     reduced: dict[str, Any] = {}  # the seed-independent reduction, fitted once
     for seed in _seed_bar(config.seeds, progress):
         per_seed.append(
-            _train_seed(scene, config, splits[seed], seed, precision, out / f"seed_{seed}",
+            _train_seed(scene, config, splits[seed], seed, precision, run.path / f"seed_{seed}",
                         progress=progress, reduced=reduced)
         )
     metrics = _summarise(per_seed, config.seeds)
-    if run is not None:
-        run.write_text("report.md", report.render(scene, config, precision, per_seed))
-        run.write_json("metrics.json", metrics)
-        run.log(f"done: OA {metrics['overall_accuracy']:.4f}")
-        run.close()
+    run.log(f"done: OA {metrics['overall_accuracy']:.4f}")
+    run.finish(metrics, report.render(scene, config, precision, per_seed))
     return metrics
 
 
@@ -188,17 +173,6 @@ def _summarise(per_seed: list[dict[str, Any]], seeds: list[int]) -> dict[str, An
         "mean": mean,
         "std": std,
         "seeds": per_seed,
-    }
-
-
-def _environment() -> dict[str, Any]:
-    return {
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "machine": platform.machine(),
-        "processor": platform.processor() or platform.machine(),
-        "threads": torch.get_num_threads(),
-        "date": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
 
 
