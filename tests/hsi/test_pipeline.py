@@ -177,7 +177,7 @@ def test_cli_bad_options(tmp_path, capsys, args, message):
     (lambda c, g: (np.where(np.arange(16) == 3, np.nan, c), g), "NaN"),
     (lambda c, g: (c, np.zeros_like(g)), "no labelled pixel"),
     (lambda c, g: (c, np.where(np.arange(900).reshape(30, 30) == 0, 9, g)),
-     "class"),  # class 9 has a single pixel: too small for a stratified split
+     "class 9 has 1 pixels"),  # one pixel: too small for a stratified split; named by its id
 ])
 def test_cli_bad_data(tmp_path, capsys, make, message):
     cube = np.random.default_rng(0).normal(size=(30, 30, 16)).astype(np.float32)

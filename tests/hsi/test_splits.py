@@ -77,8 +77,11 @@ def test_random_split_deterministic(fields):
 def test_random_split_small_class(fields):
     fields[fields == 4] = -1
     fields[0, 0:2] = 4
-    with pytest.raises(DataError, match="class 4 has 2 pixels, a stratified split needs >= 3"):
+    with pytest.raises(DataError, match="class index 4 has 2 pixels, a stratified split needs"):
         random_split(fields, seed=0)
+    names = ["a", "b", "c", "d", "12 (Oats)"]  # the caller's names for the indices
+    with pytest.raises(DataError, match=r"class 12 \(Oats\) has 2 pixels"):
+        random_split(fields, seed=0, class_names=names)
     fields[0, 2] = 4
     split = random_split(fields, seed=0)
     assert all(v == 1 for k, v in split.class_counts(fields)[4].items() if k in SETS)
@@ -163,7 +166,7 @@ def test_per_class_ambiguous(fields, value, match):
 def test_per_class_errors(fields):
     with pytest.raises(ConfigError, match="must be < 1 as fractions"):
         per_class_split(fields, train_per_class=0.6, val_per_class=0.4, seed=0)
-    with pytest.raises(DataError, match=r"class 4 has 4 pixels, needs >= 6 \(3 train \+ 2 val"):
+    with pytest.raises(DataError, match=r"class index 4 has 4 pixels, needs >= 6 \(3 train \+ 2 val"):
         per_class_split(fields, train_per_class=3, val_per_class=2, seed=0)
 
 
@@ -177,7 +180,7 @@ def test_disjoint_synthetic(fields, window):
     for k in range(4):  # every class with area is in all three sets
         assert min(counts[k][n] for n in SETS) > 0, (k, counts[k])
     # the 2 x 2 class cannot be cut with a buffer: reported, not silently dropped
-    assert "4" in split.info["missing"] and any("class 4" in n for n in split.notes)
+    assert "4" in split.info["missing"] and any("class index 4" in n for n in split.notes)
     assert counts[4]["train"] > 0  # training has priority
     kept = sum(counts[k][n] for k in counts for n in SETS)
     assert kept + split.discarded.size == (fields >= 0).sum()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -64,8 +65,12 @@ def _load(config: HSIConfig, root: str | Path | None) -> Scene:
                      gt_variable=config.gt_variable, class_names=names)
 
 
-def make_split(labels: np.ndarray, config: HSIConfig, seed: int) -> Split:
-    """The split of ``config.protocol`` (or ``train_per_class``) for one seed."""
+def make_split(labels: np.ndarray, config: HSIConfig, seed: int,
+               class_names: Sequence[str] | None = None) -> Split:
+    """The split of ``config.protocol`` (or ``train_per_class``) for one seed.
+
+    ``class_names`` name the classes in errors and notes (the user's ids and names).
+    """
     if config.protocol == "disjoint":
         return disjoint_split(
             labels,
@@ -73,6 +78,7 @@ def make_split(labels: np.ndarray, config: HSIConfig, seed: int) -> Split:
             test_size=config.test_size,
             val_size=(1 - config.test_size) * config.val_fraction,
             seed=seed,
+            class_names=class_names,
         )
     if config.train_per_class is not None:
         return per_class_split(
@@ -80,10 +86,10 @@ def make_split(labels: np.ndarray, config: HSIConfig, seed: int) -> Split:
             train_per_class=config.train_per_class,
             val_per_class=config.train_per_class,
             seed=seed,
+            class_names=class_names,
         )
-    return random_split(
-        labels, test_size=config.test_size, val_fraction=config.val_fraction, seed=seed
-    )
+    return random_split(labels, test_size=config.test_size, val_fraction=config.val_fraction,
+                        seed=seed, class_names=class_names)
 
 
 def _model_kwargs(config: HSIConfig, n_classes: int) -> dict[str, Any]:
@@ -130,7 +136,9 @@ def train(
     if config.components > scene.n_bands:
         raise ConfigError(f"components must be <= the cube's {scene.n_bands} bands "
                           f"({scene.source.get('cube', scene.name)}), got {config.components}")
-    splits = {seed: make_split(scene.labels, config, seed) for seed in config.seeds}
+    names = [str(i) if n == f"class {i}" else f"{i} ({n})"  # the user's ids, and names if any
+             for i, n in zip(scene.class_ids, scene.class_names, strict=True)]
+    splits = {seed: make_split(scene.labels, config, seed, names) for seed in config.seeds}
     build_model(config.model, **_model_kwargs(config, scene.n_classes))  # validates early
     check_device(config.device)
     precision = resolve_precision(config.precision)

@@ -13,7 +13,7 @@ out, saved verbatim by the caller. Three protocols:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from numbers import Integral, Real
 from typing import Any
@@ -28,6 +28,11 @@ __all__ = ["Split", "random_split", "per_class_split", "disjoint_split", "SETS"]
 SETS = ("train", "val", "test")
 _EMPTY = np.zeros(0, dtype=np.int64)
 Seed = int | np.random.Generator
+
+
+def _name(k: int, class_names: Sequence[str] | None) -> str:
+    """How messages name class index ``k``: the caller's name for it, else the index."""
+    return class_names[k] if class_names is not None else f"index {k}"
 
 
 def _index_array(name: str, values: Any) -> np.ndarray:
@@ -160,7 +165,8 @@ def _draw(pixels: dict[int, np.ndarray], sizes: dict[int, tuple[int, int]],
 
 # --------------------------------------------------------------------------- random / per class
 def random_split(
-    labels: np.ndarray, *, test_size: float = 0.3, val_fraction: float = 0.5, seed: Seed
+    labels: np.ndarray, *, test_size: float = 0.3, val_fraction: float = 0.5, seed: Seed,
+    class_names: Sequence[str] | None = None,
 ) -> Split:
     """Stratified random split of the labelled pixels (the paper protocol).
 
@@ -176,6 +182,8 @@ def random_split(
     val_fraction : float in (0, 1), default 0.5
         Share of the remaining pixels that go to validation (0.5 halves them, as in the paper).
     seed : int >= 0 or numpy.random.Generator
+    class_names : sequence of str, optional
+        How messages and notes name each class index (e.g. "9 Oats"); default the index.
 
     Returns
     -------
@@ -202,7 +210,8 @@ def random_split(
     for k, idx in pixels.items():
         n = idx.size
         if n < 3:
-            raise DataError(f"class {k} has {n} pixels, a stratified split needs >= 3")
+            raise DataError(f"class {_name(k, class_names)} has {n} pixels, a stratified split "
+                            "needs >= 3")
         n_test = min(max(int(np.ceil(test_size * n)), 1), n - 2)
         n_val = min(max(int(np.floor(val_fraction * (n - n_test))), 1), n - n_test - 1)
         sizes[k] = (n - n_test - n_val, n_val)
@@ -233,6 +242,7 @@ def per_class_split(
     train_per_class: int | float,
     val_per_class: int | float = 0,
     seed: Seed,
+    class_names: Sequence[str] | None = None,
 ) -> Split:
     """Take a fixed count or fraction of training (and validation) pixels per class, rest test.
 
@@ -246,6 +256,8 @@ def per_class_split(
     val_per_class : int >= 0 (a count) or float in (0, 1) (a fraction), default 0
         Validation pixels per class, same reading.
     seed : int >= 0 or numpy.random.Generator
+    class_names : sequence of str, optional
+        How messages and notes name each class index (e.g. "9 Oats"); default the index.
 
     Returns
     -------
@@ -277,7 +289,8 @@ def per_class_split(
     for k, idx in pixels.items():
         n_train, n_val = _n(kind_t, n_t, idx.size), _n(kind_v, n_v, idx.size)
         if n_train + n_val + 1 > idx.size:
-            raise DataError(f"class {k} has {idx.size} pixels, needs >= {n_train + n_val + 1} "
+            raise DataError(f"class {_name(k, class_names)} has {idx.size} pixels, needs >= "
+                            f"{n_train + n_val + 1} "
                             f"({n_train} train + {n_val} val + 1 test)")
         sizes[k] = (n_train, n_val)
     info = {"protocol": "per_class", "train_per_class": train_per_class,
@@ -357,6 +370,7 @@ def disjoint_split(
     test_size: float = 0.3,
     val_size: float = 0.15,
     seed: Seed,
+    class_names: Sequence[str] | None = None,
 ) -> Split:
     """Spatially disjoint split without patch leakage (the leakage-free protocol).
 
@@ -382,6 +396,8 @@ def disjoint_split(
         Target share of validation among each class's kept pixels; training gets the rest.
     seed : int >= 0 or numpy.random.Generator
         Chooses the order of each class's fields and the direction of their stripes.
+    class_names : sequence of str, optional
+        How messages and notes name each class index (e.g. "9 Oats"); default the index.
 
     Returns
     -------
@@ -448,7 +464,8 @@ def disjoint_split(
         dropped[str(k)] = int((~kept[idx]).sum())
         if absent:
             missing[str(k)] = absent
-            notes.append(f"class {k} ({idx.size} pixels) is absent from {', '.join(absent)} "
+            notes.append(f"class {_name(k, class_names)} ({idx.size} pixels) is absent from "
+                         f"{', '.join(absent)} "
                          f"at window {window}")
     info = {"protocol": "disjoint", "window": window, "test_size": test_size,
             "val_size": val_size, "missing": missing,
