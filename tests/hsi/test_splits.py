@@ -166,7 +166,8 @@ def test_per_class_ambiguous(fields, value, match):
 def test_per_class_errors(fields):
     with pytest.raises(ConfigError, match="must be < 1 as fractions"):
         per_class_split(fields, train_per_class=0.6, val_per_class=0.4, seed=0)
-    with pytest.raises(DataError, match=r"class index 4 has 4 pixels, needs >= 6 \(3 train \+ 2 val"):
+    with pytest.raises(DataError,
+                       match=r"class index 4 has 4 pixels, needs >= 6 \(3 train \+ 2 val"):
         per_class_split(fields, train_per_class=3, val_per_class=2, seed=0)
 
 
