@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import soundfile as sf
 import torch
 
 from spectranet.audio import inference, pipeline
@@ -94,9 +95,14 @@ def test_evaluate_reproduces_metrics(run):
     assert again["clip_accuracy"] == pytest.approx(metrics["clip_accuracy"])
 
 
+def _long_clip(subset: Path) -> Path:
+    """The first clip of the subset lasting over 2 s: several windows."""
+    return next(c for c in sorted(subset.glob("*.flac")) if sf.info(c).duration > 2.0)
+
+
 def test_predict_real_clip_with_timeline(run, subset, tmp_path):
     out, _, _ = run
-    clip = sorted(subset.glob("*.flac"))[0]
+    clip = _long_clip(subset)
     rows = inference.predict(out, [clip], out=tmp_path / "pred")
     row = rows[0]
     names = json.loads((out / "config.json").read_text())["classes"]
@@ -104,10 +110,28 @@ def test_predict_real_clip_with_timeline(run, subset, tmp_path):
     probs = [p for _, p in row["top3"]]
     assert probs == sorted(probs, reverse=True) and sum(probs) <= 1 + 1e-6
     assert (tmp_path / "pred" / "predictions.csv").is_file()
-    if row["windows"] > 1:
-        assert (tmp_path / "pred" / f"{clip.stem}_timeline.csv").is_file()
-        starts = [w["start"] for w in row["timeline"]]
-        assert np.allclose(np.diff(starts), 20 * 512 / 22050)  # 50 % overlap of 41 frames
+    assert row["windows"] > 1
+    assert (tmp_path / "pred" / f"{clip.stem}_timeline.csv").is_file()
+    starts = [w["start"] for w in row["timeline"]]
+    assert np.allclose(np.diff(starts), 20 * 512 / 22050)  # 50 % overlap of 41 frames
+    # segments: consecutive windows of one top class, covering the whole timeline
+    segments = row["segments"]
+    assert segments[0]["start"] == 0.0 and segments[-1]["end"] == row["timeline"][-1]["end"]
+    assert [s["label"] for s in segments] == [
+        w["label"] for i, w in enumerate(row["timeline"])
+        if i == 0 or w["label"] != row["timeline"][i - 1]["label"]]
+
+
+def test_predict_two_files_with_one_stem_writes_two_outputs(run, subset, tmp_path):
+    out, _, _ = run
+    clip = _long_clip(subset)
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / clip.name).symlink_to(clip)
+    inference.predict(out, [tmp_path / "a" / clip.name, tmp_path / "b" / clip.name],
+                      out=tmp_path / "pred", progress=False)
+    assert (tmp_path / "pred" / f"{clip.stem}_timeline.csv").is_file()
+    assert (tmp_path / "pred" / f"{clip.stem}_2_timeline.csv").is_file()
 
 
 def test_cli_predict_bad_files(run, tmp_path, capsys):
