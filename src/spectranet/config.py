@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, TypeVar
 
+from spectranet.engine.options import CLASS_WEIGHTS, OPTIMIZERS, PRECISION_CHOICES, SCHEDULERS
 from spectranet.errors import ConfigError
 
 __all__ = [
@@ -39,15 +40,11 @@ __all__ = [
 ]
 
 PRESETS = ("paper", "standard", "quick")
-#: Allowed values of the training options (the command line offers the same).
-OPTIMIZERS = ("adam", "adamw", "sgd")
-SCHEDULERS = ("none", "cosine", "onecycle")
-CLASS_WEIGHTS = ("none", "balanced")
+#: Allowed values of the pipelines' own options (the engine's come from engine.options).
 SAMPLINGS = ("windows", "clips")
 VALIDATIONS = ("fold", "none")
 VAL_WINDOWS = ("all", "middle")
 BASELINES = ("none", "rf", "svm")
-PRECISION_CHOICES = ("auto", "fp32", "bf16")
 _C = TypeVar("_C", "HSIConfig", "AudioConfig")
 
 

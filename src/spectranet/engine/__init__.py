@@ -1,18 +1,37 @@
 """The shared engine: training loop, metrics, run folders, figures; knows tensors, not domains."""
 
-from spectranet.engine.checkpoints import load_checkpoint
-from spectranet.engine.distributed import (
-    init_from_env,
-    is_distributed,
-    is_main_process,
-    rank,
-    world_size,
-)
-from spectranet.engine.metrics import classification_metrics, mean_std
-from spectranet.engine.optim import make_optimizer
-from spectranet.engine.runs import RunDir, atomic_write_json, atomic_write_text, save_npy
-from spectranet.engine.scoring import evaluate, predict_proba
-from spectranet.engine.training import FitResult, fit, seed_everything
+import importlib
+from typing import Any
+
+#: Public name -> the module that defines it; imported on first use (PEP 562), so that
+#: ``spectranet.engine.options`` and friends load without torch.
+_EXPORTS = {
+    "load_checkpoint": "spectranet.engine.checkpoints",
+    "FitResult": "spectranet.engine.training",
+    "RunDir": "spectranet.engine.runs",
+    "atomic_write_json": "spectranet.engine.runs",
+    "atomic_write_text": "spectranet.engine.runs",
+    "classification_metrics": "spectranet.engine.metrics",
+    "evaluate": "spectranet.engine.scoring",
+    "fit": "spectranet.engine.training",
+    "init_from_env": "spectranet.engine.distributed",
+    "is_distributed": "spectranet.engine.distributed",
+    "is_main_process": "spectranet.engine.distributed",
+    "make_optimizer": "spectranet.engine.optim",
+    "mean_std": "spectranet.engine.metrics",
+    "predict_proba": "spectranet.engine.scoring",
+    "rank": "spectranet.engine.distributed",
+    "save_npy": "spectranet.engine.runs",
+    "seed_everything": "spectranet.engine.training",
+    "world_size": "spectranet.engine.distributed",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'spectranet.engine' has no attribute {name!r}")
+
 
 __all__ = [
     "FitResult",

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from spectranet.config import CLASS_WEIGHTS, SCHEDULERS
+from spectranet.engine.options import CLASS_WEIGHTS, OPTIMIZERS, SCHEDULERS
 from spectranet.errors import ConfigError
 
 __all__ = ["CLASS_WEIGHTS", "make_loss", "make_optimizer", "make_scheduler"]
@@ -54,7 +54,8 @@ def make_optimizer(
         return torch.optim.SGD(
             params, lr=lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay
         )
-    raise ConfigError(f"optimizer must be one of 'adam', 'adamw', 'sgd', got {name!r}")
+    raise ConfigError(f"optimizer must be one of {', '.join(map(repr, OPTIMIZERS))}, "
+                      f"got {name!r}")
 
 
 def make_scheduler(

@@ -18,14 +18,12 @@ from typing import Any
 import torch
 from torch import nn
 
+from spectranet.engine.options import MEMORY_FORMATS, PRECISIONS
 from spectranet.errors import ConfigError
 
 __all__ = ["PRECISIONS", "MEMORY_FORMATS", "Layouts", "autocast", "memory_layouts", "prepared",
            "resolve_precision", "to_input", "weights_in"]
 
-PRECISIONS = ("fp32", "bf16")
-#: "auto": channels-last for 4-D tensors under bf16 only; "channels_last": 4-D and 5-D tensors.
-MEMORY_FORMATS = ("auto", "contiguous", "channels_last")
 Layouts = dict[int, torch.memory_format]  # tensor rank -> memory format
 
 
