@@ -74,3 +74,49 @@ def test_python_dash_m_is_the_same_command(tmp_path):
     err = failed.stderr
     assert failed.returncode == 1 and err.startswith("error: ") and "nope" in err
     assert err.count("\n") == 1 and not (tmp_path / "r").exists()
+
+
+def test_help_lists_experiments_models_and_preset_values(capsys):
+    assert main(["experiment", "--help"]) == 0
+    text = capsys.readouterr().out
+    assert "chen2019 exp1" in text and "ahmad2020 table4" in text
+    assert main(["hsi", "train", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())  # help wraps lines
+    assert "--model [conv2d|fast3dcnn|hamida|he_multiscale|hybridsn]" in text
+    assert "--epochs INTEGER [preset paper: 50, quick: 20]" in text
+    assert "auto: bf16 autocast where the CPU has native bfloat16" in text
+    for command in (["hsi", "predict"], ["audio", "predict"]):
+        assert main([*command, "--help"]) == 0
+        text = capsys.readouterr().out
+        assert "--device" in text and "--no-progress" in text
+
+
+def test_every_imported_package_is_declared():
+    """Third-party imports of the package are dependencies (or extras) in pyproject.toml."""
+    import ast
+    import re
+    import sys
+    import tomllib
+    from importlib.metadata import packages_distributions
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    declared = {re.split(r"[<>=\[ ;]", d, maxsplit=1)[0].lower()
+                for d in [*project["dependencies"],
+                          *(d for extra in project["optional-dependencies"].values()
+                            for d in extra)]}
+    dists = packages_distributions()
+    imported = set()
+    for path in (root / "src" / "spectranet").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                imported |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                imported.add(node.module.split(".")[0])
+    third_party = {m for m in imported
+                   if m not in sys.stdlib_module_names and m not in ("spectranet", "__future__")}
+    missing = {m for m in third_party
+               if not {d.lower() for d in dists.get(m, [m])} & declared}
+    assert third_party >= {"torch", "numpy", "threadpoolctl", "sklearn"}
+    assert missing == set()

@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 import scipy.io
+import torch
 
 from spectranet.cli import main
 from spectranet.config import make_config
@@ -234,3 +235,13 @@ def test_paper_recipe_reaches_the_paper_accuracy(tmp_path, data_root):
     metrics = pipeline.train(config, tmp_path / "run", root=data_root, progress=False)
     assert metrics["overall_accuracy"] >= 0.9775
     assert metrics["kappa"] >= 0.97
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_cli_predict_on_cuda_without_a_gpu_writes_nothing(ip_run, data_root, tmp_path, capsys):
+    out, _, _ = ip_run
+    cube = data_root / "hsi/indian_pines/Indian_pines_corrected.mat"
+    code = main(["hsi", "predict", str(out), str(cube), "--device", "cuda",
+                 "--out", str(tmp_path / "p")])
+    assert code == 1 and "error: device 'cuda' is not available" in capsys.readouterr().err
+    assert not (tmp_path / "p").exists()
