@@ -37,7 +37,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import data_root, interleaved_rates, machine_summary, print_comparison
 
 from spectranet.audio.datasets import ClipRecord, load_clips
-from spectranet.audio.features import FeatureSettings, extract_features
+from spectranet.audio.extraction import extract_features
+from spectranet.audio.features import FeatureSettings
 
 TARGET_COLD, TARGET_WARM = 3.0, 50.0
 TOLERANCE_DB = 1e-3

@@ -97,7 +97,7 @@ def hsi_child(args: argparse.Namespace) -> dict:
 def audio_child(args: argparse.Namespace) -> dict:
     """One clip count: cold and warm extraction time and peak memory."""
     from spectranet.audio.datasets import load_clips
-    from spectranet.audio.features import extract_features
+    from spectranet.audio.extraction import extract_features
 
     records = list(load_clips("urbansound8k").records[: args.n_clips])
     with tempfile.TemporaryDirectory() as cache:

@@ -41,7 +41,7 @@ from _common import add_threads_option, data_root, interleaved_rates, print_comp
 
 from spectranet.audio.cache import FeatureCache
 from spectranet.audio.datasets import load_clips
-from spectranet.audio.features import extract_features
+from spectranet.audio.extraction import extract_features
 from spectranet.audio.models import build_model
 from spectranet.audio.pipeline import feature_settings, model_options, prepare, round_loaders
 from spectranet.audio.protocol import fold_split

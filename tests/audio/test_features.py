@@ -1,3 +1,4 @@
+import hashlib
 import pickle
 from pathlib import Path
 
@@ -6,6 +7,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from spectranet.audio import extraction as X
 from spectranet.audio import features as F
 from spectranet.audio.cache import CachedWindows, FeatureCache
 from spectranet.audio.datasets import ClipRecord, load_clips
@@ -130,60 +132,60 @@ def test_silent_windows():
 def test_cache_hit_skips_decoding(tmp_path, monkeypatch):
     clips = _clips(tmp_path)
     cache = FeatureCache(tmp_path / "cache")
-    first = F.extract_features(clips, cache=cache, progress=False)
+    first = X.extract_features(clips, cache=cache, progress=False)
     assert first.cache_hits == 0 and len(first) > 0
     assert first.clip_ids.tolist() == sorted(first.clip_ids.tolist())
 
     def boom(*args, **kwargs):
         raise AssertionError("decoded although cached")
 
-    monkeypatch.setattr(F, "decode_audio", boom)
-    monkeypatch.setattr(F, "clip_features", boom)
-    second = F.extract_features(clips, cache=tmp_path / "cache", progress=False)
+    monkeypatch.setattr(X, "decode_audio", boom)
+    monkeypatch.setattr(X, "clip_features", boom)
+    second = X.extract_features(clips, cache=tmp_path / "cache", progress=False)
     assert second.cache_hits == 3
     np.testing.assert_array_equal(second.x, first.x)
     np.testing.assert_array_equal(second.clip_ids, first.clip_ids)
     assert not list((tmp_path / "cache").rglob("*.tmp"))
     with pytest.raises(AssertionError, match="decoded although cached"):  # new settings: miss
-        F.extract_features(clips, F.FeatureSettings(top_db=60.0), cache=cache, progress=False)
+        X.extract_features(clips, F.FeatureSettings(top_db=60.0), cache=cache, progress=False)
     with pytest.raises(AssertionError, match="decoded although cached"):  # cache off
-        F.extract_features(clips, progress=False)
+        X.extract_features(clips, progress=False)
 
 
 def test_cache_index_skips_hashing_unchanged_files(tmp_path, monkeypatch):
     clips = _clips(tmp_path)
     cache = FeatureCache(tmp_path / "cache")
-    first = F.extract_features(clips, cache=cache, progress=False)
+    first = X.extract_features(clips, cache=cache, progress=False)
     index = cache.load_index()
     assert sorted(index) == sorted(str(c.path.absolute()) for c in clips)
     for c in clips:
         size, mtime_ns, digest = index[str(c.path.absolute())]
         assert (size, mtime_ns) == (c.path.stat().st_size, c.path.stat().st_mtime_ns)
-        assert digest == F.hashlib.sha256(c.path.read_bytes()).hexdigest()
+        assert digest == hashlib.sha256(c.path.read_bytes()).hexdigest()
 
     def no_job(*args, **kwargs):
         raise AssertionError("file read although indexed")
 
     with monkeypatch.context() as m:  # warm: neither read, hashed nor decoded
-        m.setattr(F, "_clip_job", no_job)
-        warm = F.extract_features(clips, cache=cache, jobs=2, progress=False)
+        m.setattr(X, "_clip_job", no_job)
+        warm = X.extract_features(clips, cache=cache, jobs=2, progress=False)
     assert warm.cache_hits == 3
     np.testing.assert_array_equal(warm.x, first.x)
     with monkeypatch.context() as m:  # entry gone between lookup and read: computed again
         m.setattr(CachedWindows, "read_into", lambda self, out: False)
-        again = F.extract_features(clips, cache=cache, progress=False)
+        again = X.extract_features(clips, cache=cache, progress=False)
     np.testing.assert_array_equal(again.x, first.x)
     # new content (size and mtime change): hashed again, new features, index updated
     sf.write(clips[1].path, _noise(2.5, seed=7), SR, format="FLAC")
-    changed = F.extract_features(clips, cache=cache, progress=False)
+    changed = X.extract_features(clips, cache=cache, progress=False)
     assert changed.cache_hits == 2
     expected = F.clip_features(load_audio(clips[1].path))
     np.testing.assert_allclose(changed.x[changed.clip_ids == 1], expected, rtol=1e-5, atol=1e-5)
     assert cache.load_index()[str(clips[1].path.absolute())][2] == (
-        F.hashlib.sha256(clips[1].path.read_bytes()).hexdigest())
+        hashlib.sha256(clips[1].path.read_bytes()).hexdigest())
     # a corrupt index is ignored (everything hashed again, content keys still hit)
     (tmp_path / "cache" / FeatureCache.INDEX).write_text("not json")
-    assert F.extract_features(clips, cache=cache, progress=False).cache_hits == 3
+    assert X.extract_features(clips, cache=cache, progress=False).cache_hits == 3
 
 
 def test_cache_load_fast_path_and_other_layouts(tmp_path):
@@ -210,14 +212,14 @@ def test_cache_key_changes_with_settings(tmp_path):
 
 def test_extract_matches_clip_features_and_parallel(tmp_path):
     clips = _clips(tmp_path)
-    table = F.extract_features(clips, progress=False)
+    table = X.extract_features(clips, progress=False)
     expected = np.concatenate([F.clip_features(load_audio(c.path)) for c in clips])
     np.testing.assert_allclose(table.x, expected, rtol=1e-5, atol=1e-5)  # BLAS threads differ
     assert table.windows_of([1]).tolist() == np.flatnonzero(table.clip_ids == 1).tolist()
-    par = F.extract_features(clips, jobs=2, progress=False)
+    par = X.extract_features(clips, jobs=2, progress=False)
     np.testing.assert_array_equal(par.x, table.x)
     with pytest.raises(ConfigError, match="jobs must be an integer >= 1"):
-        F.extract_features(clips, jobs=0)
+        X.extract_features(clips, jobs=0)
 
 
 def test_extract_bad_files_raise_or_skip(tmp_path):
@@ -227,12 +229,12 @@ def test_extract_bad_files_raise_or_skip(tmp_path):
     bad = [ClipRecord(tmp_path / n, 0, 1, i + 1, n)
            for i, n in enumerate(["empty.wav", "junk.wav", "gone.wav"])]  # fmt: skip
     with pytest.raises(DataError, match="empty.wav: expected audio, got an empty file"):
-        F.extract_features(clips + bad[:1], progress=False)
+        X.extract_features(clips + bad[:1], progress=False)
     with pytest.raises(DataError, match="junk.wav: cannot decode audio"):
-        F.extract_features(clips + bad[1:2], progress=False)
+        X.extract_features(clips + bad[1:2], progress=False)
     with pytest.raises(DataNotFoundError, match="gone.wav"):
-        F.extract_features(clips + bad[2:], progress=False)
-    table = F.extract_features(clips + bad, progress=False, on_error="skip")
+        X.extract_features(clips + bad[2:], progress=False)
+    table = X.extract_features(clips + bad, progress=False, on_error="skip")
     assert len(table.skipped) == 3 and set(table.clip_ids.tolist()) == {0}
     assert [Path(p).name for p, _ in table.skipped] == ["empty.wav", "junk.wav", "gone.wav"]
 
@@ -241,7 +243,7 @@ def test_extract_real_clips(data_root, tmp_path):
     table = load_clips("urbansound8k", root=data_root, folds=[1])
     shortest = next(r for r in table.records if r.name == "87275-1-1-0.wav")  # 0.05 s
     assert sf.info(shortest.path).frames == 1103
-    windows = F.extract_features([shortest, *table.records[:3]], progress=False)
+    windows = X.extract_features([shortest, *table.records[:3]], progress=False)
     assert (windows.clip_ids == shortest.clip_id).sum() == 1  # padded to one window
     assert set(windows.clip_ids.tolist()) == {shortest.clip_id, 0, 1, 2}
     assert windows.x.shape[1:] == (2, 64, 41) and np.isfinite(windows.x).all()
@@ -282,7 +284,8 @@ def test_window_hop():
 
 
 def test_middle_windows_one_per_clip():
-    from spectranet.audio.features import FeatureSettings, WindowTable
+    from spectranet.audio.extraction import WindowTable
+    from spectranet.audio.features import FeatureSettings
 
     clip_ids = np.array([4, 4, 4, 7, 9, 9, 9, 9, 2, 2])  # clip 2's windows come last
     table = WindowTable(np.zeros((10, 2, 64, 41), np.float32), clip_ids,

@@ -1,6 +1,6 @@
 """On-disk cache of per-clip feature windows, keyed by the settings and the audio content.
 
-Used by :func:`spectranet.audio.features.extract_features`; a warm run reads every clip's
+Used by :func:`spectranet.audio.extraction.extract_features`; a warm run reads every clip's
 windows straight into the output array (``benchmarks/bench_features.py``).
 """
 
@@ -13,15 +13,13 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import librosa
 import numpy as np
 
+from spectranet.audio.features import FeatureSettings
 from spectranet.engine.runs import atomic_write_text, save_npy
-
-if TYPE_CHECKING:
-    from spectranet.audio.features import FeatureSettings
 
 __all__ = ["FeatureCache", "CachedWindows"]
 

@@ -19,7 +19,8 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from spectranet import errors
 from spectranet.audio.datasets import ClipRecord, ClipTable
 from spectranet.audio.decoding import resample_audio
-from spectranet.audio.features import WindowTable, clip_features, extract_features, silent_windows
+from spectranet.audio.extraction import WindowTable, extract_features
+from spectranet.audio.features import clip_features, silent_windows
 from spectranet.audio.models import build_model
 from spectranet.audio.pipeline import default_cache, feature_settings, model_options, round_loaders
 from spectranet.audio.protocol import aggregate_clips

@@ -20,11 +20,8 @@ from spectranet.audio.augment import SpecAugment
 from spectranet.audio.baseline import BaselineConfig, cross_validate
 from spectranet.audio.cache import FeatureCache
 from spectranet.audio.datasets import ClipTable, load_clips
-from spectranet.audio.features import (
-    FeatureSettings,
-    WindowTable,
-    extract_features,
-)
+from spectranet.audio.extraction import WindowTable, extract_features
+from spectranet.audio.features import FeatureSettings
 from spectranet.audio.inference import model_from_checkpoint
 from spectranet.audio.models import build_model, check_window_fits
 from spectranet.audio.protocol import aggregate_clips, fold_split, round_warnings

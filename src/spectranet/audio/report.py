@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from spectranet.audio.datasets import ClipTable
-from spectranet.audio.features import WindowTable
+from spectranet.audio.extraction import WindowTable
 from spectranet.config import AudioConfig, describe_preset
 
 __all__ = ["render"]
