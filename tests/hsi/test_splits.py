@@ -6,7 +6,8 @@ from scipy import ndimage
 from scipy.io import loadmat
 
 from spectranet.errors import ConfigError, DataError
-from spectranet.hsi.splits import SETS, Split, disjoint_split, per_class_split, random_split
+from spectranet.hsi.disjoint import disjoint_split
+from spectranet.hsi.splits import SETS, Split, per_class_split, random_split
 
 
 @pytest.fixture

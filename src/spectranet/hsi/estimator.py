@@ -92,7 +92,7 @@ class HSIClassifier(ClassifierMixin, BaseEstimator):
     A cube is one sample of scikit-learn's ``X``: ``cross_val_score`` or ``GridSearchCV``
     would split its *rows* and glue unrelated rows together. Split the label map instead
     (:func:`~spectranet.hsi.splits.random_split`, or
-    :func:`~spectranet.hsi.splits.disjoint_split` for no patch overlap), mask it into a
+    :func:`~spectranet.hsi.disjoint.disjoint_split` for no patch overlap), mask it into a
     training and a validation map, and loop over ``ParameterGrid`` with ``clone`` (see
     ``docs/estimators.md``). The PCA sees every pixel of the cube given to ``fit``, validation
     pixels included (their labels are never used).

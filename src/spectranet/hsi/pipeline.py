@@ -43,12 +43,13 @@ from spectranet.hsi.datasets import (
     read_cube,
     read_labels,
 )
+from spectranet.hsi.disjoint import disjoint_split
 from spectranet.hsi.maps import plot_map, predict_map
 from spectranet.hsi.models import build_model, count_parameters
 from spectranet.hsi.patches import PatchBatches, PatchDataset, check_window
 from spectranet.hsi.readers import read_class_names
 from spectranet.hsi.reduce import SpectralReducer
-from spectranet.hsi.splits import Split, disjoint_split, per_class_split, random_split
+from spectranet.hsi.splits import Split, per_class_split, random_split
 
 __all__ = ["train", "evaluate", "predict", "load_run_model", "make_split"]
 
