@@ -47,6 +47,12 @@ def test_run_folder_contents(ip_run):
     assert saved["overall_accuracy"] == pytest.approx(metrics["overall_accuracy"])
     report = (out / "report.md").read_text()
     assert "| OA |" in report and "Corn-notill" in report
+    # the paper protocol's random split: most test pixels sit inside a training patch
+    seed_metrics = json.loads((seed / "metrics.json").read_text())
+    leak = seed_metrics["leakage"]
+    assert leak["test"] == seed_metrics["split_sizes"]["test"]
+    assert leak["test_in_train"] > leak["test"] // 2
+    assert "## Leakage check" in report and f"| 0 | {leak['test_in_train']:,} of " in report
 
 
 def test_split_is_paper_protocol_and_disjoint(ip_run, data_root):

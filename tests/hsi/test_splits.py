@@ -241,3 +241,15 @@ def test_random_split_indian_pines(indian_pines_gt):
     n = (indian_pines_gt >= 0).sum()
     assert split.test.size + split.val.size + split.train.size == n == 10249
     assert abs(split.test.size / n - 0.3) < 0.01
+
+
+def test_leakage_counts_test_pixels_inside_other_sets_patches(fields):
+    from spectranet.hsi.splits import leakage
+
+    # a random split leaves most test pixels beside a training pixel; a disjoint one none
+    paper = leakage(random_split(fields, seed=0), fields.shape, 5)
+    assert paper["test_in_train"] > 0.5 * paper["test"]
+    window = 5
+    disjoint = leakage(disjoint_split(fields, window=window, seed=0), fields.shape, window)
+    assert disjoint["test_in_train"] == disjoint["test_in_val"] == disjoint["val_in_train"] == 0
+    assert disjoint["test"] > 0

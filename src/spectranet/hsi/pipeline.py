@@ -49,7 +49,7 @@ from spectranet.hsi.models import build_model, count_parameters
 from spectranet.hsi.patches import PatchBatches, PatchDataset, check_window
 from spectranet.hsi.readers import read_class_names
 from spectranet.hsi.reduce import SpectralReducer
-from spectranet.hsi.splits import Split, per_class_split, random_split
+from spectranet.hsi.splits import Split, leakage, per_class_split, random_split
 
 __all__ = ["train", "evaluate", "predict", "load_run_model", "make_split"]
 
@@ -304,6 +304,7 @@ def _train_seed(
         "class_counts": {k: np.bincount(labels[getattr(split, k)], minlength=n_classes).tolist()
                          for k in ("train", "val", "test")},
         "split_notes": list(getattr(split, "notes", []) or []),
+        "leakage": leakage(split, scene.labels.shape, config.window),
         "history": result.history,
     }
     if run is not None:

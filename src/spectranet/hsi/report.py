@@ -44,6 +44,7 @@ def render(
         "",
         _protocol_text(config),
         "",
+        *_leakage_lines(config, per_seed),
         "## Overall results (test set)",
         "",
         "| metric | value (%) |",
@@ -131,6 +132,25 @@ def _paper_section(scene: str, config: HSIConfig, per_seed: list[dict[str, Any]]
         split += " This run does not use that split."
     return lines + [split, "", "Not given by the paper, our choices: "
                     + "; ".join(paper_tables.OUR_CHOICES) + ".", ""]
+
+
+def _leakage_lines(config: HSIConfig, per_seed: list[dict[str, Any]]) -> list[str]:
+    """The leakage check of every seed's split: test pixels inside training/validation patches."""
+    rows = [(r["seed"], r["leakage"]) for r in per_seed if r.get("leakage")]
+    if not rows:
+        return []
+    fitted = ("training pixels only" if config.protocol == "disjoint"
+              else "every pixel of the cube (test pixels included)")
+    lines = ["## Leakage check", "",
+             f"Patches of {config.window} x {config.window} pixels; PCA and scaling fitted on "
+             f"{fitted}.", "",
+             "| seed | test pixels inside a training patch | inside a validation patch | "
+             "validation pixels inside a training patch |", "|---|---|---|---|"]
+    for seed, leak in rows:
+        share = leak["test_in_train"] / leak["test"] if leak["test"] else 0.0
+        lines.append(f"| {seed} | {leak['test_in_train']:,} of {leak['test']:,} ({share:.1%}) "
+                     f"| {leak['test_in_val']:,} | {leak['val_in_train']:,} |")
+    return [*lines, ""]
 
 
 def _protocol_text(config: HSIConfig) -> str:

@@ -23,7 +23,7 @@ import numpy as np
 
 from spectranet.errors import ConfigError, DataError
 
-__all__ = ["Split", "random_split", "per_class_split", "SETS"]
+__all__ = ["Split", "random_split", "per_class_split", "leakage", "SETS"]
 
 SETS = ("train", "val", "test")
 _EMPTY = np.zeros(0, dtype=np.int64)
@@ -296,3 +296,49 @@ def per_class_split(
     info = {"protocol": "per_class", "train_per_class": train_per_class,
             "val_per_class": val_per_class, "seed": seed}
     return _draw(pixels, sizes, rng, info)
+
+
+def leakage(split: Split, shape: tuple[int, int], window: int) -> dict[str, int]:
+    """Count the pixels of one set that lie inside another set's patches.
+
+    A test pixel inside a training patch (``window x window`` centred on a training pixel) is
+    seen, as a neighbour, while training: its accuracy then measures memory as much as
+    generalisation. The relation is symmetric (the training pixel is inside the test pixel's
+    patch too).
+
+    Parameters
+    ----------
+    split : Split
+    shape : (rows, cols)
+        The scene's spatial size (pixel indices are ``r * cols + c``).
+    window : odd int >= 1
+        Patch side in pixels.
+
+    Returns
+    -------
+    dict
+        ``test_in_train`` and ``test_in_val``: test pixels inside a training or a validation
+        patch; ``val_in_train``: validation pixels inside a training patch; ``test``: test
+        pixels.
+
+    Examples
+    --------
+    >>> s = Split(np.array([0]), np.array([], dtype=np.int64), np.array([2, 4]))
+    >>> leakage(s, (1, 5), 5)  # pixel 2 is 2 columns from training pixel 0; pixel 4 is 4
+    {'test_in_train': 1, 'test_in_val': 0, 'val_in_train': 0, 'test': 2}
+    """
+    from scipy import ndimage
+
+    def mask(indices: np.ndarray) -> np.ndarray:
+        out = np.zeros(shape[0] * shape[1], dtype=np.uint8)
+        out[indices] = 1
+        return out.reshape(shape)
+
+    def near(indices: np.ndarray) -> np.ndarray:
+        return ndimage.maximum_filter(mask(indices), size=window, mode="constant").ravel() > 0
+
+    train, val = near(split.train), near(split.val)
+    return {"test_in_train": int(train[split.test].sum()),
+            "test_in_val": int(val[split.test].sum()),
+            "val_in_train": int(train[split.val].sum()), "test": int(len(split.test))}
+
