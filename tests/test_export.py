@@ -15,7 +15,6 @@ A wrong weight, transpose or preprocessing step moves logits by 1e-1 or more. Ar
 wherever PyTorch's two best logits are further apart than that tolerance.
 """
 
-import csv
 import functools
 import json
 import re
@@ -73,25 +72,9 @@ def hsi_run(tmp_path_factory, data_root):
 
 
 @pytest.fixture(scope="module")
-def sound_clips(tmp_path_factory, data_root) -> Path:
+def sound_clips(tmp_path_factory, us8k_folder) -> Path:
     """A user folder (audio files + labels.csv) of 12 real UrbanSound8K clips."""
-    src = data_root / "audio" / "urbansound8k_subset"
-    folder = tmp_path_factory.mktemp("us8k_export")
-    rows, taken = [], {}
-    with open(src / "metadata" / "UrbanSound8K.csv", newline="") as fh:
-        for row in csv.DictReader(fh):
-            fold, key = int(row["fold"]), (int(row["fold"]), row["class"])
-            if row["class"] not in SOUND_CLASSES or taken.get(key, 0) >= PER_FOLD.get(fold, 0):
-                continue
-            stem = Path(row["slice_file_name"]).stem
-            (folder / f"{stem}.flac").symlink_to(src / "audio" / f"fold{fold}" / f"{stem}.flac")
-            rows.append({"file": f"{stem}.flac", "label": row["class"], "fold": fold})
-            taken[key] = taken.get(key, 0) + 1
-    with open(folder / "labels.csv", "w", newline="") as fh:
-        writer = csv.DictWriter(fh, ["file", "label", "fold"])
-        writer.writeheader()
-        writer.writerows(rows)
-    return folder
+    return us8k_folder(tmp_path_factory.mktemp("us8k_export"), PER_FOLD, classes=SOUND_CLASSES)
 
 
 @pytest.fixture(scope="module")

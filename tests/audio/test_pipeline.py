@@ -17,26 +17,9 @@ PER_CLASS = {1: 14, 2: 4, 3: 4}  # clips per class in each fold: fold 1 trains, 
 
 
 @pytest.fixture(scope="module")
-def subset(tmp_path_factory, data_root) -> Path:
+def subset(tmp_path_factory, us8k_folder) -> Path:
     """A user folder (audio files + labels.csv) holding real clips of folds 1, 2 and 3."""
-    src = data_root / "audio" / "urbansound8k_subset"
-    folder = tmp_path_factory.mktemp("us8k_small")
-    rows, taken = [], {}
-    with open(src / "metadata" / "UrbanSound8K.csv", newline="") as fh:
-        for row in csv.DictReader(fh):
-            fold = int(row["fold"])
-            key = (fold, row["class"])
-            if fold not in PER_CLASS or taken.get(key, 0) >= PER_CLASS[fold]:
-                continue
-            stem = Path(row["slice_file_name"]).stem
-            (folder / f"{stem}.flac").symlink_to(src / "audio" / f"fold{fold}" / f"{stem}.flac")
-            rows.append({"file": f"{stem}.wav", "label": row["class"], "fold": fold})
-            taken[key] = taken.get(key, 0) + 1
-    with open(folder / "labels.csv", "w", newline="") as fh:
-        writer = csv.DictWriter(fh, ["file", "label", "fold"])
-        writer.writeheader()
-        writer.writerows(rows)
-    return folder
+    return us8k_folder(tmp_path_factory.mktemp("us8k_small"), PER_CLASS, listed_suffix=".wav")
 
 
 def _trained(tmp_path_factory, name, preset, **options):
