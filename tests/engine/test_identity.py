@@ -92,3 +92,15 @@ def test_a_spec_that_shrinks_the_window_to_nothing_is_refused_before_writing():
     with pytest.raises(ConfigError, match=r"does not fit a 2 x 64 x 41 window: its pooling"):
         check_window_fits(build_model(spec, 10), spec, 64, 41)
     check_window_fits(build_model("Cov1 + Cov2 + DilaCov1(2)", 10), "ok", 64, 41)
+
+
+def test_a_run_records_its_domain_and_read_run_uses_it(tmp_path):
+    from spectranet.engine.identity import read_run
+    from spectranet.errors import DataError
+
+    _user_scene(tmp_path)
+    assert _train(tmp_path, tmp_path / "run") == 0
+    saved, domain = read_run(tmp_path / "run", expect="hsi")
+    assert saved["domain"] == domain == "hsi"
+    with pytest.raises(DataError, match="a hyperspectral run, not a sound one"):
+        read_run(tmp_path / "run", expect="audio")

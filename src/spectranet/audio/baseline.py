@@ -275,8 +275,9 @@ def train(config: BaselineConfig, out: str | Path, *,
     """
     clips = load_clips(config.dataset, root=root)
     test_folds = clips.cv_folds(config.folds, name=config.dataset)
-    run = Run.open(out, config, clips.fingerprint(), distributed=False, describe={
-        "classifier": CLASSIFIERS[config.classifier], "classes": list(clips.class_names)})
+    run = Run.open(out, config, clips.fingerprint(), domain="mfcc", distributed=False,
+                   describe={"classifier": CLASSIFIERS[config.classifier],
+                             "classes": list(clips.class_names)})
     metrics, rounds = cross_validate(clips, test_folds, config)
     for r in rounds:
         run.folder.write_json(f"fold_{r['fold']}/metrics.json", r)  # type: ignore[union-attr]

@@ -138,7 +138,7 @@ def train(config: AudioConfig, out: str | Path, *, root: str | Path | None = Non
                       config.n_mels, config.frames)  # validate before writing
     check_device(config.device)
     precision = resolve_precision(config.precision)
-    run = Run.open(out, config, clips.fingerprint(), describe={
+    run = Run.open(out, config, clips.fingerprint(), domain="audio", describe={
         "precision_resolved": precision, "features": windows.settings.to_dict(),
         "classes": list(clips.class_names),
         "skipped": [list(s) for s in (*clips.skipped, *windows.skipped)]})

@@ -154,15 +154,16 @@ def read_run(run: str | os.PathLike[str], *, expect: str | None = None
     if not path.is_file():
         raise DataNotFoundError(f"{run}: not a spectranet run folder (no config.json)")
     saved = read_json(path)
-    domain = None
-    if isinstance(saved, dict) and isinstance(saved.get("config"), dict):
+    domain = saved.get("domain") if isinstance(saved, dict) else None
+    if domain is None and isinstance(saved, dict) and isinstance(saved.get("config"), dict):
+        # runs written before config.json recorded its domain
         if "scene" in saved:
             domain = "hsi"
         elif "features" in saved and "classes" in saved:
             domain = "audio"
         elif "classifier" in saved:
             domain = "mfcc"
-    if domain is None:
+    if domain not in DOMAIN_NAMES or not isinstance(saved.get("config"), dict):
         raise DataError(f"{path}: not the configuration of a spectranet run")
     if expect is not None and domain != expect:
         raise DataError(f"{run}: a {DOMAIN_NAMES[domain]} run, not a {DOMAIN_NAMES[expect]} "

@@ -48,7 +48,7 @@ class Run:
     folder: RunDir | None
 
     @classmethod
-    def open(cls, out: str | Path, config: Any, fingerprint: str, *,
+    def open(cls, out: str | Path, config: Any, fingerprint: str, *, domain: str,
              describe: Mapping[str, Any] | None = None, distributed: bool = True) -> Run:
         """Check ``out``, then write ``config.json`` (rank 0).
 
@@ -60,6 +60,9 @@ class Run:
             The validated configuration; stored under ``config``.
         fingerprint : str
             The input data's fingerprint (:mod:`spectranet.engine.identity`).
+        domain : {"hsi", "audio", "mfcc"}
+            Stored as ``domain``: how :func:`~spectranet.engine.identity.read_run` tells runs
+            apart.
         describe : mapping, optional
             Domain keys added to ``config.json`` (e.g. ``scene``, ``features``, ``classes``).
         distributed : bool, default True
@@ -78,7 +81,8 @@ class Run:
             init_from_env()
         folder = RunDir(path) if not distributed or is_main_process() else None
         if folder is not None:
-            folder.write_json("config.json", {"config": dataclasses.asdict(config),
+            folder.write_json("config.json", {"domain": domain,
+                                              "config": dataclasses.asdict(config),
                                               "data_fingerprint": fingerprint,
                                               "environment": environment(),
                                               **(describe or {})})

@@ -146,7 +146,7 @@ def train(
     resolved = dataclasses.asdict(config) | {"precision_resolved": precision}
     fingerprint = fingerprint_files([scene.source["cube"], scene.source["gt"],
                                      *([config.class_names] if config.class_names else [])])
-    run = Run.open(out, config, fingerprint,
+    run = Run.open(out, config, fingerprint, domain="hsi",
                    describe={"resolved": resolved, "scene": _scene_meta(scene)})
     run.log(f"hsi train {scene.name}: {resolved}")
     per_seed = []
