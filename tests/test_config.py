@@ -62,6 +62,10 @@ def test_audio_standard_preset_is_a_full_width_recipe_independent_of_the_dataset
     ({"seeds": [1, 1]}, "distinct"),
     ({"epochs": 0}, "epochs must be an integer > 0"),
     ({"bogus": 1}, "unknown option"),
+    ({"block": 0}, "block must be an integer > 0"),
+    ({"flips": 1}, "flips must be true or false"),
+    ({"spectral_noise": -0.1}, "spectral_noise must be a number >= 0"),
+    ({"label_smoothing": 1.0}, r"label_smoothing must be in \[0, 1\)"),
 ])
 def test_hsi_errors(kwargs, match):
     with pytest.raises(ConfigError, match=match):

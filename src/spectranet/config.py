@@ -84,6 +84,17 @@ def _training(cfg: HSIConfig | AudioConfig) -> None:
     _seeds(cfg.seeds)
 
 
+def _recipe_extras(cfg: HSIConfig) -> None:
+    """Validate the HSI options beyond the paper's recipe (block, augmentation, smoothing)."""
+    if cfg.block is not None:
+        _positive("block", cfg.block, integer=True)
+    if not isinstance(cfg.flips, bool):
+        raise ConfigError(f"flips must be true or false, got {cfg.flips!r}")
+    _positive("spectral_noise", cfg.spectral_noise, allow_zero=True)
+    if isinstance(cfg.label_smoothing, bool) or not 0 <= cfg.label_smoothing < 1:
+        raise ConfigError(f"label_smoothing must be in [0, 1), got {cfg.label_smoothing!r}")
+
+
 @dataclass(frozen=True)
 class HSIConfig:
     """Settings of a hyperspectral run (Ahmad 2020 unless stated).
@@ -124,6 +135,16 @@ class HSIConfig:
     precision : {"auto", "fp32", "bf16"}, default "auto"
         "auto" picks bf16 autocast on CPUs with native bfloat16 support, else fp32.
     seeds : list of int, default [0]
+    block : int, stripes, optional
+        ``disjoint`` protocol: cut each class's stripes into blocks of ``block`` to
+        ``2 * block`` stripes, each cut into test, training and validation parts (see
+        :func:`spectranet.hsi.disjoint.disjoint_split`); default None, one block per class.
+    flips : bool, default False
+        Random 90-degree rotations and mirroring of training patches (not in the paper).
+    spectral_noise : float >= 0, default 0.0
+        Gaussian noise added to training patches, in units of the scaled components.
+    label_smoothing : float in [0, 1), default 0.0
+        Label smoothing of the training loss (not in the paper).
     """
 
     scene: str | None = None
@@ -151,8 +172,13 @@ class HSIConfig:
     map_batch_size: int = 1024
     device: str = "cpu"
     preset: str | None = None
+    block: int | None = None
+    flips: bool = False
+    spectral_noise: float = 0.0
+    label_smoothing: float = 0.0
 
     def __post_init__(self) -> None:
+        _recipe_extras(self)
         if self.scene is None and (self.cube is None or self.gt is None):
             raise ConfigError("give a scene name, or both a cube file and a label-map file")
         if self.scene is not None and (self.cube is not None or self.gt is not None):

@@ -253,3 +253,55 @@ def test_leakage_counts_test_pixels_inside_other_sets_patches(fields):
     disjoint = leakage(disjoint_split(fields, window=window, seed=0), fields.shape, window)
     assert disjoint["test_in_train"] == disjoint["test_in_val"] == disjoint["val_in_train"] == 0
     assert disjoint["test"] > 0
+
+
+# --------------------------------------------------------------------------- disjoint blocks
+def test_disjoint_blocks_hand_checked():
+    """One 60 x 10 field, window 3 (buffer 1), blocks of 20 stripes: three blocks, each cut
+    into test, training and validation parts, one free stripe at every cut and at every block
+    start after the first; every set then samples the whole length of the field."""
+    labels = np.full((60, 10), -1, dtype=np.int64)
+    labels[:, :] = 0
+    split = disjoint_split(labels, window=3, seed=0, block=20)
+    _check_disjoint_sets(split, labels)
+    _check_no_leakage(split, labels, 3)
+    train, val, test = split.masks(labels.shape)
+    for m in (train, val, test):
+        rows = np.flatnonzero(m.any(1))
+        assert (m[rows].all(1)).all()  # whole stripes (rows) only
+        assert {r // 20 for r in rows} == {0, 1, 2}  # in each of the three blocks
+    # per block: 20 stripes, 2 buffers at the cuts (+1 at the start of blocks 2 and 3)
+    assert split.discarded.size == 10 * (2 + 3 + 3)
+    assert split.info["block"] == 20
+    # the default (one block) cuts the field into three contiguous parts only
+    one = disjoint_split(labels, window=3, seed=0)
+    for m in one.masks(labels.shape):
+        rows = np.flatnonzero(m.any(1))
+        assert rows.size == np.ptp(rows) + 1
+    assert one.discarded.size == 10 * 2 and one.info["block"] is None
+
+
+@pytest.mark.parametrize("window", [5, 9])
+def test_disjoint_blocks_synthetic(fields, window):
+    split = disjoint_split(fields, window=window, seed=1, block=3 * (window // 2) + 3)
+    _check_disjoint_sets(split, fields)
+    _check_no_leakage(split, fields, window)
+    counts = split.class_counts(fields)
+    assert all(min(counts[k][n] for n in SETS) > 0 for k in range(4)), counts
+
+
+@pytest.mark.parametrize("block", [8, 0, True, 2.5])
+def test_disjoint_block_errors(fields, block):
+    with pytest.raises(ConfigError, match="block must be an integer >= 3"):
+        disjoint_split(fields, window=5, seed=0, block=block)
+
+
+def test_disjoint_blocks_indian_pines(indian_pines_gt):
+    labels = indian_pines_gt
+    split = disjoint_split(labels, window=9, seed=0, val_size=0.35, block=30)
+    _check_disjoint_sets(split, labels)
+    _check_no_leakage(split, labels, 9)
+    counts = split.class_counts(labels)
+    big = [k for k in counts if (labels == k).sum() >= 90]
+    assert all(min(counts[k][n] for n in SETS) > 0 for k in big), split.notes
+    assert all(c["train"] > 0 for c in counts.values())

@@ -60,6 +60,16 @@ def hsi() -> None:
 @click.option("--dropout", type=float, help="Dropout rate (default: the model's own).")
 @click.option("--class-weight", type=click.Choice(CLASS_WEIGHTS),
               help="balanced: weight the loss by inverse training-class frequency.")
+@click.option("--weight-decay", type=float, help=_p("weight_decay"))
+@click.option("--val-fraction", type=float,
+              help=_p("val_fraction", "Share of the non-test pixels that validates."))
+@click.option("--block", type=int, help="disjoint: stripes per block of each class "
+              "(each block is cut into test, training and validation); default one block.")
+@click.option("--flips/--no-flips", default=None,
+              help=_p("flips", "Random 90-degree rotations and mirroring of training patches."))
+@click.option("--spectral-noise", type=float,
+              help=_p("spectral_noise", "Std of Gaussian noise added to training patches."))
+@click.option("--label-smoothing", type=float, help=_p("label_smoothing"))
 @click.option("--precision", type=click.Choice(PRECISION_CHOICES), help=_p("precision",
                                                                           PRECISION_HELP))
 @click.option("--seeds", type=int, multiple=True,

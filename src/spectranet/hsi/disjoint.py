@@ -92,6 +92,33 @@ def _best_cut(
     return best
 
 
+def _blocks(n_rows: int, block: int | None) -> list[tuple[int, int]]:
+    """Stripe ranges ``[lo, hi)`` of the blocks: one, or ``block`` to ``2 * block`` stripes each."""
+    if block is None or n_rows < 2 * block:
+        return [(0, n_rows)]
+    edges = [k * block for k in range(n_rows // block)] + [n_rows]
+    return list(zip(edges[:-1], edges[1:], strict=True))
+
+
+def _cut_block(pos: np.ndarray, n_rows: int, usable: dict[str, np.ndarray], inside: np.ndarray,
+               share: dict[str, float], gap: int, total: int) -> dict[str, np.ndarray]:
+    """Cut one block's stripes (positions ``pos`` in [0, n_rows)) into test, training and
+    validation parts in the order that best meets the targets; masks over ``pos``."""
+    best = None
+    for order in _ORDERS:
+        counts = np.stack([np.bincount(pos, weights=usable[n][inside], minlength=n_rows)
+                           for n in order])
+        target = np.array([share[n] for n in order])
+        cost = np.array([_EMPTY_COST[n] for n in order])
+        a, b, loss = _best_cut(counts, gap, target, cost, total)
+        if best is None or loss < best[0]:
+            best = (loss, order, a, b)
+    _, order, a, b = best
+    mid_lo, mid_hi = (a + gap if a > 0 else 0), (b - gap if b < n_rows else n_rows)
+    parts = (pos < a, (pos >= mid_lo) & (pos < mid_hi), pos >= b)
+    return {name: part & usable[name][inside] for name, part in zip(order, parts, strict=True)}
+
+
 def disjoint_split(
     labels: np.ndarray,
     *,
@@ -100,6 +127,7 @@ def disjoint_split(
     val_size: float = 0.15,
     seed: Seed,
     class_names: Sequence[str] | None = None,
+    block: int | None = None,
 ) -> Split:
     """Spatially disjoint split without patch leakage (the leakage-free protocol).
 
@@ -127,6 +155,11 @@ def disjoint_split(
         Chooses the order of each class's fields and the direction of their stripes.
     class_names : sequence of str, optional
         How messages and notes name each class index (e.g. "9 Oats"); default the index.
+    block : int >= 3 * (window // 2) + 3, stripes, optional
+        Default None: each class's stripe sequence is cut once into three parts. With ``block``,
+        the sequence is first cut into blocks of ``block`` to ``2 * block`` stripes (the first
+        ``window // 2`` stripes of each later block are dropped as a buffer) and every block is
+        cut into three parts, so that each set samples every part of a class's fields.
 
     Returns
     -------
@@ -153,6 +186,10 @@ def disjoint_split(
     rng = _check_seed(seed)
     pixels = _class_pixels(labels)
     window, gap = int(window), int(window) // 2
+    if block is not None and (isinstance(block, bool) or not isinstance(block, Integral)
+                              or block < 3 * gap + 3):
+        raise ConfigError(f"block must be an integer >= 3 * (window // 2) + 3 = {3 * gap + 3} "
+                          f"stripes, got {block!r}")
     share = {"test": test_size, "val": val_size, "train": 1.0 - test_size - val_size}
 
     placed = {n: np.zeros(labels.shape, dtype=bool) for n in SETS}
@@ -164,20 +201,14 @@ def disjoint_split(
             "val": ~(near["test"] | near["train"]).flat[pix],
             "train": ~(near["test"] | near["val"]).flat[pix],
         }
-        best = None
-        for order in _ORDERS:
-            counts = np.stack([np.bincount(pos, weights=usable[n]) for n in order])
-            target = np.array([share[n] for n in order])
-            cost = np.array([_EMPTY_COST[n] for n in order])
-            a, b, loss = _best_cut(counts, gap, target, cost, pix.size)
-            if best is None or loss < best[0]:
-                best = (loss, order, a, b)
-        _, order, a, b = best
-        n_rows = int(pos.max()) + 1
-        mid_lo, mid_hi = (a + gap if a > 0 else 0), (b - gap if b < n_rows else n_rows)
-        parts = (pos < a, (pos >= mid_lo) & (pos < mid_hi), pos >= b)
-        for name, part in zip(order, parts, strict=True):
-            new = np.isin(np.arange(labels.size), pix[part & usable[name]]).reshape(labels.shape)
+        chosen = {n: np.zeros(pix.size, dtype=bool) for n in SETS}
+        for lo, hi in _blocks(int(pos.max()) + 1, block):
+            inside = (pos >= lo + (gap if lo > 0 else 0)) & (pos < hi)  # buffer between blocks
+            for name, part in _cut_block(pos[inside] - lo, hi - lo, usable, inside, share, gap,
+                                         int(inside.sum())).items():
+                chosen[name][np.flatnonzero(inside)[part]] = True
+        for name in SETS:
+            new = np.isin(np.arange(labels.size), pix[chosen[name]]).reshape(labels.shape)
             placed[name] |= new
             near[name] |= _near(new, window)
 
@@ -197,7 +228,7 @@ def disjoint_split(
                          f"{', '.join(absent)} "
                          f"at window {window}")
     info = {"protocol": "disjoint", "window": window, "test_size": test_size,
-            "val_size": val_size, "missing": missing,
+            "val_size": val_size, "missing": missing, "block": block,
             "seed": "generator" if isinstance(seed, np.random.Generator) else int(seed),
             "discarded_per_class": dropped, "n_discarded": int(discarded.size)}
     return Split(np.flatnonzero(train), np.flatnonzero(val), np.flatnonzero(test),

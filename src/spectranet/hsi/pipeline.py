@@ -43,6 +43,7 @@ from spectranet.hsi.datasets import (
     read_cube,
     read_labels,
 )
+from spectranet.hsi.augment import make_augment
 from spectranet.hsi.disjoint import disjoint_split
 from spectranet.hsi.maps import plot_map, predict_map
 from spectranet.hsi.models import build_model, count_parameters
@@ -80,6 +81,7 @@ def make_split(labels: np.ndarray, config: HSIConfig, seed: int,
             val_size=(1 - config.test_size) * config.val_fraction,
             seed=seed,
             class_names=class_names,
+            block=config.block,
         )
     if config.train_per_class is not None:
         return per_class_split(
@@ -244,7 +246,9 @@ def _train_seed(
     n_classes = scene.n_classes
 
     def batches(indices: np.ndarray, shuffle: bool, batch_size: int) -> PatchBatches:
-        return PatchBatches(patches.subset(indices), batch_size, shuffle=shuffle, seed=seed)
+        augment = make_augment(flips=config.flips, spectral_noise=config.spectral_noise)
+        return PatchBatches(patches.subset(indices), batch_size, shuffle=shuffle, seed=seed,
+                            transforms=augment if shuffle else None)  # training batches only
 
     model_kwargs = _model_kwargs(config, n_classes)
     model = build_model(config.model, **model_kwargs)
@@ -275,7 +279,8 @@ def _train_seed(
         metadata=metadata,
         progress=progress,
         desc=f"seed {seed}",
-        loss_fn=make_loss(config.class_weight, labels[split.train], n_classes),
+        loss_fn=make_loss(config.class_weight, labels[split.train], n_classes,
+                          label_smoothing=config.label_smoothing),
         log=None if run is None else run.log,
     )
     tic = time.perf_counter()
