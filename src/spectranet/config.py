@@ -88,6 +88,11 @@ def _recipe_extras(cfg: HSIConfig) -> None:
     """Validate the HSI options beyond the paper's recipe (block, augmentation, smoothing)."""
     if cfg.block is not None:
         _positive("block", cfg.block, integer=True)
+    sw = cfg.split_window
+    if sw is not None and (isinstance(sw, bool) or not isinstance(sw, int) or sw % 2 == 0
+                           or not isinstance(cfg.window, int) or sw < cfg.window):
+        raise ConfigError(f"split_window must be an odd integer >= window ({cfg.window!r}), "
+                          f"got {sw!r}")
     if not isinstance(cfg.flips, bool):
         raise ConfigError(f"flips must be true or false, got {cfg.flips!r}")
     _positive("spectral_noise", cfg.spectral_noise, allow_zero=True)
@@ -139,6 +144,9 @@ class HSIConfig:
         ``disjoint`` protocol: cut each class's stripes into blocks of ``block`` to
         ``2 * block`` stripes, each cut into test, training and validation parts (see
         :func:`spectranet.hsi.disjoint.disjoint_split`); default None, one block per class.
+    split_window : odd int >= window, pixels, optional
+        ``disjoint`` protocol: the window the split's buffers are sized for (default
+        ``window``), so that models of different windows are tested on the same regions.
     flips : bool, default False
         Random 90-degree rotations and mirroring of training patches (not in the paper).
     spectral_noise : float >= 0, default 0.0
@@ -173,6 +181,7 @@ class HSIConfig:
     device: str = "cpu"
     preset: str | None = None
     block: int | None = None
+    split_window: int | None = None
     flips: bool = False
     spectral_noise: float = 0.0
     label_smoothing: float = 0.0

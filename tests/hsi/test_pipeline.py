@@ -251,3 +251,22 @@ def test_cli_predict_on_cuda_without_a_gpu_writes_nothing(ip_run, data_root, tmp
                  "--out", str(tmp_path / "p")])
     assert code == 1 and "error: device 'cuda' is not available" in capsys.readouterr().err
     assert not (tmp_path / "p").exists()
+
+
+def test_make_split_block_and_split_window(data_root):
+    """`block` and `split_window` reach the disjoint split: a window-9 model is tested on the
+    regions of the window-11 split, leakage-free at its own window too."""
+    from spectranet.hsi.disjoint import disjoint_split
+    from spectranet.hsi.splits import leakage
+
+    gt = scipy.io.loadmat(data_root / "hsi/indian_pines/Indian_pines_gt.mat")["indian_pines_gt"]
+    labels = gt.astype(np.int64) - 1
+    config = make_config("hsi", "paper", scene="indian_pines", protocol="disjoint", window=9,
+                         split_window=11, block=40)
+    split = pipeline.make_split(labels, config, 1)
+    ref = disjoint_split(labels, window=11, val_size=0.35, seed=1, block=40)
+    for name in ("train", "val", "test"):
+        np.testing.assert_array_equal(getattr(split, name), getattr(ref, name))
+    report = leakage(split, labels.shape, 9)
+    assert report["test_in_train"] == report["test_in_val"] == report["val_in_train"] == 0
+    assert split.info["block"] == 40 and split.info["window"] == 11

@@ -65,6 +65,8 @@ def hsi() -> None:
               help=_p("val_fraction", "Share of the non-test pixels that validates."))
 @click.option("--block", type=int, help="disjoint: stripes per block of each class "
               "(each block is cut into test, training and validation); default one block.")
+@click.option("--split-window", type=int, help="disjoint: window the split's buffers are "
+              "sized for (default --window), to test several windows on the same regions.")
 @click.option("--flips/--no-flips", default=None,
               help=_p("flips", "Random 90-degree rotations and mirroring of training patches."))
 @click.option("--spectral-noise", type=float,

@@ -76,7 +76,7 @@ def make_split(labels: np.ndarray, config: HSIConfig, seed: int,
     if config.protocol == "disjoint":
         return disjoint_split(
             labels,
-            window=config.window,
+            window=config.split_window or config.window,
             test_size=config.test_size,
             val_size=(1 - config.test_size) * config.val_fraction,
             seed=seed,
