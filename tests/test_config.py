@@ -67,6 +67,7 @@ def test_audio_standard_preset_is_a_full_width_recipe_independent_of_the_dataset
     ({"split_window": 9}, r"split_window must be an odd integer >= window \(11\)"),
     ({"split_window": 12}, "split_window must be an odd integer"),
     ({"spectral_noise": -0.1}, "spectral_noise must be a number >= 0"),
+    ({"mixup": -1}, "mixup must be a number >= 0"),
     ({"label_smoothing": 1.0}, r"label_smoothing must be in \[0, 1\)"),
 ])
 def test_hsi_errors(kwargs, match):

@@ -96,6 +96,7 @@ def _recipe_extras(cfg: HSIConfig) -> None:
     if not isinstance(cfg.flips, bool):
         raise ConfigError(f"flips must be true or false, got {cfg.flips!r}")
     _positive("spectral_noise", cfg.spectral_noise, allow_zero=True)
+    _positive("mixup", cfg.mixup, allow_zero=True)
     if isinstance(cfg.label_smoothing, bool) or not 0 <= cfg.label_smoothing < 1:
         raise ConfigError(f"label_smoothing must be in [0, 1), got {cfg.label_smoothing!r}")
 
@@ -153,6 +154,8 @@ class HSIConfig:
         Gaussian noise added to training patches, in units of the scaled components.
     label_smoothing : float in [0, 1), default 0.0
         Label smoothing of the training loss (not in the paper).
+    mixup : float >= 0, default 0.0
+        Mixup of training batches with Beta(mixup, mixup) weights; 0 is off (not in the paper).
     """
 
     scene: str | None = None
@@ -185,6 +188,7 @@ class HSIConfig:
     flips: bool = False
     spectral_noise: float = 0.0
     label_smoothing: float = 0.0
+    mixup: float = 0.0
 
     def __post_init__(self) -> None:
         _recipe_extras(self)

@@ -281,6 +281,7 @@ def _train_seed(
         desc=f"seed {seed}",
         loss_fn=make_loss(config.class_weight, labels[split.train], n_classes,
                           label_smoothing=config.label_smoothing),
+        mixup=config.mixup,
         log=None if run is None else run.log,
     )
     tic = time.perf_counter()

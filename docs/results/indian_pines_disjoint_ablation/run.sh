@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Reruns the ablation of docs/results/indian_pines_disjoint_ablation (and resumes: finished seeds
+# are skipped, an interrupted seed resumes from its checkpoint). Usage:
+#   docs/results/indian_pines_disjoint_ablation/run.sh [LINE ...]     (default: every line)
+# Environment: PYTHON (default python), RUNS (scratch run folders, default runs/ablation13),
+# SPECTRANET_DATA. One training at a time, 1 thread, nice 5 (the machine is shared).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+repo="$(cd "$here/../../.." && pwd)"
+PYTHON="${PYTHON:-python}"
+RUNS="${RUNS:-$repo/runs/ablation13}"
+export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
+
+# The protocol of every disjoint line: regions drawn for an 11 x 11 window (5-pixel buffers),
+# blocks of 40-80 stripes per class (split_proxy.txt), test 30 %, the rest halved; seeds 0 1 2.
+DISJOINT="--scene indian_pines --protocol disjoint --split-window 11 --block 40 --seeds 0 1 2"
+PAPER="--scene indian_pines --protocol paper --seeds 0 1 2"
+
+declare -A LINES=(
+  [A_paper]="--preset paper $DISJOINT"
+  [B_flips]="--preset paper $DISJOINT --flips"
+  [C_flips_noise]="--preset paper $DISJOINT --flips --spectral-noise 0.1"
+)
+ORDER=(A_paper B_flips C_flips_noise)
+
+run_line() {
+  local name="$1" out="$RUNS/$1" dest="$here/lines/$1"
+  if [[ ! -f "$out/metrics.json" ]]; then
+    echo "== $name: spectranet hsi train ${LINES[$name]}"
+    nice -n 5 "$PYTHON" -m spectranet hsi train ${LINES[$name]} --out "$out" --no-progress
+  fi
+  # artifacts without weights, maps or caches
+  mkdir -p "$dest"
+  cp "$out/config.json" "$out/metrics.json" "$out/report.md" "$dest/"
+  for seed_dir in "$out"/seed_*; do
+    mkdir -p "$dest/$(basename "$seed_dir")"
+    cp "$seed_dir/metrics.json" "$dest/$(basename "$seed_dir")/"
+  done
+  echo "spectranet hsi train ${LINES[$name]} --out RUN" > "$dest/command.txt"
+}
+
+for name in "${@:-${ORDER[@]}}"; do
+  run_line "$name"
+done
+"$PYTHON" "$here/summarise.py" > "$here/table.md"
