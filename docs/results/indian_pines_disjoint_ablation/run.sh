@@ -10,6 +10,7 @@ repo="$(cd "$here/../../.." && pwd)"
 PYTHON="${PYTHON:-python}"
 RUNS="${RUNS:-$repo/runs/ablation13}"
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
+export PYTHONPATH="$repo/src${PYTHONPATH:+:$PYTHONPATH}"  # this checkout, not an installed copy
 
 # The protocol of every disjoint line: regions drawn for an 11 x 11 window (5-pixel buffers),
 # blocks of 40-80 stripes per class (split_proxy.txt), test 30 %, the rest halved; seeds 0 1 2.
@@ -19,9 +20,18 @@ PAPER="--scene indian_pines --protocol paper --seeds 0 1 2"
 declare -A LINES=(
   [A_paper]="--preset paper $DISJOINT"
   [B_flips]="--preset paper $DISJOINT --flips"
-  [C_flips_noise]="--preset paper $DISJOINT --flips --spectral-noise 0.1"
+  [C_flips_w9]="--preset paper $DISJOINT --flips --window 9"
+  [D_flips_noise]="--preset paper $DISJOINT --flips --spectral-noise 0.1"
+  [E_w9_noise]="--preset paper $DISJOINT --flips --window 9 --spectral-noise 0.1"
+  [F_w9_mixup]="--preset paper $DISJOINT --flips --window 9 --mixup 0.4"
+  [G_w9_balanced]="--preset paper $DISJOINT --flips --window 9 --class-weight balanced"
+  [H_w9_smooth]="--preset paper $DISJOINT --flips --window 9 --label-smoothing 0.1"
+  [I_w9_reg]="--preset paper $DISJOINT --flips --window 9 --dropout 0.6 --weight-decay 0.0005"
+  [J_w9_pca40]="--preset paper $DISJOINT --flips --window 9 --components 40"
+  [K_w9_pca60]="--preset paper $DISJOINT --flips --window 9 --components 60"
 )
-ORDER=(A_paper B_flips C_flips_noise)
+ORDER=(A_paper B_flips C_flips_w9 D_flips_noise E_w9_noise F_w9_mixup G_w9_balanced H_w9_smooth
+       I_w9_reg J_w9_pca40 K_w9_pca60)
 
 run_line() {
   local name="$1" out="$RUNS/$1" dest="$here/lines/$1"
