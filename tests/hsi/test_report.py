@@ -51,3 +51,13 @@ def test_other_paper_scenes_use_their_own_rows(scene, label):
     assert f"| Table IV, {label}, \"Proposed\"" in text
     assert " ".join(f"{v:.2f} |" for v in paper_tables.TABLE_IV[label]["Proposed"]) in text
     assert "equal Table III's" not in text  # their Table IV rows repeat no Table III row
+
+
+def test_report_names_the_options_beyond_the_paper():
+    from spectranet.config import make_config
+    from spectranet.hsi.report import _extras
+
+    assert _extras(make_config("hsi", "paper", scene="indian_pines")) == ""
+    cfg = make_config("hsi", "paper", scene="indian_pines", protocol="disjoint", flips=True,
+                      mixup=0.4, block=40, split_window=11)
+    assert _extras(cfg) == "random flips and rotations, mixup 0.4, block 40, split window 11, "

@@ -24,6 +24,15 @@ def pm(values: list[float | None], *, percent: bool = True) -> str:
     return f"{scale * known.mean():.2f} ± {scale * known.std():.2f}"
 
 
+def _extras(config: HSIConfig) -> str:
+    """The options beyond the paper's recipe that are switched on, e.g. "flips, mixup 0.4, "."""
+    parts = [f"{name.replace('_', ' ')} {getattr(config, name)}"
+             for name in ("weight_decay", "spectral_noise", "label_smoothing", "mixup",
+                          "block", "split_window") if getattr(config, name)]
+    return ("random flips and rotations, " if config.flips else "") + "".join(
+        f"{p}, " for p in parts)
+
+
 def render(
     scene: Scene,
     config: HSIConfig,
@@ -40,6 +49,7 @@ def render(
         f"{config.optimizer} lr {config.lr}, batch {config.batch_size}, "
         f"dropout {config.dropout or 'model default'}, "
         + ("class-balanced loss, " if config.class_weight == "balanced" else "")
+        + _extras(config)
         + f"precision {precision}, seeds {seeds}. Model: {per_seed[0]['parameters']:,} parameters.",
         "",
         _protocol_text(config),
