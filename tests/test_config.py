@@ -32,8 +32,21 @@ def test_flags_override_preset_and_none_keeps_it():
     assert cfg.seeds == [0, 1] and cfg.preset == "quick"
 
 
+def test_hsi_standard_preset_is_the_paper_recipe_plus_measured_changes():
+    paper, std = make_config("hsi", "paper", scene="indian_pines"), make_config(
+        "hsi", "standard", scene="indian_pines")
+    assert (std.window, std.flips, std.block, std.split_window) == (9, True, 40, 11)
+    same = ("components", "protocol", "test_size", "val_fraction", "model", "optimizer", "lr",
+            "batch_size", "epochs", "dropout", "weight_decay", "class_weight", "spectral_noise",
+            "label_smoothing", "mixup")
+    assert all(getattr(std, k) == getattr(paper, k) for k in same)
+    # the paper preset stays the paper's recipe
+    assert (paper.window, paper.flips, paper.block, paper.split_window, paper.mixup) == (
+        11, False, None, None, 0.0)
+
+
 def test_list_presets():
-    assert list_presets("hsi") == ["paper", "quick"]
+    assert list_presets("hsi") == ["paper", "quick", "standard"]
     assert list_presets("audio") == ["paper", "quick", "standard"]
 
 
@@ -103,7 +116,8 @@ def test_audio_errors(kwargs, match):
 
 
 def test_unknown_preset():
-    with pytest.raises(ConfigError, match="preset must be one of 'paper', 'quick', got 'fast'"):
+    with pytest.raises(ConfigError,
+                       match="preset must be one of 'paper', 'quick', 'standard', got 'fast'"):
         make_config("hsi", "fast", scene="x")
 
 

@@ -29,7 +29,8 @@ def test_dihedral_known_patch():
     t = Dihedral(generator=gen)
     for _ in range(200):
         out = t({"x": patch, "y": torch.zeros(1), "id": torch.zeros(1)})["x"][0, 0, 0]
-        match = [i for i, ref in enumerate(by_hand) if torch.equal(out, torch.tensor(ref, dtype=out.dtype))]
+        match = [i for i, ref in enumerate(by_hand)
+                 if torch.equal(out, torch.tensor(ref, dtype=out.dtype))]
         assert len(match) == 1
         seen.add(match[0])
         assert out[1, 1] == 4  # the centre pixel, whose label the patch carries, stays

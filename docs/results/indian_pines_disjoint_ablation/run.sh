@@ -29,9 +29,10 @@ declare -A LINES=(
   [I_w9_reg]="--preset paper $DISJOINT --flips --window 9 --dropout 0.6 --weight-decay 0.0005"
   [J_w9_pca40]="--preset paper $DISJOINT --flips --window 9 --components 40"
   [K_w9_pca60]="--preset paper $DISJOINT --flips --window 9 --components 60"
+  [L_w9_pca60_reg]="--preset paper $DISJOINT --flips --window 9 --components 60 --dropout 0.6 --weight-decay 0.0005 --mixup 0.4"
 )
 ORDER=(A_paper B_flips C_flips_w9 D_flips_noise E_w9_noise F_w9_mixup G_w9_balanced H_w9_smooth
-       I_w9_reg J_w9_pca40 K_w9_pca60)
+       I_w9_reg J_w9_pca40 L_w9_pca60_reg)
 
 run_line() {
   local name="$1" out="$RUNS/$1" dest="$here/lines/$1"

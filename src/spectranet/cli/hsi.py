@@ -72,7 +72,8 @@ def hsi() -> None:
 @click.option("--spectral-noise", type=float,
               help=_p("spectral_noise", "Std of Gaussian noise added to training patches."))
 @click.option("--label-smoothing", type=float, help=_p("label_smoothing"))
-@click.option("--mixup", type=float, help=_p("mixup", "Beta(a, a) mixup of training batches; 0 off."))
+@click.option("--mixup", type=float,
+              help=_p("mixup", "Beta(a, a) mixup of training batches; 0 off."))
 @click.option("--precision", type=click.Choice(PRECISION_CHOICES), help=_p("precision",
                                                                           PRECISION_HELP))
 @click.option("--seeds", type=int, multiple=True,

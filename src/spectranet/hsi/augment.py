@@ -52,6 +52,7 @@ class Dihedral:
         self.generator = generator
 
     def __call__(self, batch: Batch) -> dict[str, torch.Tensor]:
+        """Return ``batch`` with every patch of ``x`` turned and perhaps mirrored."""
         x = _check_x(batch)
         n = x.shape[0]
         turns = torch.randint(0, 4, (n,), generator=self.generator)
@@ -87,6 +88,7 @@ class SpectralNoise:
         self.std, self.generator = float(std), generator
 
     def __call__(self, batch: Batch) -> dict[str, torch.Tensor]:
+        """Return ``batch`` with noise added to ``x``."""
         x = _check_x(batch)
         noise = torch.randn(x.shape, generator=self.generator, dtype=x.dtype)
         return dict(batch, x=x + self.std * noise)
@@ -102,6 +104,7 @@ class Compose:
         self.transforms = list(transforms)
 
     def __call__(self, batch: Batch) -> dict[str, torch.Tensor]:
+        """Return ``batch`` after every transform."""
         out = dict(batch)
         for t in self.transforms:
             out = t(out)

@@ -102,8 +102,11 @@ def _blocks(n_rows: int, block: int | None) -> list[tuple[int, int]]:
 
 def _cut_block(pos: np.ndarray, n_rows: int, usable: dict[str, np.ndarray], inside: np.ndarray,
                share: dict[str, float], gap: int, total: int) -> dict[str, np.ndarray]:
-    """Cut one block's stripes (positions ``pos`` in [0, n_rows)) into test, training and
-    validation parts in the order that best meets the targets; masks over ``pos``."""
+    """Cut one block's stripes into test, training and validation parts.
+
+    ``pos`` are the block's stripe positions in [0, n_rows); the order of the three parts is
+    the one that best meets the targets. Returns one mask over ``pos`` per set.
+    """
     best = None
     for order in _ORDERS:
         counts = np.stack([np.bincount(pos, weights=usable[n][inside], minlength=n_rows)

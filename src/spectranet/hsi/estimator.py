@@ -50,7 +50,7 @@ class HSIClassifier(ClassifierMixin, BaseEstimator):
 
     Parameters
     ----------
-    preset : {"paper", "quick"} or None, default "paper"
+    preset : {"paper", "standard", "quick"} or None, default "paper"
         Recipe the other options start from (``spectranet/presets/hsi_*.toml``); None = the
         defaults of :class:`~spectranet.config.HSIConfig`.
     window, components, model, dropout, optimizer, lr, batch_size, epochs : optional

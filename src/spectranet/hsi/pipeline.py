@@ -35,6 +35,7 @@ from spectranet.engine.scoring import predict_proba
 from spectranet.engine.training import fit, seed_everything
 from spectranet.errors import ConfigError, DataError, DataNotFoundError
 from spectranet.hsi import report
+from spectranet.hsi.augment import make_augment
 from spectranet.hsi.datasets import (
     Scene,
     check_same_grid,
@@ -43,7 +44,6 @@ from spectranet.hsi.datasets import (
     read_cube,
     read_labels,
 )
-from spectranet.hsi.augment import make_augment
 from spectranet.hsi.disjoint import disjoint_split
 from spectranet.hsi.maps import plot_map, predict_map
 from spectranet.hsi.models import build_model, count_parameters
