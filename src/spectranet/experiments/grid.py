@@ -38,8 +38,8 @@ from spectranet.engine.workers import exit_with_parent
 from spectranet.errors import ConfigError, DataNotFoundError
 
 __all__ = ["GridRun", "RUNNERS", "run_grid", "collect_results", "summarise_metrics",
-           "run_dir", "is_finished", "find_reusable", "usable_cpus", "validate_grid",
-           "published_results"]
+           "run_dir", "is_finished", "data_fingerprint", "find_reusable", "usable_cpus",
+           "validate_grid", "published_results"]
 
 _NAME_OK = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.")
 
@@ -92,14 +92,44 @@ RUNNERS: dict[str, Callable[[Any, Path, str | Path | None], dict[str, Any]]] = {
 }
 
 
+def data_fingerprint(domain: str, config: Any, root: str | Path | None = None) -> str | None:
+    """The fingerprint of the data a run would read now, or None when the data is missing.
+
+    The same value the run recorded in its ``config.json`` when it started
+    (see :mod:`spectranet.engine.identity`).
+    """
+    if domain == "hsi":
+        from spectranet.hsi.pipeline import data_fingerprint as fingerprint
+    elif domain == "audio":
+        from spectranet.audio.pipeline import data_fingerprint as fingerprint
+    else:
+        from spectranet.audio.baseline import data_fingerprint as fingerprint
+    try:
+        return fingerprint(config, root)
+    except DataNotFoundError:
+        return None
+
+
 def run_dir(out: str | Path, name: str) -> Path:
     """Folder of run ``name`` in grid folder ``out``: ``out/runs/<name>``."""
     return Path(out) / "runs" / name
 
 
-def is_finished(out: str | Path, name: str) -> bool:
-    """Whether run ``name`` of grid ``out`` finished (its ``metrics.json`` exists)."""
-    return (run_dir(out, name) / "metrics.json").is_file()
+def is_finished(out: str | Path, name: str, fingerprint: str | None = None) -> bool:
+    """Whether run ``name`` of grid ``out`` finished (its ``metrics.json`` exists).
+
+    With ``fingerprint`` (see :func:`data_fingerprint`), also whether it finished on that data:
+    a run whose input changed since is not finished, and training it again reports the change.
+    """
+    folder = run_dir(out, name)
+    if not (folder / "metrics.json").is_file():
+        return False
+    if fingerprint is None:
+        return True
+    try:
+        return read_json(folder / "config.json").get("data_fingerprint") == fingerprint
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def usable_cpus() -> int:
@@ -141,18 +171,20 @@ def validate_grid(runs: Sequence[GridRun], out: str | Path, *, jobs: int = 1,
                                   "use a new --out")
 
 
-def find_reusable(run: GridRun, others: Sequence[str | Path]) -> Path | None:
+def find_reusable(run: GridRun, others: Sequence[str | Path],
+                  fingerprint: str | None = None) -> Path | None:
     """Folder of a finished run in grid folders ``others`` with ``run``'s domain and configuration.
 
-    Returns the first match (in ``others`` order, then in each grid's ``grid.json`` order), or
-    None. Folders without ``grid.json`` raise :class:`ConfigError`: they are not grids.
+    Returns the first match (in ``others`` order, then in each grid's ``grid.json`` order) that
+    finished on data of ``fingerprint`` when given, or None. Folders without ``grid.json``
+    raise :class:`ConfigError`: they are not grids.
     """
     for other in map(Path, others):
         if not (other / "grid.json").is_file():
             raise ConfigError(f"{other}: not a grid folder (no grid.json) to reuse runs from")
         for entry in read_json(other / "grid.json")["runs"]:
             if (entry["domain"] == run.domain and same_config(entry["config"], run.config)
-                    and is_finished(other, entry["name"])):
+                    and is_finished(other, entry["name"], fingerprint)):
                 return run_dir(other, entry["name"])
     return None
 
@@ -258,8 +290,22 @@ def run_grid(runs: Sequence[GridRun], out: str | Path, *, jobs: int = 1,
     atomic_write_json(out / "grid.json", {"runs": known + [
         {"name": r.name, "domain": r.domain, "tags": dict(r.tags),
          "config": config_as_json(r.config)} for r in runs]})
-    todo = [r for r in runs if not is_finished(out, r.name)]
-    sources = {r.name: find_reusable(r, reuse) for r in todo} if reuse else {}
+    fingerprints: dict[str, str | None] = {}  # configuration -> its data's fingerprint now
+
+    def fingerprint(run: GridRun) -> str | None:
+        if runner is not None:  # a custom runner's configurations need not name real data
+            return None
+        key = json.dumps([run.domain, config_as_json(run.config)], sort_keys=True)
+        if key not in fingerprints:
+            fingerprints[key] = data_fingerprint(run.domain, run.config, root)
+        return fingerprints[key]
+
+    def finished(run: GridRun) -> bool:  # metrics.json alone is not enough: same data too
+        return is_finished(out, run.name, fingerprint(run))
+
+    todo = [r for r in runs if not finished(r)]
+    sources = ({r.name: find_reusable(r, reuse, fingerprint(r)) for r in todo}
+               if reuse else {})
     outcome: dict[str, dict[str, Any]] = {}
 
     def note(message: str) -> None:
@@ -275,7 +321,7 @@ def run_grid(runs: Sequence[GridRun], out: str | Path, *, jobs: int = 1,
         if (source := sources.get(run.name)) is not None:
             _copy_run(source, run_dir(out, run.name))
             note(f"reused {run.name} from {source}")
-    todo = [r for r in todo if not is_finished(out, r.name)]
+    todo = [r for r in todo if not finished(r)]
 
     def finish(i: int, run: GridRun, result: dict[str, Any]) -> None:
         outcome[run.name] = result
@@ -363,17 +409,17 @@ def collect_results(runs: Sequence[GridRun], out: str | Path, *,
     for run in runs:
         folder = run_dir(out, run.name)
         row: dict[str, Any] = {"name": run.name, "domain": run.domain, **dict(run.tags)}
-        if is_finished(out, run.name):
+        if (folder / "error.json").is_file():  # the last attempt failed (e.g. changed data)
+            err = read_json(folder / "error.json")
+            row |= {"status": err["status"], "error": err["error"],
+                    "seconds": outcome.get(run.name, {}).get("seconds", 0.0)}
+        elif is_finished(out, run.name):
             metrics = read_json(folder / "metrics.json")
             row |= {"status": "done", "error": "",
                     "seconds": outcome.get(run.name, {}).get("seconds", 0.0)}
             row |= summarise_metrics(run.domain, metrics) | {"metrics": metrics}
             if (folder / "reused.json").is_file():
                 row["reused_from"] = read_json(folder / "reused.json")["source"]
-        elif (folder / "error.json").is_file():
-            err = read_json(folder / "error.json")
-            row |= {"status": err["status"], "error": err["error"],
-                    "seconds": outcome.get(run.name, {}).get("seconds", 0.0)}
         elif run.name in outcome:  # the worker process died before it could record anything
             row |= {k: outcome[run.name][k] for k in ("status", "error", "seconds")}
         else:

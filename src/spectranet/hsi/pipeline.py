@@ -47,7 +47,7 @@ from spectranet.hsi.readers import read_class_names
 from spectranet.hsi.reduce import SpectralReducer
 from spectranet.hsi.splits import Split, leakage, per_class_split, random_split
 
-__all__ = ["train", "make_split", "load_scene_of", "summarise"]
+__all__ = ["train", "make_split", "load_scene_of", "data_fingerprint", "summarise"]
 
 
 def load_scene_of(config: HSIConfig, root: str | Path | None = None) -> Scene:
@@ -61,6 +61,17 @@ def load_scene_of(config: HSIConfig, root: str | Path | None = None) -> Scene:
         names = read_class_names(config.class_names, ids)
     return load_cube(config.cube, config.gt, cube_variable=config.cube_variable,
                      gt_variable=config.gt_variable, class_names=names)
+
+
+def data_fingerprint(config: HSIConfig, root: str | Path | None = None, *,
+                     scene: Scene | None = None) -> str:
+    """The sha256 of the files a run of ``config`` reads: cube, label map, class names.
+
+    ``scene`` is ``config``'s scene when already loaded (saves reading it again).
+    """
+    scene = scene if scene is not None else load_scene_of(config, root)
+    return fingerprint_files([scene.source["cube"], scene.source["gt"],
+                              *([config.class_names] if config.class_names else [])])
 
 
 def make_split(labels: np.ndarray, config: HSIConfig, seed: int,
@@ -141,9 +152,7 @@ def train(
     check_device(config.device)
     precision = resolve_precision(config.precision)
     resolved = dataclasses.asdict(config) | {"precision_resolved": precision}
-    fingerprint = fingerprint_files([scene.source["cube"], scene.source["gt"],
-                                     *([config.class_names] if config.class_names else [])])
-    run = Run.open(out, config, fingerprint, domain="hsi",
+    run = Run.open(out, config, data_fingerprint(config, scene=scene), domain="hsi",
                    describe={"resolved": resolved, "scene": _scene_meta(scene)})
     run.log(f"hsi train {scene.name}: {resolved}")
     per_seed = []
