@@ -29,7 +29,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from pathlib import Path
 from typing import Any
 
-from spectranet.config import config_as_json, same_config
+from spectranet.engine.identity import config_as_json, same_config
 from spectranet.engine.runs import atomic_write_json, read_json
 from spectranet.engine.workers import exit_with_parent
 from spectranet.errors import ConfigError, DataNotFoundError
