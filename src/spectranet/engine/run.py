@@ -26,10 +26,11 @@ import torch
 from spectranet.engine.checkpoints import load_best_checkpoint, load_checkpoint
 from spectranet.engine.distributed import init_from_env, is_main_process
 from spectranet.engine.identity import check_identity, check_out_dir, read_run
-from spectranet.engine.runs import RunDir
+from spectranet.engine.runs import RunDir, read_json
+from spectranet.engine.training import seed_everything
 from spectranet.errors import DataError, DataNotFoundError
 
-__all__ = ["Run", "SavedModel", "environment", "best_model", "rescore", "model_from_state"]
+__all__ = ["Run", "Unit", "SavedModel", "environment", "best_model", "rescore", "model_from_state"]
 
 Builder = Callable[[dict[str, Any]], torch.nn.Module]
 
@@ -108,6 +109,62 @@ class Run:
         if self.folder is not None:
             if report is not None:
                 self.folder.write_text("report.md", report)
+            self.folder.write_json("metrics.json", metrics)
+            self.folder.close()
+        return metrics
+
+    def finished_unit(self, name: str, *, needs: tuple[str, ...] = ()) -> dict[str, Any] | None:
+        """The metrics of unit ``name`` when an earlier call finished it, else None.
+
+        A unit is finished when its ``metrics.json`` (written last) and the files ``needs``
+        exist.
+        """
+        folder = self.path / name
+        if all((folder / f).is_file() for f in ("metrics.json", *needs)):
+            return read_json(folder / "metrics.json")
+        return None
+
+    def unit(self, name: str, split: Mapping[str, Any], seed: int) -> Unit:
+        """Start (or resume) unit ``name``, e.g. ``"seed_0"`` or ``"fold_1/seed_0"``.
+
+        Rank 0 writes the unit's ``split.json`` (which samples train, validate, test); every
+        random generator is seeded with ``seed``.
+        """
+        folder = RunDir(self.path / name) if self.folder is not None else None
+        if folder is not None:
+            folder.write_json("split.json", dict(split))
+        seed_everything(seed)
+        return Unit(self.path / name, folder)
+
+
+@dataclasses.dataclass
+class Unit:
+    """One trained unit of a run (a seed; a test fold and a seed): its sub-folder.
+
+    Attributes
+    ----------
+    path : Path
+        The unit's folder; ``checkpoint`` is where ``fit`` keeps its resumable state.
+    folder : RunDir or None
+        Its writer on rank 0; None on the other ranks.
+    """
+
+    path: Path
+    folder: RunDir | None
+
+    @property
+    def checkpoint(self) -> Path:
+        """``<unit>/checkpoint.pt``."""
+        return self.path / "checkpoint.pt"
+
+    @property
+    def log(self) -> Callable[[str], None] | None:
+        """Appends to the unit's ``run.log`` (rank 0); None elsewhere (``fit(log=...)``)."""
+        return None if self.folder is None else self.folder.log
+
+    def finish(self, metrics: dict[str, Any]) -> dict[str, Any]:
+        """Write the unit's ``metrics.json`` (rank 0), which marks it finished."""
+        if self.folder is not None:
             self.folder.write_json("metrics.json", metrics)
             self.folder.close()
         return metrics

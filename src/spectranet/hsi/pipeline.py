@@ -21,16 +21,16 @@ from typing import Any
 import numpy as np
 
 from spectranet.config import HSIConfig
-from spectranet.engine.distributed import check_device, is_main_process
+from spectranet.engine.distributed import check_device
 from spectranet.engine.identity import fingerprint_files
 from spectranet.engine.metrics import classification_metrics, mean_std
 from spectranet.engine.optim import make_loss, make_optimizer
 from spectranet.engine.plots import plot_confusion_matrix, plot_history
 from spectranet.engine.precision import resolve_precision
 from spectranet.engine.run import Run
-from spectranet.engine.runs import RunDir, read_json, save_npy
+from spectranet.engine.runs import RunDir, save_npy
 from spectranet.engine.scoring import predict_proba
-from spectranet.engine.training import fit, seed_everything
+from spectranet.engine.training import fit
 from spectranet.errors import ConfigError
 from spectranet.hsi import report
 from spectranet.hsi.datasets import (
@@ -159,7 +159,7 @@ def train(
     reduced: dict[str, Any] = {}  # the seed-independent reduction, fitted once
     for seed in _seed_bar(config.seeds, progress):
         per_seed.append(
-            _train_seed(scene, config, splits[seed], seed, precision, run.path / f"seed_{seed}",
+            _train_seed(scene, config, splits[seed], seed, precision, run,
                         progress=progress, reduced=reduced)
         )
     metrics = summarise(per_seed, config.seeds)
@@ -234,17 +234,16 @@ def _train_seed(
     split: Split,
     seed: int,
     precision: str,
-    folder: Path,
+    parent: Run,
     *,
     progress: bool,
     reduced: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    if (folder / "metrics.json").is_file():  # finished on an earlier run
-        return read_json(folder / "metrics.json")
-    run = RunDir(folder) if is_main_process() else None  # other ranks train, write nothing
-    if run is not None:
-        run.write_json("split.json", split.to_dict())
-    seed_everything(seed)
+    name = f"seed_{seed}"
+    if (finished := parent.finished_unit(name)) is not None:
+        return finished
+    unit = parent.unit(name, split.to_dict(), seed)
+    run = unit.folder  # None on ranks other than 0: they train along and write nothing
     reducer, cube = _reduce(scene, config, split, {} if reduced is None else reduced)
     patches = PatchDataset(cube, scene.labels, split.train, window=config.window)
     labels = scene.labels.ravel()
@@ -276,14 +275,14 @@ def _train_seed(
         batches(split.val, False, config.map_batch_size),
         optimizer=optimizer,
         epochs=config.epochs,
-        checkpoint_path=folder / "checkpoint.pt",
+        checkpoint_path=unit.checkpoint,
         device=config.device,
         precision=precision,
         metadata=metadata,
         progress=progress,
         desc=f"seed {seed}",
         loss_fn=make_loss(config.class_weight, labels[split.train], n_classes),
-        log=None if run is None else run.log,
+        log=unit.log,
     )
     tic = time.perf_counter()
     probs, ids = predict_proba(model, batches(split.test, False, config.map_batch_size),
@@ -296,7 +295,7 @@ def _train_seed(
                                 batch_size=config.map_batch_size, device=config.device,
                                 precision=precision, progress=progress)
         map_seconds = time.perf_counter() - tic
-        save_npy(folder / "map.npy", np.asarray(scene.class_ids)[label_map])  # the scene's ids
+        save_npy(unit.path / "map.npy", np.asarray(scene.class_ids)[label_map])  # the scene's ids
         _seed_figures(run, scene, label_map, metrics, result.history, seed)
         metrics |= {"map_seconds": map_seconds,
                     "map_pixels_per_second": label_map.size / map_seconds}
@@ -314,10 +313,7 @@ def _train_seed(
         "leakage": leakage(split, scene.labels.shape, config.window),
         "history": result.history,
     }
-    if run is not None:
-        run.write_json("metrics.json", metrics)
-        run.close()
-    return metrics
+    return unit.finish(metrics)
 
 
 def _seed_figures(run: RunDir, scene: Scene, label_map: np.ndarray, metrics: dict[str, Any],
