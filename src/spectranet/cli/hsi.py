@@ -82,8 +82,10 @@ def hsi_train(preset: str, out: str, seeds: tuple[int, ...], no_progress: bool,
     """Train and evaluate on a scene; write a run folder with report, metrics and map.
 
     \b
-    Example (Indian Pines, the quick preset cut to 2 epochs, about a minute):
+    Example (Indian Pines, quick preset cut to 2 epochs, about a minute; then its split from file):
       spectranet hsi train --scene indian_pines --preset quick --epochs 2 --out runs/ip
+      spectranet hsi train --scene indian_pines --preset quick --epochs 2 \\
+          --split-file runs/ip/seed_0/split.npz --out runs/ip_split
     """
     from spectranet.config import make_config
     from spectranet.hsi.pipeline import train

@@ -8,6 +8,7 @@ registered scenes and a user's own files alike. :func:`list_arrays` names the ar
 from __future__ import annotations
 
 import os
+import struct
 import tokenize
 import zipfile
 import zlib
@@ -149,12 +150,14 @@ def _read_tiff(path: Path) -> np.ndarray:
     try:
         with tifffile.TiffFile(path) as tif:
             images = [series.asarray() for series in tif.series]
-    except (*_DAMAGED, tifffile.TiffFileError) as exc:
+    except (*_DAMAGED, struct.error, tifffile.TiffFileError) as exc:
         raise DataError(f"{path}: not a readable TIFF file ({type(exc).__name__}: "
                         f"{str(exc)[:120]})") from None
+    if not images:
+        raise DataError(f"{path}: not a readable TIFF file (no image in it)")
     if len(images) == 1:
         return images[0]
-    if not images or any(a.ndim != 2 or a.shape != images[0].shape for a in images):
+    if any(a.ndim != 2 or a.shape != images[0].shape for a in images):
         raise DataError(f"{path}: a TIFF file of several images must hold 2-D images of one "
                         f"size, got shapes {[tuple(a.shape) for a in images]}")
     return np.stack(images)

@@ -37,7 +37,8 @@ def render(
         f"# {config.model} on {scene.name}",
         "",
         f"Window {config.window} x {config.window} x {config.components}, protocol "
-        f"`{config.protocol}`, preset `{config.preset}`, {config.epochs} epochs, "
+        f"`{'split file' if config.split_file else config.protocol}`, "
+        f"preset `{config.preset}`, {config.epochs} epochs, "
         f"{config.optimizer} lr {config.lr}, batch {config.batch_size}, "
         f"dropout {config.dropout or 'model default'}, "
         + ("class-balanced loss, " if config.class_weight == "balanced" else "")
