@@ -10,7 +10,7 @@ import torch
 from spectranet.cli import main
 from spectranet.config import make_config
 from spectranet.errors import ConfigError, DataError
-from spectranet.hsi import pipeline
+from spectranet.hsi import inference, pipeline
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +95,7 @@ def test_other_config_in_same_folder_is_refused(ip_run, data_root):
 
 def test_evaluate_reproduces_metrics(ip_run, data_root):
     out, metrics, _ = ip_run
-    again = pipeline.evaluate(out, root=data_root, progress=False)
+    again = inference.evaluate(out, root=data_root, progress=False)
     assert again["overall_accuracy"] == pytest.approx(metrics["overall_accuracy"], abs=1e-6)
 
 
@@ -103,7 +103,7 @@ def test_predict_new_cube_with_labels(ip_run, data_root, tmp_path):
     out, metrics, _ = ip_run
     cube = data_root / "hsi/indian_pines/Indian_pines_corrected.mat"
     gt = data_root / "hsi/indian_pines/Indian_pines_gt.mat"
-    result = pipeline.predict(out, cube, gt=gt, out=tmp_path / "pred", progress=False)
+    result = inference.predict(out, cube, gt=gt, out=tmp_path / "pred", progress=False)
     assert np.load(tmp_path / "pred" / "map.npy").shape == (145, 145)
     assert (tmp_path / "pred" / "figures" / "map.png").is_file()
     # every labelled pixel, training ones included: at least the test accuracy
@@ -118,7 +118,7 @@ def test_predict_rejects_wrong_band_count(ip_run, tmp_path):
     out, _, _ = ip_run
     np.save(tmp_path / "c.npy", np.ones((20, 20, 30), np.float32))
     with pytest.raises(DataError, match="expected 200 bands, got 30"):
-        pipeline.predict(out, tmp_path / "c.npy", out=tmp_path / "p", progress=False)
+        inference.predict(out, tmp_path / "c.npy", out=tmp_path / "p", progress=False)
     assert not (tmp_path / "p").exists()
 
 
@@ -129,7 +129,7 @@ def test_predict_rejects_unknown_label_ids(ip_run, data_root, tmp_path):
     np.save(tmp_path / "gt.npy", gt)
     cube = data_root / "hsi/indian_pines/Indian_pines_corrected.mat"
     with pytest.raises(DataError, match=r"gt.npy: label ids \[42\] are not among the class ids"):
-        pipeline.predict(out, cube, gt=tmp_path / "gt.npy", out=tmp_path / "p", progress=False)
+        inference.predict(out, cube, gt=tmp_path / "gt.npy", out=tmp_path / "p", progress=False)
     assert not (tmp_path / "p").exists()
 
 

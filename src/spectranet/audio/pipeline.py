@@ -22,24 +22,22 @@ from spectranet.audio.cache import FeatureCache
 from spectranet.audio.datasets import ClipTable, load_clips
 from spectranet.audio.extraction import WindowTable, extract_features
 from spectranet.audio.features import FeatureSettings
-from spectranet.audio.inference import model_from_checkpoint
+from spectranet.audio.inference import model_from_metadata
 from spectranet.audio.models import build_model, check_window_fits
 from spectranet.audio.protocol import aggregate_clips, fold_split, round_warnings
 from spectranet.audio.scaling import Standardizer
 from spectranet.config import AudioConfig
 from spectranet.engine.batches import ArrayBatches
-from spectranet.engine.checkpoints import load_checkpoint
 from spectranet.engine.distributed import check_device, is_main_process
 from spectranet.engine.identity import read_run
 from spectranet.engine.metrics import classification_metrics, mean_std
 from spectranet.engine.optim import make_loss, make_optimizer, make_scheduler
 from spectranet.engine.plots import plot_confusion_matrix, plot_history
 from spectranet.engine.precision import resolve_precision
-from spectranet.engine.run import Run
+from spectranet.engine.run import Run, SavedModel, rescore
 from spectranet.engine.runs import RunDir, read_json
 from spectranet.engine.scoring import predict_proba
 from spectranet.engine.training import fit, seed_everything
-from spectranet.errors import DataNotFoundError
 
 __all__ = ["features", "train", "evaluate", "feature_settings", "default_cache", "prepare",
            "model_options", "round_loaders"]
@@ -322,21 +320,19 @@ def evaluate(run: str | Path, *, root: str | Path | None = None,
     run = Path(run)
     config = AudioConfig(**read_run(run, expect="audio")[0]["config"])
     clips, windows = prepare(config, root=root, progress=progress)
-    rounds = []
-    for ckpt in sorted(run.glob("fold_*/seed_*/checkpoint.pt")):
-        state = load_checkpoint(ckpt)
-        meta = state["metadata"]
-        model = model_from_checkpoint(state).to(config.device)
+
+    def score_round(saved: SavedModel) -> dict[str, Any]:
+        meta = saved.metadata
         split = fold_split(clips.folds, meta["fold"], validation=config.validation == "fold")
         scaler = Standardizer.from_dict(meta["standardizer"])
         loader = ArrayBatches(windows.x, clips.labels[windows.clip_ids], windows.clip_ids,
                               indices=windows.windows_of(split["test"]), batch_size=256,
-                              transform=lambda xb, _rng, s=scaler: s.transform(xb))
-        m = score(model, loader, clips, meta["aggregate"], meta["precision"], config.device)
-        rounds.append(m | {"fold": meta["fold"], "seed": meta["seed"],
-                           "train_seconds": state["train_seconds"],
-                           "test_clips": int(len(split["test"]))})
-    if not rounds:
-        raise DataNotFoundError(f"{run}: no fold_*/seed_*/checkpoint.pt")
-    return summarise(rounds, len(clips.class_names))
+                              transform=lambda xb, _rng: scaler.transform(xb))
+        m = score(saved.model.to(config.device), loader, clips, meta["aggregate"],
+                  meta["precision"], config.device)
+        return m | {"fold": meta["fold"], "seed": meta["seed"],
+                    "train_seconds": saved.train_seconds, "test_clips": int(len(split["test"]))}
 
+    rounds = rescore(run, domain="audio", build=model_from_metadata, score=score_round,
+                     pattern="fold_*/seed_*/checkpoint.pt")
+    return summarise(rounds, len(clips.class_names))

@@ -119,7 +119,7 @@ def hsi_evaluate(run: str, no_progress: bool) -> None:
     Example:
       spectranet hsi evaluate runs/ip
     """
-    from spectranet.hsi.pipeline import evaluate
+    from spectranet.hsi.inference import evaluate
 
     echo_metrics(evaluate(run, progress=not no_progress), _METRICS)
 
@@ -142,7 +142,7 @@ def hsi_predict(run: str, cube: str, gt: str | None, cube_variable: str | None,
       spectranet hsi predict runs/ip \\
           $SPECTRANET_DATA/hsi/indian_pines/Indian_pines_corrected.mat --out runs/ip_map
     """
-    from spectranet.hsi.pipeline import predict
+    from spectranet.hsi.inference import predict
 
     result = predict(run, cube, gt=gt, out=out, cube_variable=cube_variable,
                      gt_variable=gt_variable, device=device, progress=not no_progress)

@@ -1,4 +1,4 @@
-"""Hyperspectral runs: ``train``, ``evaluate`` and ``predict``, behind ``spectranet hsi``.
+"""Hyperspectral runs: ``train``, behind ``spectranet hsi train``.
 
 A run folder holds ``config.json``, ``metrics.json`` and ``report.md`` for all seeds, and one
 ``seed_<k>/`` folder per seed with that seed's split (``split.json``: flat pixel indices
@@ -7,7 +7,7 @@ and figures. Finished seeds are skipped on a rerun and an interrupted seed resum
 checkpoint.
 
 Under ``torchrun`` every process trains (``fit`` runs DistributedDataParallel) and only rank 0
-writes the run folder.
+writes the run folder. ``evaluate`` and ``predict`` are in :mod:`spectranet.hsi.inference`.
 """
 
 from __future__ import annotations
@@ -19,12 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from spectranet.config import HSIConfig
-from spectranet.engine.checkpoints import load_best_checkpoint
 from spectranet.engine.distributed import check_device, is_main_process
-from spectranet.engine.identity import fingerprint_files, read_run
+from spectranet.engine.identity import fingerprint_files
 from spectranet.engine.metrics import classification_metrics, mean_std
 from spectranet.engine.optim import make_loss, make_optimizer
 from spectranet.engine.plots import plot_confusion_matrix, plot_history
@@ -33,14 +31,12 @@ from spectranet.engine.run import Run
 from spectranet.engine.runs import RunDir, read_json, save_npy
 from spectranet.engine.scoring import predict_proba
 from spectranet.engine.training import fit, seed_everything
-from spectranet.errors import ConfigError, DataError, DataNotFoundError
+from spectranet.errors import ConfigError
 from spectranet.hsi import report
 from spectranet.hsi.datasets import (
     Scene,
-    check_same_grid,
     load_cube,
     load_scene,
-    read_cube,
     read_labels,
 )
 from spectranet.hsi.disjoint import disjoint_split
@@ -54,10 +50,11 @@ from spectranet.hsi.reduce import SpectralReducer
 from spectranet.hsi.split_files import load_split_file, save_split_file
 from spectranet.hsi.splits import Split, leakage, per_class_split, random_split
 
-__all__ = ["train", "evaluate", "predict", "load_run_model", "make_split"]
+__all__ = ["train", "make_split", "load_scene_of", "summarise"]
 
 
-def _load(config: HSIConfig, root: str | Path | None) -> Scene:
+def load_scene_of(config: HSIConfig, root: str | Path | None = None) -> Scene:
+    """The scene ``config`` names, or its cube, label map and class names files."""
     if config.scene is not None:
         return load_scene(config.scene, root=root)
     assert config.cube is not None and config.gt is not None  # guaranteed by HSIConfig
@@ -142,7 +139,7 @@ def train(
     ConfigError, DataError, DataNotFoundError
         Before any file is written, for invalid settings or input.
     """
-    scene = _load(config, root)
+    scene = load_scene_of(config, root)
     check_window(config.window, scene.labels.shape)
     if config.components > scene.n_bands:
         raise ConfigError(f"components must be <= the cube's {scene.n_bands} bands "
@@ -169,7 +166,7 @@ def train(
             _train_seed(scene, config, splits[seed], seed, precision, run.path / f"seed_{seed}",
                         progress=progress, reduced=reduced)
         )
-    metrics = _summarise(per_seed, config.seeds)
+    metrics = summarise(per_seed, config.seeds)
     run.log(f"done: OA {metrics['overall_accuracy']:.4f}")
     run.finish(metrics, report.render(scene, config, precision, per_seed))
     return metrics
@@ -181,7 +178,8 @@ def _seed_bar(seeds: list[int], progress: bool) -> Any:
     return progress_bar(seeds, desc="seeds", enabled=progress and len(seeds) > 1)
 
 
-def _summarise(per_seed: list[dict[str, Any]], seeds: list[int]) -> dict[str, Any]:
+def summarise(per_seed: list[dict[str, Any]], seeds: list[int]) -> dict[str, Any]:
+    """One seed's metrics as they are, or the mean, std and pooled confusion of several."""
     first = {k: v for k, v in per_seed[0].items() if k != "seed"}
     if len(per_seed) == 1:
         return first | {"seed": seeds[0]}
@@ -339,118 +337,3 @@ def _seed_figures(run: RunDir, scene: Scene, label_map: np.ndarray, metrics: dic
     run.save_figure(plot_confusion_matrix(metrics["confusion_matrix"], scene.class_names),
                     "confusion_matrix")
     run.save_figure(plot_history(history, title=f"{scene.name}, seed {seed}"), "curves")
-
-
-def load_run_model(run: str | Path, *, seed: int | None = None) -> tuple[torch.nn.Module, dict]:
-    """Load the model kept by a run (the seed with the best validation accuracy by default).
-
-    Returns
-    -------
-    model : nn.Module
-        In eval mode, best-on-validation weights.
-    metadata : dict
-        Class ids and names, palette, the fitted reducer (a :class:`SpectralReducer`), window,
-        precision, seed.
-    """
-    run = Path(run)
-    read_run(run, expect="hsi")
-    candidates = sorted(run.glob("seed_*/checkpoint.pt"))
-    if seed is not None:
-        candidates = [p for p in candidates if p.parent.name == f"seed_{seed}"]
-    if not candidates:
-        raise DataNotFoundError(f"{run}: no checkpoint.pt"
-                                + (f" for seed {seed}" if seed is not None else ""))
-    state = load_best_checkpoint(candidates)
-    meta = state["metadata"]
-    if meta.get("domain") != "hsi":
-        raise DataError(f"{run}: not a hyperspectral run")
-    model = build_model(meta["model"], **meta["model_kwargs"])
-    model.load_state_dict(state["model"])
-    return model.eval(), meta | {"reducer": SpectralReducer.from_state(meta["reducer"])}
-
-
-def evaluate(run: str | Path, *, root: str | Path | None = None,
-             progress: bool = True) -> dict[str, Any]:
-    """Re-score every seed of a finished run on its saved test split from its checkpoint.
-
-    Returns the per-seed metrics (OA, AA, kappa, per-class accuracy, confusion matrix) and, with
-    several seeds, their mean and std; ``metrics.json`` and ``report.md`` are not modified.
-    """
-    run = Path(run)
-    config = HSIConfig(**read_run(run, expect="hsi")[0]["config"])
-    scene = _load(config, root)
-    per_seed = []
-    for seed in config.seeds:
-        folder = run / f"seed_{seed}"
-        if not (folder / "split.json").is_file():
-            raise DataNotFoundError(f"{folder}: split.json missing; the seed did not finish")
-        model, meta = load_run_model(run, seed=seed)
-        test = np.asarray(read_json(folder / "split.json")["test"], dtype=np.int64)
-        patches = PatchDataset(meta["reducer"].transform(scene.cube), scene.labels, test,
-                               window=config.window)
-        labels = scene.labels.ravel()
-        loader = PatchBatches(patches, config.map_batch_size)
-        probs, ids = predict_proba(model, loader, precision=meta["precision"], progress=progress)
-        per_seed.append(classification_metrics(labels[ids], probs.argmax(1),
-                                                n_classes=len(scene.class_names)) | {"seed": seed})
-    return _summarise(per_seed, config.seeds)
-
-
-def predict(
-    run: str | Path,
-    cube: str | Path,
-    *,
-    gt: str | Path | None = None,
-    out: str | Path,
-    cube_variable: str | None = None,
-    gt_variable: str | None = None,
-    device: str = "cpu",
-    progress: bool = True,
-) -> dict[str, Any]:
-    """Classify every pixel of a new cube with a run's model; optionally score it.
-
-    Writes to ``out``: ``map.npy`` (H, W) holding the scene's own label ids (as its label map
-    does; every pixel is classified, so no 0), ``map_index.npy`` (the same as class indices
-    0..K-1, in ``prediction.json``'s ``class_ids`` order), ``figures/map.png`` and
-    ``prediction.json`` (with ``metrics`` when ``gt`` is given). ``device`` ("cpu", "cuda")
-    is checked before anything is read.
-
-    Raises
-    ------
-    DataError
-        The cube has another number of bands than the run was trained on, or the label map
-        holds class ids the run does not know.
-    """
-    check_device(device)
-    model, meta = load_run_model(run)
-    data = read_cube(cube, cube_variable)
-    if data.shape[2] != meta["input_bands"]:
-        raise DataError(f"{cube}: expected {meta['input_bands']} bands, got {data.shape[2]}")
-    truth = None
-    if gt is not None:  # label ids mapped onto the run's class indices; unknown ids refused
-        truth, _ = read_labels(gt, gt_variable, class_ids=meta["class_ids"])
-        check_same_grid(data, truth, cube, gt)
-    window = meta["model_kwargs"]["window"]
-    reduced = meta["reducer"].transform(data)
-    tic = time.perf_counter()
-    label_map = predict_map(model, reduced, window=window, precision=meta["precision"],
-                            device=device, progress=progress)
-    seconds = time.perf_counter() - tic
-    out_dir = RunDir(out)
-    class_ids = np.asarray(meta["class_ids"])
-    save_npy(out_dir / "map.npy", class_ids[label_map])
-    save_npy(out_dir / "map_index.npy", label_map)
-    result: dict[str, Any] = {"run": str(run), "cube": str(cube), "shape": list(data.shape),
-                              "class_ids": class_ids.tolist(),
-                              "class_names": list(meta["class_names"]),
-                              "seconds": seconds, "pixels_per_second": label_map.size / seconds}
-    if truth is not None:
-        mask = truth >= 0
-        result["metrics"] = classification_metrics(truth[mask], label_map[mask],
-                                                   n_classes=len(class_ids))
-    out_dir.save_figure(plot_map(label_map, [tuple(c) for c in meta["palette"]],
-                                 meta["class_names"], ground_truth=truth,
-                                 title=Path(cube).name), "map")
-    out_dir.write_json("prediction.json", result)
-    out_dir.close()
-    return result
