@@ -19,7 +19,7 @@ import numpy as np
 
 from spectranet.errors import DataError, DataNotFoundError, SpectranetError
 
-__all__ = ["read_array", "list_arrays", "read_class_names"]
+__all__ = ["read_array", "list_arrays", "check_integers", "read_class_names"]
 
 PathLike = str | os.PathLike[str]
 
@@ -142,6 +142,23 @@ def list_arrays(path: PathLike) -> dict[str, tuple[int, ...]]:
         raise DataError(f"{path}: not a readable {suffix} file ({type(exc).__name__}: "
                         f"{str(exc)[:120]})") from None
     raise DataError(f"{path}: only .mat and .npz files hold named arrays, got {suffix!r}")
+
+
+def check_integers(array: np.ndarray, path: PathLike, what: str) -> None:
+    """Refuse an array of labels that are not integers (floats holding whole numbers pass).
+
+    Raises
+    ------
+    DataError
+        ``"<path>: <what> must hold integers, ..."``: NaN, inf or fractional values (counted),
+        or a non-numeric dtype.
+    """
+    if array.dtype.kind == "f":
+        bad = np.count_nonzero(~np.isfinite(array) | (array != np.round(array)))
+        if bad:
+            raise DataError(f"{path}: {what} must hold integers, {bad} values are not")
+    elif array.dtype.kind not in "biu":
+        raise DataError(f"{path}: {what} must hold integers, got dtype {array.dtype}")
 
 
 def _read_tiff(path: Path) -> np.ndarray:

@@ -42,7 +42,7 @@ import numpy as np
 from spectranet.engine.runs import atomic_write_bytes
 from spectranet.errors import DataError, DataNotFoundError
 from spectranet.hsi.fixed_split import fixed_split
-from spectranet.hsi.readers import list_arrays, read_array
+from spectranet.hsi.readers import check_integers, list_arrays, read_array
 from spectranet.hsi.splits import Split
 
 __all__ = ["read_split_maps", "load_split_file", "save_split_file", "SPLIT_NAMES"]
@@ -70,12 +70,7 @@ def _paths(paths: PathLike | Sequence[PathLike]) -> list[Path]:
 
 def _integers(path: Path, name: str, array: np.ndarray) -> np.ndarray:
     """``array`` as int64, refusing non-integer values and negative ones."""
-    if array.dtype.kind == "f":
-        bad = np.count_nonzero(~np.isfinite(array) | (array != np.round(array)))
-        if bad:
-            raise DataError(f"{path}: the {name} map must hold integers, {bad} values are not")
-    elif array.dtype.kind not in "biu":
-        raise DataError(f"{path}: the {name} map must hold integers, got dtype {array.dtype}")
+    check_integers(array, path, f"the {name} map")
     out = array.astype(np.int64)
     if out.size and out.min() < 0:
         raise DataError(f"{path}: the {name} map has {np.count_nonzero(out < 0)} negative values "
