@@ -138,7 +138,8 @@ class HSIConfig:
     test_size : fraction, default 0.3
         Share of labelled pixels for testing.
     val_fraction : fraction, default 0.5
-        Share of the non-test pixels used for validation (paper: the 70 % are halved).
+        Share of the non-test pixels used for validation (paper: the 70 % are halved); with a
+        ``split_file`` that has no validation map, share of each class's training pixels.
     train_per_class : int or float, optional
         Fixed number (int >= 1) or fraction (float in (0, 1)) of training pixels per class
         instead of the paper split; the validation set then takes as many, the rest is test.
