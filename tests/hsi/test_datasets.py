@@ -126,7 +126,7 @@ def test_read_tiff_pages_and_samples(tmp_path, gt):
 
     stack = np.stack([gt, 2 * gt, 3 * gt]).astype(np.int16)
     tifffile.imwrite(tmp_path / "one.tif", gt)
-    tifffile.imwrite(tmp_path / "stack.tiff", stack)  # three pages
+    tifffile.imwrite(tmp_path / "stack.tiff", stack, photometric="minisblack")  # three pages
     tifffile.imwrite(tmp_path / "appended.tif", stack[0])
     tifffile.imwrite(tmp_path / "appended.tif", stack[1], append=True)  # two series
     tifffile.imwrite(tmp_path / "rgb.tif", stack.transpose(1, 2, 0).astype(np.uint8),
