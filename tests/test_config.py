@@ -9,8 +9,8 @@ from spectranet.config import (
     list_presets,
     load_preset,
     make_config,
-    same_config,
 )
+from spectranet.engine.identity import same_config
 from spectranet.errors import ConfigError
 
 

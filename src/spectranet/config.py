@@ -10,7 +10,6 @@ configuration to ``config.json``.
 from __future__ import annotations
 
 import dataclasses
-import json
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
@@ -29,8 +28,6 @@ __all__ = [
     "PRECISION_CHOICES",
     "PRESETS",
     "SCHEDULERS",
-    "config_as_json",
-    "same_config",
     "HSIConfig",
     "AudioConfig",
     "load_preset",
@@ -418,38 +415,3 @@ def from_dict(cls: type[_C], data: dict[str, Any]) -> _C:
         )
     values = {k: list(v) if isinstance(v, tuple) else v for k, v in data.items()}
     return cls(**values)
-
-
-def config_as_json(config: Any) -> Any:
-    """``config`` (a dataclass or plain data) as it reads back from JSON."""
-    data = dataclasses.asdict(config) if dataclasses.is_dataclass(config) else config
-    return json.loads(json.dumps(data, default=str))
-
-
-def _field_defaults(config: Any) -> dict[str, Any]:
-    """JSON-normalised defaults of a dataclass configuration's fields that have one."""
-    out = {}
-    for f in dataclasses.fields(config):
-        if f.default is not dataclasses.MISSING:
-            out[f.name] = f.default
-        elif f.default_factory is not dataclasses.MISSING:
-            out[f.name] = f.default_factory()
-    return config_as_json(out)
-
-
-def same_config(stored: Any, config: Any) -> bool:
-    """Whether a configuration read back from JSON (``config.json``, ``grid.json``) is ``config``.
-
-    A field added to the configuration class after ``stored`` was written counts as equal when
-    ``config`` has that field's default (the run was trained with what the default does), so
-    run folders and grids stay resumable and reusable across versions that add options.
-    """
-    current = config_as_json(config)
-    if stored == current:
-        return True
-    if not (dataclasses.is_dataclass(config) and isinstance(stored, dict)):
-        return False
-    added = set(current) - set(stored)
-    defaults = _field_defaults(config)
-    return (all(k in defaults and current[k] == defaults[k] for k in added)
-            and {k: v for k, v in current.items() if k not in added} == stored)

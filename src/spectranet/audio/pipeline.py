@@ -39,8 +39,8 @@ from spectranet.engine.runs import RunDir, read_json
 from spectranet.engine.scoring import predict_proba
 from spectranet.engine.training import fit, seed_everything
 
-__all__ = ["features", "train", "evaluate", "feature_settings", "default_cache", "prepare",
-           "model_options", "round_loaders"]
+__all__ = ["features", "train", "evaluate", "data_fingerprint", "feature_settings",
+           "default_cache", "prepare", "model_options", "round_loaders"]
 
 
 def feature_settings(config: AudioConfig) -> FeatureSettings:
@@ -79,6 +79,12 @@ def prepare(config: AudioConfig, *, root: str | Path | None = None,
                                jobs=config.jobs, progress=progress,
                                on_error=config.on_error)  # type: ignore[arg-type]
     return clips, windows
+
+
+def data_fingerprint(config: AudioConfig, root: str | Path | None = None) -> str:
+    """The fingerprint of the clips a run of ``config`` reads (names, sizes, classes, folds)."""
+    return load_clips(config.dataset, root=root,
+                      on_error=config.on_error).fingerprint()  # type: ignore[arg-type]
 
 
 def features(config: AudioConfig, *, root: str | Path | None = None,

@@ -50,7 +50,7 @@ from spectranet.hsi.reduce import SpectralReducer
 from spectranet.hsi.split_files import load_split_file, save_split_file
 from spectranet.hsi.splits import Split, leakage, per_class_split, random_split
 
-__all__ = ["train", "make_split", "load_scene_of", "summarise"]
+__all__ = ["train", "make_split", "load_scene_of", "data_fingerprint", "summarise"]
 
 
 def load_scene_of(config: HSIConfig, root: str | Path | None = None) -> Scene:
@@ -64,6 +64,19 @@ def load_scene_of(config: HSIConfig, root: str | Path | None = None) -> Scene:
         names = read_class_names(config.class_names, ids)
     return load_cube(config.cube, config.gt, cube_variable=config.cube_variable,
                      gt_variable=config.gt_variable, class_names=names)
+
+
+def data_fingerprint(config: HSIConfig, root: str | Path | None = None, *,
+                     scene: Scene | None = None) -> str:
+    """The sha256 of the files a run of ``config`` reads: cube, label map, class names, split.
+
+    ``scene`` is ``config``'s scene when already loaded (saves reading it again).
+    """
+    scene = scene if scene is not None else load_scene_of(config, root)
+    split_files = config.split_file or []
+    return fingerprint_files([scene.source["cube"], scene.source["gt"],
+                              *([config.class_names] if config.class_names else []),
+                              *([split_files] if isinstance(split_files, str) else split_files)])
 
 
 def make_split(labels: np.ndarray, config: HSIConfig, seed: int,
@@ -152,11 +165,7 @@ def train(
     check_device(config.device)
     precision = resolve_precision(config.precision)
     resolved = dataclasses.asdict(config) | {"precision_resolved": precision}
-    fingerprint = fingerprint_files([scene.source["cube"], scene.source["gt"],
-                                     *([config.class_names] if config.class_names else []),
-                                     *([config.split_file] if isinstance(config.split_file, str)
-                                       else config.split_file or [])])
-    run = Run.open(out, config, fingerprint, domain="hsi",
+    run = Run.open(out, config, data_fingerprint(config, scene=scene), domain="hsi",
                    describe={"resolved": resolved, "scene": _scene_meta(scene)})
     run.log(f"hsi train {scene.name}: {resolved}")
     per_seed = []
