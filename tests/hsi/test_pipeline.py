@@ -36,8 +36,9 @@ def test_run_folder_contents(ip_run):
     for name in ("config.json", "metrics.json", "report.md", "run.log"):
         assert (out / name).is_file(), name
     seed = out / "seed_0"
-    for name in ("split.json", "checkpoint.pt", "metrics.json", "map.npy",
-                 "figures/map.png", "figures/curves.png", "figures/confusion_matrix.png"):
+    for name in ("split.json", "split.npz", "checkpoint.pt", "metrics.json", "map.npy",
+                 "figures/map.png", "figures/curves.png", "figures/confusion_matrix.png",
+                 "figures/regions.png"):
         assert (seed / name).is_file(), name
     epochs = json.loads((out / "config.json").read_text())["config"]["epochs"]
     logged = (seed / "run.log").read_text().splitlines()
@@ -53,6 +54,8 @@ def test_run_folder_contents(ip_run):
     assert leak["test"] == seed_metrics["split_sizes"]["test"]
     assert leak["test_in_train"] > leak["test"] // 2
     assert "## Leakage check" in report and f"| 0 | {leak['test_in_train']:,} of " in report
+    assert "![regions, seed 0](seed_0/figures/regions.png)" in report
+    assert seed_metrics["preprocessing_fit"] == "cube"
 
 
 def test_split_is_paper_protocol_and_disjoint(ip_run, data_root):

@@ -53,6 +53,15 @@ def hsi() -> None:
               help=_p("protocol", "paper: random split; disjoint: spatially separate regions."))
 @click.option("--train-per-class", type=float,
               help="Training pixels per class: a count if >= 1 (e.g. 50), a fraction if < 1.")
+@click.option("--split-file", type=click.Path(), multiple=True,
+              help="A fixed split instead of --protocol's: one file with train and test label "
+                   "maps (.npz/.mat arrays train, test[, val]; .npy/.tif: a map of set codes "
+                   "0/1 train/2 test/3 val, or stacked maps), or twice: training map, test map.")
+@click.option("--split-buffer", is_flag=True, default=None,
+              help="With --split-file: drop training/validation pixels whose patch holds a "
+                   "test pixel (a leakage-free split).")
+@click.option("--val-fraction", type=float, help=_p(
+    "val_fraction", "Share of the non-test (with --split-file: training) pixels that validate."))
 @click.option("--model", type=LazyChoice(_models), help=_p("model"))
 @click.option("--epochs", type=int, help=_p("epochs"))
 @click.option("--batch-size", type=int, help=_p("batch_size"))
@@ -68,12 +77,15 @@ def hsi() -> None:
 @click.option("--out", type=click.Path(), required=True, help="Run folder to write.")
 @click.option("--no-progress", is_flag=True)
 def hsi_train(preset: str, out: str, seeds: tuple[int, ...], no_progress: bool,
-              train_per_class: float | None, **options: Any) -> None:
+              train_per_class: float | None, split_file: tuple[str, ...],
+              **options: Any) -> None:
     """Train and evaluate on a scene; write a run folder with report, metrics and map.
 
     \b
-    Example (Indian Pines, the quick preset cut to 2 epochs, about a minute):
+    Example (Indian Pines, quick preset cut to 2 epochs, about a minute; then its split from file):
       spectranet hsi train --scene indian_pines --preset quick --epochs 2 --out runs/ip
+      spectranet hsi train --scene indian_pines --preset quick --epochs 2 \\
+          --split-file runs/ip/seed_0/split.npz --out runs/ip_split
     """
     from spectranet.config import make_config
     from spectranet.hsi.pipeline import train
@@ -84,9 +96,15 @@ def hsi_train(preset: str, out: str, seeds: tuple[int, ...], no_progress: bool,
             raise click.BadParameter(f"a count must be a whole number, got {tpc}",
                                      param_hint="--train-per-class")
         tpc = int(tpc)
-    config = make_config("hsi", preset, seeds=list(seeds) or None, train_per_class=tpc, **options)
+    config = make_config("hsi", preset, seeds=list(seeds) or None, train_per_class=tpc,
+                         split_file=list(split_file) or None, **options)
     metrics = train(config, out, progress=not no_progress and is_main_process())
     echo_metrics(metrics, _METRICS)
+    for r in metrics.get("seeds", [metrics]) if is_main_process() else []:
+        leak = r["leakage"]
+        click.echo(f"leakage, seed {r['seed']}: {leak['test_in_train']:,} of {leak['test']:,} "
+                   f"test pixels inside a training patch, {leak['test_in_val']:,} inside a "
+                   "validation patch")
     if is_main_process():
         click.echo(f"run folder: {out}")
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from spectranet.datahome import data_home
 from spectranet.errors import ConfigError, DataError, DataNotFoundError
-from spectranet.hsi.readers import read_array
+from spectranet.hsi.readers import check_integers, read_array
 from spectranet.hsi.scenes import RGB, SceneInfo, default_palette, get_scene_info, list_scenes
 
 __all__ = [
@@ -110,12 +110,7 @@ def read_labels(
         gt = gt[:, :, 0]
     if gt.ndim != 2:
         raise DataError(f"{path}: label map must be 2-D (rows, cols), got shape {gt.shape}")
-    if gt.dtype.kind == "f":
-        bad = np.count_nonzero(~np.isfinite(gt) | (gt != np.round(gt)))
-        if bad:
-            raise DataError(f"{path}: label map must hold integers, {bad} values are not")
-    elif gt.dtype.kind not in "biu":
-        raise DataError(f"{path}: label map must hold integers, got dtype {gt.dtype}")
+    check_integers(gt, path, "label map")
     ids, inverse = np.unique(gt, return_inverse=True)
     if ids[0] < 0:
         raise DataError(f"{path}: label map has {np.count_nonzero(gt < 0)} negative values "

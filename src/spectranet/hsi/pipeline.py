@@ -40,11 +40,14 @@ from spectranet.hsi.datasets import (
     read_labels,
 )
 from spectranet.hsi.disjoint import disjoint_split
+from spectranet.hsi.fixed_split import preprocessing_on_training
 from spectranet.hsi.maps import plot_map, predict_map
 from spectranet.hsi.models import build_model, count_parameters
 from spectranet.hsi.patches import PatchBatches, PatchDataset, check_window
+from spectranet.hsi.plots import plot_regions
 from spectranet.hsi.readers import read_class_names
 from spectranet.hsi.reduce import SpectralReducer
+from spectranet.hsi.split_files import load_split_file, save_split_file
 from spectranet.hsi.splits import Split, leakage, per_class_split, random_split
 
 __all__ = ["train", "make_split", "load_scene_of", "data_fingerprint", "summarise"]
@@ -65,21 +68,30 @@ def load_scene_of(config: HSIConfig, root: str | Path | None = None) -> Scene:
 
 def data_fingerprint(config: HSIConfig, root: str | Path | None = None, *,
                      scene: Scene | None = None) -> str:
-    """The sha256 of the files a run of ``config`` reads: cube, label map, class names.
+    """The sha256 of the files a run of ``config`` reads: cube, label map, class names, split.
 
     ``scene`` is ``config``'s scene when already loaded (saves reading it again).
     """
     scene = scene if scene is not None else load_scene_of(config, root)
+    split_files = config.split_file or []
     return fingerprint_files([scene.source["cube"], scene.source["gt"],
-                              *([config.class_names] if config.class_names else [])])
+                              *([config.class_names] if config.class_names else []),
+                              *([split_files] if isinstance(split_files, str) else split_files)])
 
 
 def make_split(labels: np.ndarray, config: HSIConfig, seed: int,
-               class_names: Sequence[str] | None = None) -> Split:
-    """The split of ``config.protocol`` (or ``train_per_class``) for one seed.
+               class_names: Sequence[str] | None = None,
+               class_ids: Sequence[int] | None = None) -> Split:
+    """The split of ``config.protocol`` (or ``train_per_class``, or ``split_file``) for one seed.
 
-    ``class_names`` name the classes in errors and notes (the user's ids and names).
+    ``class_names`` name the classes in errors and notes (the user's ids and names);
+    ``class_ids`` are the ids a split file holds (default 1..K).
     """
+    if config.split_file is not None:
+        return load_split_file(
+            config.split_file, labels, class_ids or range(1, int(labels.max()) + 2),
+            window=config.window, seed=seed, val_fraction=config.val_fraction,
+            buffer=config.split_buffer, class_names=class_names)
     if config.protocol == "disjoint":
         return disjoint_split(
             labels,
@@ -147,7 +159,8 @@ def train(
                           f"({scene.source.get('cube', scene.name)}), got {config.components}")
     names = [str(i) if n == f"class {i}" else f"{i} ({n})"  # the user's ids, and names if any
              for i, n in zip(scene.class_ids, scene.class_names, strict=True)]
-    splits = {seed: make_split(scene.labels, config, seed, names) for seed in config.seeds}
+    splits = {seed: make_split(scene.labels, config, seed, names, scene.class_ids)
+              for seed in config.seeds}
     build_model(config.model, **_model_kwargs(config, scene.n_classes))  # validates early
     check_device(config.device)
     precision = resolve_precision(config.precision)
@@ -205,7 +218,7 @@ def _scene_meta(scene: Scene) -> dict[str, Any]:
 
 def _fit_reducer(scene: Scene, config: HSIConfig, split: Split) -> SpectralReducer:
     reducer = SpectralReducer(n_components=config.components)
-    if config.protocol == "disjoint":
+    if preprocessing_on_training(config, split):
         mask = np.zeros(scene.labels.size, dtype=bool)
         mask[split.train] = True  # leakage-free: PCA and scaling see training pixels only
         return reducer.fit(scene.cube, mask=mask.reshape(scene.labels.shape))
@@ -216,14 +229,14 @@ def _reduce(scene: Scene, config: HSIConfig, split: Split,
             cache: dict[str, Any]) -> tuple[SpectralReducer, np.ndarray]:
     """Fitted reducer and reduced cube, reused from ``cache`` when seed-independent.
 
-    Outside the disjoint protocol the reducer is fitted on the whole cube, so the first seed's
-    reducer and cube are kept in ``cache`` for the other seeds.
+    Outside the leakage-free protocols the reducer is fitted on the whole cube, so the first
+    seed's reducer and cube are kept in ``cache`` for the other seeds.
     """
     if "reducer" in cache:
         return cache["reducer"], cache["cube"]
     reducer = _fit_reducer(scene, config, split)
     cube = reducer.transform(scene.cube)
-    if config.protocol != "disjoint":
+    if not preprocessing_on_training(config, split):
         cache.update(reducer=reducer, cube=cube)
     return reducer, cube
 
@@ -244,6 +257,10 @@ def _train_seed(
         return finished
     unit = parent.unit(name, split.to_dict(), seed)
     run = unit.folder  # None on ranks other than 0: they train along and write nothing
+    if run is not None:
+        save_split_file(unit.path / "split.npz", split, scene.labels, scene.class_ids)
+        run.save_figure(plot_regions(split, scene.labels, title=f"{scene.name}, seed {seed}: "
+                                     "regions"), "regions")
     reducer, cube = _reduce(scene, config, split, {} if reduced is None else reduced)
     patches = PatchDataset(cube, scene.labels, split.train, window=config.window)
     labels = scene.labels.ravel()
@@ -310,6 +327,8 @@ def _train_seed(
         "class_counts": {k: np.bincount(labels[getattr(split, k)], minlength=n_classes).tolist()
                          for k in ("train", "val", "test")},
         "split_notes": list(getattr(split, "notes", []) or []),
+        "split_info": dict(split.info),
+        "preprocessing_fit": "train" if preprocessing_on_training(config, split) else "cube",
         "leakage": leakage(split, scene.labels.shape, config.window),
         "history": result.history,
     }
