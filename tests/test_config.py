@@ -9,8 +9,8 @@ from spectranet.config import (
     list_presets,
     load_preset,
     make_config,
-    same_config,
 )
+from spectranet.engine.identity import same_config
 from spectranet.errors import ConfigError
 
 
@@ -82,10 +82,25 @@ def test_audio_standard_preset_is_a_full_width_recipe_independent_of_the_dataset
     ({"spectral_noise": -0.1}, "spectral_noise must be a number >= 0"),
     ({"mixup": -1}, "mixup must be a number >= 0"),
     ({"label_smoothing": 1.0}, r"label_smoothing must be in \[0, 1\)"),
+    ({"split_file": ["a.npz", "b.npz", "c.npz"]}, "split_file must be a path, or two paths"),
+    ({"split_file": ""}, "split_file must be a path, or two paths"),
+    ({"split_file": 3}, "split_file must be a path, or two paths"),
+    ({"split_file": "a.npz", "protocol": "disjoint"}, "either protocol 'disjoint' or a split_file"),
+    ({"split_file": "a.npz", "train_per_class": 50}, "either train_per_class or a split_file"),
+    ({"split_buffer": True}, "split_buffer needs a split_file"),
+    ({"split_file": "a.npz", "split_buffer": 1}, "split_buffer must be True or False, got 1"),
 ])
 def test_hsi_errors(kwargs, match):
     with pytest.raises(ConfigError, match=match):
         make_config("hsi", "paper", scene="indian_pines", **kwargs)
+
+
+def test_split_file_is_a_path_or_two():
+    one = make_config("hsi", "quick", scene="indian_pines", split_file=("s.npz",))
+    two = make_config("hsi", "quick", scene="indian_pines", split_file=("tr.tif", "te.tif"),
+                      split_buffer=True)
+    assert (one.split_file, one.split_buffer) == ("s.npz", False)
+    assert (two.split_file, two.split_buffer) == (["tr.tif", "te.tif"], True)
 
 
 def test_scene_or_files():

@@ -7,7 +7,7 @@ import pytest
 from spectranet.data import download_dataset, list_datasets, verify_dataset
 from spectranet.datahome import RemoteFile
 from spectranet.errors import ChecksumError, ConfigError, DataNotFoundError
-from spectranet.hsi import datasets
+from spectranet.hsi import scenes
 
 
 @pytest.fixture
@@ -15,7 +15,7 @@ def served(tmp_path, monkeypatch):
     """Register 'indian_pines' with two small files served from a local file:// folder."""
     server = tmp_path / "server"
     server.mkdir()
-    info = datasets.get_scene_info("indian_pines")
+    info = scenes.get_scene_info("indian_pines")
     files = []
     for remote, payload in zip(info.files, (b"cube bytes" * 100, b"gt bytes"), strict=True):
         (server / remote.filename).write_bytes(payload)
@@ -26,8 +26,8 @@ def served(tmp_path, monkeypatch):
 
 
 def _register(monkeypatch, **changes):
-    info = replace(datasets.get_scene_info("indian_pines"), **changes)
-    monkeypatch.setitem(datasets._SCENES, "indian_pines", info)
+    info = replace(scenes.get_scene_info("indian_pines"), **changes)
+    monkeypatch.setitem(scenes._SCENES, "indian_pines", info)
 
 
 def test_unknown_dataset():
@@ -123,7 +123,7 @@ def test_list_datasets(served):
     root, _, _ = served
     download_dataset("indian_pines", root, progress=False)
     rows = {row["name"]: row for row in list_datasets(root)}
-    assert set(rows) == set(datasets.list_scenes()) | {"urbansound8k", "esc50", "esc10"}
+    assert set(rows) == set(scenes.list_scenes()) | {"urbansound8k", "esc50", "esc10"}
     assert {row["domain"] for row in rows.values()} == {"hsi", "audio"}
     assert rows["urbansound8k"]["status"] == "missing"
     assert rows["indian_pines"]["verified"] is True

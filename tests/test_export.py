@@ -39,8 +39,8 @@ from spectranet.engine.checkpoints import load_best_checkpoint
 from spectranet.engine.export import MissingDependencyError
 from spectranet.errors import ConfigError, DataError, DataNotFoundError, SpectranetError
 from spectranet.export import export_run, sidecar_path
+from spectranet.hsi.inference import load_run_model
 from spectranet.hsi.patches import PatchDataset
-from spectranet.hsi.pipeline import load_run_model
 
 # librosa.load imports audioread, which imports modules deprecated in Python 3.13
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:audioread.*")
@@ -193,7 +193,7 @@ def _spectranet_windows(path: Path, meta: dict) -> np.ndarray:
 def test_sound_export_matches_pytorch_on_real_clips(sound_run, sound_clips, tmp_path, fmt):
     out = export_run(sound_run, tmp_path / f"us8k{FORMATS[fmt]}", format=fmt)
     side = json.loads(sidecar_path(out).read_text())
-    state = load_best_checkpoint(sorted(sound_run.glob("fold_*/seed_*/checkpoint.pt")))
+    _, state = load_best_checkpoint(sorted(sound_run.glob("fold_*/seed_*/checkpoint.pt")))
     model, meta = model_from_checkpoint(state), state["metadata"]
     assert side["domain"] == "audio" and side["input"]["shape"] == ["batch", 2, 64, 41]
     assert side["class_names"] == list(SOUND_CLASSES) == meta["class_names"]
@@ -239,7 +239,7 @@ def test_doc_sound_snippet_runs_and_agrees(sound_run, sound_clips, tmp_path, mon
     clip = next(c for c in sorted(sound_clips.glob("*.flac")) if "-1-" in c.name)  # car horn
     (tmp_path / "recording.wav").symlink_to(clip.resolve())
     ns = _run_doc_snippet("sound", tmp_path, monkeypatch)
-    state = load_best_checkpoint(sorted(sound_run.glob("fold_*/seed_*/checkpoint.pt")))
+    _, state = load_best_checkpoint(sorted(sound_run.glob("fold_*/seed_*/checkpoint.pt")))
     with torch.no_grad():
         x = torch.from_numpy(_spectranet_windows(clip, state["metadata"]))
         want = torch.softmax(model_from_checkpoint(state)(x), dim=1).mean(0).numpy()
@@ -312,7 +312,7 @@ def test_output_that_is_a_folder_is_refused(hsi_run, tmp_path):
 
 
 def test_missing_seed_and_bad_seed_are_refused(hsi_run, tmp_path):
-    with pytest.raises(DataNotFoundError, match=r"no checkpoint.pt for seed 7"):
+    with pytest.raises(DataNotFoundError, match=r"no seed_7/checkpoint.pt"):
         export_run(hsi_run, tmp_path / "m.onnx", seed=7)
     with pytest.raises(ConfigError, match=r"seed must be an integer or None, got '0'"):
         export_run(hsi_run, tmp_path / "m.onnx", seed="0")

@@ -10,7 +10,6 @@ configuration to ``config.json``.
 from __future__ import annotations
 
 import dataclasses
-import json
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
@@ -29,8 +28,6 @@ __all__ = [
     "PRECISION_CHOICES",
     "PRESETS",
     "SCHEDULERS",
-    "config_as_json",
-    "same_config",
     "HSIConfig",
     "AudioConfig",
     "load_preset",
@@ -101,6 +98,36 @@ def _recipe_extras(cfg: HSIConfig) -> None:
         raise ConfigError(f"label_smoothing must be in [0, 1), got {cfg.label_smoothing!r}")
 
 
+def _split_file(cfg: HSIConfig) -> None:
+    """Check ``split_file`` and ``split_buffer``; a one-path list becomes the path."""
+    paths = cfg.split_file
+    if isinstance(paths, (list, tuple)) and len(paths) == 1:
+        paths = paths[0]
+    elif isinstance(paths, tuple):
+        paths = list(paths)
+    object.__setattr__(cfg, "split_file", paths)
+    if paths is not None and not (
+        (isinstance(paths, str) and paths)
+        or (isinstance(paths, list) and len(paths) == 2 and all(isinstance(p, str) and p
+                                                                for p in paths))
+    ):
+        raise ConfigError("split_file must be a path, or two paths (training map, test map), "
+                          f"got {paths!r}")
+    if not isinstance(cfg.split_buffer, bool):
+        raise ConfigError(f"split_buffer must be True or False, got {cfg.split_buffer!r}")
+    if paths is None:
+        if cfg.split_buffer:
+            raise ConfigError("split_buffer needs a split_file (the disjoint protocol makes "
+                              "its own buffer)")
+        return
+    if cfg.protocol == "disjoint":
+        raise ConfigError("give either protocol 'disjoint' or a split_file, not both: the "
+                          "split file is the split")
+    if cfg.train_per_class is not None:
+        raise ConfigError("give either train_per_class or a split_file, not both: the split "
+                          "file is the split")
+
+
 @dataclass(frozen=True)
 class HSIConfig:
     """Settings of a hyperspectral run (Ahmad 2020 unless stated).
@@ -125,10 +152,19 @@ class HSIConfig:
     test_size : fraction, default 0.3
         Share of labelled pixels for testing.
     val_fraction : fraction, default 0.5
-        Share of the non-test pixels used for validation (paper: the 70 % are halved).
+        Share of the non-test pixels used for validation (paper: the 70 % are halved); with a
+        ``split_file`` that has no validation map, share of each class's training pixels.
     train_per_class : int or float, optional
         Fixed number (int >= 1) or fraction (float in (0, 1)) of training pixels per class
         instead of the paper split; the validation set then takes as many, the rest is test.
+    split_file : path or list of two paths, optional
+        A fixed split instead of ``protocol``'s: train / test label maps of the scene's size,
+        the scene's class ids, 0 = not in this set (see :mod:`spectranet.hsi.split_files` for
+        the formats); without a validation map, ``val_fraction`` of each class's training
+        pixels validate, drawn per seed.
+    split_buffer : bool, default False
+        With ``split_file``: drop the training and validation pixels whose patch
+        (``window x window``) contains a test pixel, so that the split is leakage-free.
     model : str, default "fast3dcnn"
     dropout : float in [0, 1), optional
         Default None: the model's own default (0.4 for the fast 3D CNN, which the paper does
@@ -170,6 +206,8 @@ class HSIConfig:
     test_size: float = 0.3
     val_fraction: float = 0.5
     train_per_class: int | float | None = None
+    split_file: str | list[str] | None = None
+    split_buffer: bool = False
     model: str = "fast3dcnn"
     dropout: float | None = None
     optimizer: str = "adam"
@@ -215,6 +253,7 @@ class HSIConfig:
                 "train_per_class must be a count (integer >= 1) or a fraction (float in (0, 1)), "
                 f"got {tpc!r}"
             )
+        _split_file(self)
         if self.dropout is not None and not 0 <= self.dropout < 1:
             raise ConfigError(f"dropout must be in [0, 1), got {self.dropout!r}")
         _positive("map_batch_size", self.map_batch_size, integer=True)
@@ -415,38 +454,3 @@ def from_dict(cls: type[_C], data: dict[str, Any]) -> _C:
         )
     values = {k: list(v) if isinstance(v, tuple) else v for k, v in data.items()}
     return cls(**values)
-
-
-def config_as_json(config: Any) -> Any:
-    """``config`` (a dataclass or plain data) as it reads back from JSON."""
-    data = dataclasses.asdict(config) if dataclasses.is_dataclass(config) else config
-    return json.loads(json.dumps(data, default=str))
-
-
-def _field_defaults(config: Any) -> dict[str, Any]:
-    """JSON-normalised defaults of a dataclass configuration's fields that have one."""
-    out = {}
-    for f in dataclasses.fields(config):
-        if f.default is not dataclasses.MISSING:
-            out[f.name] = f.default
-        elif f.default_factory is not dataclasses.MISSING:
-            out[f.name] = f.default_factory()
-    return config_as_json(out)
-
-
-def same_config(stored: Any, config: Any) -> bool:
-    """Whether a configuration read back from JSON (``config.json``, ``grid.json``) is ``config``.
-
-    A field added to the configuration class after ``stored`` was written counts as equal when
-    ``config`` has that field's default (the run was trained with what the default does), so
-    run folders and grids stay resumable and reusable across versions that add options.
-    """
-    current = config_as_json(config)
-    if stored == current:
-        return True
-    if not (dataclasses.is_dataclass(config) and isinstance(stored, dict)):
-        return False
-    added = set(current) - set(stored)
-    defaults = _field_defaults(config)
-    return (all(k in defaults and current[k] == defaults[k] for k in added)
-            and {k: v for k, v in current.items() if k not in added} == stored)

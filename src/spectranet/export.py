@@ -27,7 +27,7 @@ from spectranet.engine.export import (
 )
 from spectranet.engine.identity import read_run
 from spectranet.engine.runs import atomic_write_bytes, atomic_write_json
-from spectranet.errors import ConfigError, DataError, DataNotFoundError
+from spectranet.errors import ConfigError, DataError
 
 __all__ = ["export_run", "sidecar_path"]
 
@@ -133,7 +133,7 @@ def _floats(a: np.ndarray) -> list[Any]:
 
 def _hsi(run: Path, seed: int | None,
          saved: dict[str, Any]) -> tuple[torch.nn.Module, tuple[int, ...], dict[str, Any]]:
-    from spectranet.hsi.pipeline import load_run_model
+    from spectranet.hsi.inference import load_run_model
 
     model, meta = load_run_model(run, seed=seed)
     bands, window = meta["model_kwargs"]["bands"], meta["model_kwargs"]["window"]
@@ -174,18 +174,9 @@ def _hsi(run: Path, seed: int | None,
 def _audio(run: Path, seed: int | None,
            saved: dict[str, Any]) -> tuple[torch.nn.Module, tuple[int, ...], dict[str, Any]]:
     from spectranet.audio.features import FeatureSettings, window_hop
-    from spectranet.audio.inference import model_from_checkpoint
-    from spectranet.engine.checkpoints import load_best_checkpoint
+    from spectranet.audio.inference import load_run_model
 
-    pattern = f"fold_*/seed_{'*' if seed is None else seed}/checkpoint.pt"
-    paths = sorted(run.glob(pattern))
-    if not paths:
-        raise DataNotFoundError(f"{run}: no {pattern}")
-    state = load_best_checkpoint(paths)
-    meta = state["metadata"]
-    if meta.get("domain") != "audio":
-        raise DataError(f"{run}: not a sound run (checkpoint domain {meta.get('domain')!r})")
-    model = model_from_checkpoint(state)
+    model, meta = load_run_model(run, seed=seed)
     s = FeatureSettings(**meta["features"])
     scaler = meta["standardizer"]
     fields = {

@@ -194,7 +194,8 @@ def test_load_best_checkpoint_picks_the_highest_validation_accuracy(tmp_path):
     for i, acc in enumerate([0.5, 0.9, 0.9, 0.7]):
         paths.append(tmp_path / f"{i}.pt")
         save_checkpoint({"best_val_accuracy": acc, "tag": i}, paths[-1])
-    assert load_best_checkpoint(paths)["tag"] == 1  # first of the tie
+    path, state = load_best_checkpoint(paths)
+    assert state["tag"] == 1 and path == paths[1]  # first of the tie
     with pytest.raises(ConfigError, match="no checkpoint"):
         load_best_checkpoint([])
 

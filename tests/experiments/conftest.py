@@ -26,9 +26,17 @@ def _audio_metrics(base: float, n_classes: int = 10) -> dict:
     return summarise(rounds, n_classes)
 
 
+def _record(folder, domain, config, root, **extra):
+    """config.json as the pipelines write it: the data fingerprint the grid checks."""
+    atomic_write_json(Path(folder) / "config.json", {
+        "domain": domain, "data_fingerprint": grid.data_fingerprint(domain, config, root),
+        **extra})
+
+
 def _fake_audio(config, folder, root):
     base = 0.7 if "Dila" in config.arch else 0.6
     metrics = _audio_metrics(base + 0.02 * config.arch.count("Cov"))
+    _record(folder, "audio", config, root)
     atomic_write_json(Path(folder) / "metrics.json", metrics)
     return metrics
 
@@ -36,6 +44,7 @@ def _fake_audio(config, folder, root):
 def _fake_mfcc(config, folder, root):
     metrics = _audio_metrics(0.5 if config.classifier == "svm" else 0.55)
     metrics.pop("window_accuracy")
+    _record(folder, "mfcc", config, root)
     atomic_write_json(Path(folder) / "metrics.json", metrics)
     return metrics
 
@@ -61,7 +70,7 @@ def _fake_hsi(config, folder, root):
         metrics["std"] = {"overall_accuracy": float(np.std([m["overall_accuracy"]
                                                             for m in per_seed]))}
         metrics["seeds"] = per_seed
-    atomic_write_json(folder / "config.json", {"environment": {"threads": 3}})
+    _record(folder, "hsi", config, root, environment={"threads": 3})
     atomic_write_json(folder / "metrics.json", metrics)
     return metrics
 

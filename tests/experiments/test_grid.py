@@ -9,7 +9,14 @@ import pytest
 from spectranet.config import HSIConfig
 from spectranet.engine.runs import atomic_write_json
 from spectranet.errors import ConfigError, DataNotFoundError
-from spectranet.experiments.grid import GridRun, collect_results, is_finished, run_grid
+from spectranet.experiments.grid import (
+    GridRun,
+    collect_results,
+    data_fingerprint,
+    find_reusable,
+    is_finished,
+    run_grid,
+)
 
 CANNED = {"overall_accuracy": 0.9, "average_accuracy": 0.8, "kappa": 0.85,
           "per_class_accuracy": [0.9, 0.7], "confusion_matrix": [[9, 1], [3, 7]], "seed": 0,
@@ -149,6 +156,25 @@ def test_two_jobs_give_the_same_results_as_one(tmp_path, tiny_scene):
         assert r1["metrics"]["confusion_matrix"] == r2["metrics"]["confusion_matrix"]
         split = "runs/{}/seed_0/split.json".format(r1["name"])
         assert (tmp_path / "one" / split).read_text() == (tmp_path / "two" / split).read_text()
+
+
+def test_a_finished_run_on_changed_data_is_not_finished(tmp_path, tiny_scene):
+    scene = tmp_path / "scene"
+    scene.mkdir()
+    for name in ("cube.npy", "gt.npy"):
+        (scene / name).write_bytes((tiny_scene / name).read_bytes())
+    runs = _tiny_runs(scene)[:1]
+    assert run_grid(runs, tmp_path / "grid", threads=1)[0]["status"] == "done"
+    fingerprint = data_fingerprint("hsi", runs[0].config)
+    assert is_finished(tmp_path / "grid", "w5", fingerprint)
+    gt = np.load(scene / "gt.npy")
+    gt[gt == 3] = 2  # relabelled under the same path
+    np.save(scene / "gt.npy", gt)
+    assert not is_finished(tmp_path / "grid", "w5", data_fingerprint("hsi", runs[0].config))
+    (row,) = run_grid(runs, tmp_path / "grid", threads=1)
+    assert row["status"] == "failed" and "the input data changed" in row["error"]
+    assert not find_reusable(runs[0], [tmp_path / "grid"], data_fingerprint("hsi",
+                                                                            runs[0].config))
 
 
 @pytest.mark.parametrize(("paper", "name", "match"), [

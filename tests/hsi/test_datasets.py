@@ -121,6 +121,47 @@ def test_read_npy_npz(tmp_path, cube, gt):
     np.testing.assert_array_equal(read_array(tmp_path / "two.npz", ndim=3), cube)
 
 
+def test_read_tiff_pages_and_samples(tmp_path, gt):
+    import tifffile
+
+    stack = np.stack([gt, 2 * gt, 3 * gt]).astype(np.int16)
+    tifffile.imwrite(tmp_path / "one.tif", gt)
+    tifffile.imwrite(tmp_path / "stack.tiff", stack, photometric="minisblack")  # three pages
+    tifffile.imwrite(tmp_path / "appended.tif", stack[0])
+    tifffile.imwrite(tmp_path / "appended.tif", stack[1], append=True)  # two series
+    tifffile.imwrite(tmp_path / "rgb.tif", stack.transpose(1, 2, 0).astype(np.uint8),
+                     photometric="rgb")  # pixel-interleaved samples
+    np.testing.assert_array_equal(read_array(tmp_path / "one.tif"), gt)
+    np.testing.assert_array_equal(read_array(tmp_path / "stack.tiff"), stack)
+    np.testing.assert_array_equal(read_array(tmp_path / "appended.tif"), stack[:2])
+    np.testing.assert_array_equal(read_array(tmp_path / "rgb.tif"), stack.transpose(1, 2, 0))
+    tifffile.imwrite(tmp_path / "mixed.tif", gt)
+    tifffile.imwrite(tmp_path / "mixed.tif", gt[:3], append=True)
+    with pytest.raises(DataError, match=r"mixed.tif: a TIFF file of several images must "
+                                        r"hold 2-D images of one size, got shapes "
+                                        r"\[\(6, 5\), \(3, 5\)\]"):
+        read_array(tmp_path / "mixed.tif")
+
+
+def test_list_arrays(tmp_path, cube, gt):
+    from spectranet.hsi.readers import list_arrays
+
+    scipy.io.savemat(tmp_path / "s.mat", {"cube": cube, "labels": gt})
+    assert list_arrays(tmp_path / "s.mat") == {"cube": (6, 5, 4), "labels": (6, 5)}
+    _write_mat73(tmp_path / "s73.mat", {"cube": cube, "TR": gt})
+    assert list_arrays(tmp_path / "s73.mat") == {"TR": (6, 5), "cube": (6, 5, 4)}
+    np.savez(tmp_path / "s.npz", train=gt, test=gt[:2])
+    assert list_arrays(tmp_path / "s.npz") == {"train": (6, 5), "test": (2, 5)}
+    np.save(tmp_path / "g.npy", gt)
+    with pytest.raises(DataError, match=r"g.npy: only .mat and .npz files hold named arrays"):
+        list_arrays(tmp_path / "g.npy")
+    (tmp_path / "bad.npz").write_bytes(b"PK\3\4 broken")
+    with pytest.raises(DataError, match=r"bad.npz: not a readable .npz file"):
+        list_arrays(tmp_path / "bad.npz")
+    with pytest.raises(DataNotFoundError, match="absent.mat: no such file"):
+        list_arrays(tmp_path / "absent.mat")
+
+
 def _write_envi(
     stem: Path,
     cube: np.ndarray,
@@ -170,8 +211,11 @@ def test_reader_errors(tmp_path, cube, gt):
     _write_mat73(tmp_path / "s73.mat", {"cube": cube})
     with pytest.raises(DataNotFoundError, match="s73.mat: no variable 'x'; variables present"):
         read_array(tmp_path / "s73.mat", "x")
+    (tmp_path / "c.jpg").write_bytes(b"\xff\xd8")
+    with pytest.raises(DataError, match=r"c.jpg: unknown file type '.jpg'"):
+        read_array(tmp_path / "c.jpg")
     (tmp_path / "c.tif").write_bytes(b"II*\0")
-    with pytest.raises(DataError, match=r"c.tif: unknown file type '.tif'"):
+    with pytest.raises(DataError, match=r"c.tif: not a readable TIFF file"):
         read_array(tmp_path / "c.tif")
     (tmp_path / "bad.mat").write_bytes(b"not a mat file at all" * 10)
     with pytest.raises(DataError, match="bad.mat: not a readable MATLAB file"):

@@ -104,6 +104,8 @@ def test_patch_batches(cube, labels):
     loader = PatchBatches(ds, 8, shuffle=True, seed=0)
     assert len(loader) == -(-len(ds) // 8)
     epoch1 = [b["id"] for b in loader]
+    assert torch.equal(torch.cat([b["id"] for b in loader]), torch.cat(epoch1))  # same epoch
+    loader.set_epoch(1)
     epoch2 = [b["id"] for b in loader]
     assert sorted(torch.cat(epoch1).tolist()) == ds.pixels.tolist()
     assert not torch.equal(torch.cat(epoch1), torch.cat(epoch2))  # reshuffled each epoch
@@ -144,7 +146,7 @@ def test_other_errors(cube, labels):
     ds = PatchDataset(cube, window=3)
     with pytest.raises(IndexError):
         ds[H * W]
-    with pytest.raises(ConfigError, match="seed must be an int or numpy Generator when shuffle"):
+    with pytest.raises(ConfigError, match="seed must be an integer >= 0 when shuffle=True"):
         PatchBatches(ds, 4, shuffle=True)
     with pytest.raises(ConfigError, match="batch_size must be an integer >= 1, got 0"):
         PatchBatches(ds, 0)

@@ -10,7 +10,7 @@ import torch
 from spectranet.cli import main
 from spectranet.config import make_config
 from spectranet.errors import ConfigError, DataError
-from spectranet.hsi import pipeline
+from spectranet.hsi import inference, pipeline
 
 
 @pytest.fixture(scope="module")
@@ -36,8 +36,9 @@ def test_run_folder_contents(ip_run):
     for name in ("config.json", "metrics.json", "report.md", "run.log"):
         assert (out / name).is_file(), name
     seed = out / "seed_0"
-    for name in ("split.json", "checkpoint.pt", "metrics.json", "map.npy",
-                 "figures/map.png", "figures/curves.png", "figures/confusion_matrix.png"):
+    for name in ("split.json", "split.npz", "checkpoint.pt", "metrics.json", "map.npy",
+                 "figures/map.png", "figures/curves.png", "figures/confusion_matrix.png",
+                 "figures/regions.png"):
         assert (seed / name).is_file(), name
     epochs = json.loads((out / "config.json").read_text())["config"]["epochs"]
     logged = (seed / "run.log").read_text().splitlines()
@@ -53,6 +54,8 @@ def test_run_folder_contents(ip_run):
     assert leak["test"] == seed_metrics["split_sizes"]["test"]
     assert leak["test_in_train"] > leak["test"] // 2
     assert "## Leakage check" in report and f"| 0 | {leak['test_in_train']:,} of " in report
+    assert "![regions, seed 0](seed_0/figures/regions.png)" in report
+    assert seed_metrics["preprocessing_fit"] == "cube"
 
 
 def test_split_is_paper_protocol_and_disjoint(ip_run, data_root):
@@ -92,7 +95,7 @@ def test_other_config_in_same_folder_is_refused(ip_run, data_root):
 
 def test_evaluate_reproduces_metrics(ip_run, data_root):
     out, metrics, _ = ip_run
-    again = pipeline.evaluate(out, root=data_root, progress=False)
+    again = inference.evaluate(out, root=data_root, progress=False)
     assert again["overall_accuracy"] == pytest.approx(metrics["overall_accuracy"], abs=1e-6)
 
 
@@ -100,7 +103,7 @@ def test_predict_new_cube_with_labels(ip_run, data_root, tmp_path):
     out, metrics, _ = ip_run
     cube = data_root / "hsi/indian_pines/Indian_pines_corrected.mat"
     gt = data_root / "hsi/indian_pines/Indian_pines_gt.mat"
-    result = pipeline.predict(out, cube, gt=gt, out=tmp_path / "pred", progress=False)
+    result = inference.predict(out, cube, gt=gt, out=tmp_path / "pred", progress=False)
     assert np.load(tmp_path / "pred" / "map.npy").shape == (145, 145)
     assert (tmp_path / "pred" / "figures" / "map.png").is_file()
     # every labelled pixel, training ones included: at least the test accuracy
@@ -115,7 +118,7 @@ def test_predict_rejects_wrong_band_count(ip_run, tmp_path):
     out, _, _ = ip_run
     np.save(tmp_path / "c.npy", np.ones((20, 20, 30), np.float32))
     with pytest.raises(DataError, match="expected 200 bands, got 30"):
-        pipeline.predict(out, tmp_path / "c.npy", out=tmp_path / "p", progress=False)
+        inference.predict(out, tmp_path / "c.npy", out=tmp_path / "p", progress=False)
     assert not (tmp_path / "p").exists()
 
 
@@ -126,7 +129,7 @@ def test_predict_rejects_unknown_label_ids(ip_run, data_root, tmp_path):
     np.save(tmp_path / "gt.npy", gt)
     cube = data_root / "hsi/indian_pines/Indian_pines_corrected.mat"
     with pytest.raises(DataError, match=r"gt.npy: label ids \[42\] are not among the class ids"):
-        pipeline.predict(out, cube, gt=tmp_path / "gt.npy", out=tmp_path / "p", progress=False)
+        inference.predict(out, cube, gt=tmp_path / "gt.npy", out=tmp_path / "p", progress=False)
     assert not (tmp_path / "p").exists()
 
 

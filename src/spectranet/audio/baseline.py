@@ -29,8 +29,8 @@ from spectranet.engine.metrics import classification_metrics, mean_std
 from spectranet.engine.run import Run
 from spectranet.errors import ConfigError, DataError
 
-__all__ = ["BaselineConfig", "CLASSIFIERS", "cross_validate", "mfcc_features", "mfcc_baseline",
-           "train"]
+__all__ = ["BaselineConfig", "CLASSIFIERS", "cross_validate", "data_fingerprint", "mfcc_features",
+           "mfcc_baseline", "train"]
 
 #: Classifier names and what each is.
 CLASSIFIERS = {
@@ -257,6 +257,11 @@ def cross_validate(clips: ClipTable, test_folds: list[int], config: BaselineConf
         "n_features": int(x.shape[1]), "clips": len(clips),
     }
     return metrics, rounds
+
+
+def data_fingerprint(config: BaselineConfig, root: str | Path | None = None) -> str:
+    """The fingerprint of the clips a run of ``config`` reads (names, sizes, classes, folds)."""
+    return load_clips(config.dataset, root=root).fingerprint()
 
 
 def train(config: BaselineConfig, out: str | Path, *,

@@ -129,9 +129,43 @@ class SoundClassifier(ClassifierMixin, BaseEstimator):
         precision: str | None = None, device: str | None = None, seed: int = 0,
         verbose: bool = False,
     ) -> None:
-        for name, value in locals().items():  # every argument stored unchanged (sklearn's rule)
-            if name != "self":
-                setattr(self, name, value)
+        # every argument stored unchanged, validated in fit (scikit-learn's rule)
+        self.preset = preset
+        self.sr = sr
+        self.feature_sr = feature_sr
+        self.arch = arch
+        self.filters = filters
+        self.dropout = dropout
+        self.n_fft = n_fft
+        self.hop_length = hop_length
+        self.n_mels = n_mels
+        self.frames = frames
+        self.overlap = overlap
+        self.short_clip = short_clip
+        self.drop_silent = drop_silent
+        self.aggregate = aggregate
+        self.optimizer = optimizer
+        self.lr = lr
+        self.momentum = momentum
+        self.nesterov = nesterov
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.weight_decay = weight_decay
+        self.batch_norm = batch_norm
+        self.scheduler = scheduler
+        self.augment = augment
+        self.sampling = sampling
+        self.val_windows = val_windows
+        self.mixup = mixup
+        self.label_smoothing = label_smoothing
+        self.class_weight = class_weight
+        self.validation_fraction = validation_fraction
+        self.feature_cache = feature_cache
+        self.jobs = jobs
+        self.precision = precision
+        self.device = device
+        self.seed = seed
+        self.verbose = verbose
 
     def __sklearn_tags__(self) -> Any:
         """Inputs are lists of files or waveforms, not 2-D sample matrices."""

@@ -17,27 +17,30 @@ from spectranet.audio.plots import plot_timeline
 from spectranet.audio.protocol import aggregate_clips
 from spectranet.audio.scaling import Standardizer
 from spectranet.engine.batches import ArrayBatches
-from spectranet.engine.checkpoints import load_best_checkpoint
 from spectranet.engine.distributed import check_device
-from spectranet.engine.identity import read_run
 from spectranet.engine.progress import bar
+from spectranet.engine.run import best_model, model_from_state
 from spectranet.engine.runs import RunDir, atomic_write_text
 from spectranet.engine.scoring import predict_proba
-from spectranet.errors import DataNotFoundError
 
-__all__ = ["predict", "load_run_model", "model_from_checkpoint", "segments", "segment_summary"]
+__all__ = ["predict", "load_run_model", "model_from_checkpoint", "model_from_metadata", "segments",
+           "segment_summary"]
 
 
-def load_run_model(run: str | Path) -> tuple[torch.nn.Module, dict[str, Any]]:
-    """The model of a sound run's round with the best validation accuracy, in eval mode."""
-    run = Path(run)
-    read_run(run, expect="audio")
-    paths = sorted(run.glob("fold_*/seed_*/checkpoint.pt"))
-    if not paths:
-        raise DataNotFoundError(f"{run}: no fold_*/seed_*/checkpoint.pt (the run did not "
-                                "finish a round)")
-    state = load_best_checkpoint(paths)
-    return model_from_checkpoint(state), state["metadata"]
+def model_from_metadata(meta: dict[str, Any]) -> torch.nn.Module:
+    """The untrained model a checkpoint's metadata describes (the run layer's ``build``)."""
+    return build_model(meta["arch"], len(meta["class_names"]), **meta["model_options"])
+
+
+def load_run_model(run: str | Path, *, seed: int | None = None
+                   ) -> tuple[torch.nn.Module, dict[str, Any]]:
+    """The model of a sound run's round with the best validation accuracy, in eval mode.
+
+    ``seed`` restricts the choice to that seed's rounds.
+    """
+    saved = best_model(run, domain="audio", build=model_from_metadata,
+                       pattern=f"fold_*/seed_{'*' if seed is None else seed}/checkpoint.pt")
+    return saved.model, saved.metadata
 
 
 def model_from_checkpoint(state: dict[str, Any]) -> torch.nn.Module:
@@ -45,10 +48,7 @@ def model_from_checkpoint(state: dict[str, Any]) -> torch.nn.Module:
 
     The architecture and its options come from the checkpoint's metadata.
     """
-    meta = state["metadata"]
-    model = build_model(meta["arch"], len(meta["class_names"]), **meta["model_options"])
-    model.load_state_dict(state["model"])
-    return model.eval()
+    return model_from_state(state, "audio", model_from_metadata).model
 
 
 def predict(run: str | Path, files: list[str | Path], *, out: str | Path | None = None,

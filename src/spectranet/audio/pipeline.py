@@ -22,27 +22,25 @@ from spectranet.audio.cache import FeatureCache
 from spectranet.audio.datasets import ClipTable, load_clips
 from spectranet.audio.extraction import WindowTable, extract_features
 from spectranet.audio.features import FeatureSettings
-from spectranet.audio.inference import model_from_checkpoint
+from spectranet.audio.inference import model_from_metadata
 from spectranet.audio.models import build_model, check_window_fits
 from spectranet.audio.protocol import aggregate_clips, fold_split, round_warnings
 from spectranet.audio.scaling import Standardizer
 from spectranet.config import AudioConfig
 from spectranet.engine.batches import ArrayBatches
-from spectranet.engine.checkpoints import load_checkpoint
-from spectranet.engine.distributed import check_device, is_main_process
+from spectranet.engine.distributed import check_device
 from spectranet.engine.identity import read_run
 from spectranet.engine.metrics import classification_metrics, mean_std
 from spectranet.engine.optim import make_loss, make_optimizer, make_scheduler
 from spectranet.engine.plots import plot_confusion_matrix, plot_history
 from spectranet.engine.precision import resolve_precision
-from spectranet.engine.run import Run
+from spectranet.engine.run import Run, SavedModel, rescore
 from spectranet.engine.runs import RunDir, read_json
 from spectranet.engine.scoring import predict_proba
-from spectranet.engine.training import fit, seed_everything
-from spectranet.errors import DataNotFoundError
+from spectranet.engine.training import fit
 
-__all__ = ["features", "train", "evaluate", "feature_settings", "default_cache", "prepare",
-           "model_options", "round_loaders"]
+__all__ = ["features", "train", "evaluate", "data_fingerprint", "feature_settings",
+           "default_cache", "prepare", "model_options", "round_loaders"]
 
 
 def feature_settings(config: AudioConfig) -> FeatureSettings:
@@ -81,6 +79,12 @@ def prepare(config: AudioConfig, *, root: str | Path | None = None,
                                jobs=config.jobs, progress=progress,
                                on_error=config.on_error)  # type: ignore[arg-type]
     return clips, windows
+
+
+def data_fingerprint(config: AudioConfig, root: str | Path | None = None) -> str:
+    """The fingerprint of the clips a run of ``config`` reads (names, sizes, classes, folds)."""
+    return load_clips(config.dataset, root=root,
+                      on_error=config.on_error).fingerprint()  # type: ignore[arg-type]
 
 
 def features(config: AudioConfig, *, root: str | Path | None = None,
@@ -146,8 +150,7 @@ def train(config: AudioConfig, out: str | Path, *, root: str | Path | None = Non
 
     grid = [(fold, seed) for fold in test_folds for seed in config.seeds]
     rounds = [
-        _train_round(clips, windows, config, fold, seed, precision,
-                     run.path / f"fold_{fold}" / f"seed_{seed}", progress)
+        _train_round(clips, windows, config, fold, seed, precision, run, progress)
         for fold, seed in progress_bar(grid, desc="folds", enabled=progress and len(grid) > 1)
     ]
     metrics = summarise(rounds, n_classes) | {"warnings": cautions}
@@ -249,17 +252,15 @@ def round_loaders(x: np.ndarray, clips: ClipTable, windows: WindowTable,
 
 
 def _train_round(clips: ClipTable, windows: WindowTable, config: AudioConfig, fold: int,
-                 seed: int, precision: str, folder: Path, progress: bool) -> dict[str, Any]:
-    if (folder / "metrics.json").is_file() and (folder / "predictions.npz").is_file():
-        saved = np.load(folder / "predictions.npz")
-        return read_json(folder / "metrics.json") | {"clip_true": saved["clip_true"],
-                                                     "clip_pred": saved["clip_pred"]}
+                 seed: int, precision: str, parent: Run, progress: bool) -> dict[str, Any]:
+    name = f"fold_{fold}/seed_{seed}"
+    if (finished := parent.finished_unit(name, needs=("predictions.npz",))) is not None:
+        saved = np.load(parent.path / name / "predictions.npz")
+        return finished | {"clip_true": saved["clip_true"], "clip_pred": saved["clip_pred"]}
     split = fold_split(clips.folds, fold, validation=config.validation == "fold")
-    run = RunDir(folder) if is_main_process() else None  # other ranks train, write nothing
-    if run is not None:
-        run.write_json("split.json", {k: v.tolist() for k, v in split.items()}
-                       | {"test_fold": fold, "clip_names": [r.name for r in clips.records]})
-    seed_everything(seed)
+    unit = parent.unit(name, {k: v.tolist() for k, v in split.items()}
+                       | {"test_fold": fold, "clip_names": [r.name for r in clips.records]}, seed)
+    run = unit.folder  # None on ranks other than 0: they train along and write nothing
     scaler, loaders = round_loaders(windows.x, clips, windows, split, config, seed)
     n_classes = len(clips.class_names)
     train_labels = loaders["train"].y[loaders["train"].indices]
@@ -275,18 +276,18 @@ def _train_round(clips: ClipTable, windows: WindowTable, config: AudioConfig, fo
     result = fit(model, loaders["train"], loaders.get("val"), optimizer=optimizer,
                  epochs=config.epochs,
                  scheduler=make_scheduler(optimizer, name=config.scheduler, epochs=config.epochs),
-                 checkpoint_path=folder / "checkpoint.pt",
+                 checkpoint_path=unit.checkpoint,
                  device=config.device, precision=precision, metadata=metadata,
                  progress=progress, desc=f"fold {fold} seed {seed}",
                  loss_fn=make_loss(config.class_weight, train_labels, n_classes,
                                    label_smoothing=config.label_smoothing),
-                 mixup=config.mixup, log=None if run is None else run.log)
+                 mixup=config.mixup, log=unit.log)
     metrics = score(model, loaders["test"], clips, config.aggregate, precision, config.device)
     saved = {k: metrics.pop(k) for k in ("clip_true", "clip_pred", "clip_probs", "clip_ids")}
     if run is not None:
         run.save_figure(plot_history(result.history, title=f"test fold {fold}, seed {seed}"),
                         "curves")
-        np.savez(folder / "predictions.npz", **saved)
+        np.savez(unit.path / "predictions.npz", **saved)
     metrics |= {"fold": fold, "seed": seed, "train_seconds": result.train_seconds,
                 "best_epoch": result.best_epoch, "epochs": config.epochs,
                 "val_accuracy": result.best_val_accuracy if "val" in loaders else None,
@@ -294,10 +295,8 @@ def _train_round(clips: ClipTable, windows: WindowTable, config: AudioConfig, fo
                 "train_windows": len(loaders["train"].indices),
                 "train_samples_per_epoch": len(loaders["train"].epoch_rows()),
                 "test_clips": int(len(split["test"]))}
-    if run is not None:
-        run.write_json("metrics.json", metrics)
-        run.close()
-    return metrics | {"clip_true": saved["clip_true"], "clip_pred": saved["clip_pred"]}
+    return unit.finish(metrics) | {"clip_true": saved["clip_true"],
+                                   "clip_pred": saved["clip_pred"]}
 
 
 def score(model: Any, loader: ArrayBatches, clips: ClipTable, aggregate: str, precision: str,
@@ -322,21 +321,19 @@ def evaluate(run: str | Path, *, root: str | Path | None = None,
     run = Path(run)
     config = AudioConfig(**read_run(run, expect="audio")[0]["config"])
     clips, windows = prepare(config, root=root, progress=progress)
-    rounds = []
-    for ckpt in sorted(run.glob("fold_*/seed_*/checkpoint.pt")):
-        state = load_checkpoint(ckpt)
-        meta = state["metadata"]
-        model = model_from_checkpoint(state).to(config.device)
+
+    def score_round(saved: SavedModel) -> dict[str, Any]:
+        meta = saved.metadata
         split = fold_split(clips.folds, meta["fold"], validation=config.validation == "fold")
         scaler = Standardizer.from_dict(meta["standardizer"])
         loader = ArrayBatches(windows.x, clips.labels[windows.clip_ids], windows.clip_ids,
                               indices=windows.windows_of(split["test"]), batch_size=256,
-                              transform=lambda xb, _rng, s=scaler: s.transform(xb))
-        m = score(model, loader, clips, meta["aggregate"], meta["precision"], config.device)
-        rounds.append(m | {"fold": meta["fold"], "seed": meta["seed"],
-                           "train_seconds": state["train_seconds"],
-                           "test_clips": int(len(split["test"]))})
-    if not rounds:
-        raise DataNotFoundError(f"{run}: no fold_*/seed_*/checkpoint.pt")
-    return summarise(rounds, len(clips.class_names))
+                              transform=lambda xb, _rng: scaler.transform(xb))
+        m = score(saved.model.to(config.device), loader, clips, meta["aggregate"],
+                  meta["precision"], config.device)
+        return m | {"fold": meta["fold"], "seed": meta["seed"],
+                    "train_seconds": saved.train_seconds, "test_clips": int(len(split["test"]))}
 
+    rounds = rescore(run, domain="audio", build=model_from_metadata, score=score_round,
+                     pattern="fold_*/seed_*/checkpoint.pt")
+    return summarise(rounds, len(clips.class_names))

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -48,7 +50,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     args = _expand_lists(args)
     try:
-        cli.main(args=args, prog_name="spectranet", standalone_mode=False)
+        with warnings.catch_warnings():
+            warnings.showwarning = _one_line(warnings.showwarning)
+            cli.main(args=args, prog_name="spectranet", standalone_mode=False)
     except SpectranetError as err:
         click.echo(f"error: {err}", err=True)
         return 1
@@ -65,6 +69,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as err:
         return int(err.code or 0)
     return 0
+
+
+def _one_line(show: Callable[..., None]) -> Callable[..., None]:
+    """A ``warnings.showwarning`` printing ours as ``warning: <message>``, others with ``show``."""
+
+    def showwarning(message: Warning | str, category: type[Warning], filename: str,
+                    lineno: int, file: Any = None, line: str | None = None) -> None:
+        if issubclass(category, UserWarning) and "spectranet" in Path(filename).parts:
+            click.echo(f"warning: {message}", err=True)
+        else:
+            show(message, category, filename, lineno, file, line)
+
+    return showwarning
 
 
 _LIST_OPTIONS = ("--seeds", "--folds")

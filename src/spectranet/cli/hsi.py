@@ -53,6 +53,15 @@ def hsi() -> None:
               help=_p("protocol", "paper: random split; disjoint: spatially separate regions."))
 @click.option("--train-per-class", type=float,
               help="Training pixels per class: a count if >= 1 (e.g. 50), a fraction if < 1.")
+@click.option("--split-file", type=click.Path(), multiple=True,
+              help="A fixed split instead of --protocol's: one file with train and test label "
+                   "maps (.npz/.mat arrays train, test[, val]; .npy/.tif: a map of set codes "
+                   "0/1 train/2 test/3 val, or stacked maps), or twice: training map, test map.")
+@click.option("--split-buffer", is_flag=True, default=None,
+              help="With --split-file: drop training/validation pixels whose patch holds a "
+                   "test pixel (a leakage-free split).")
+@click.option("--val-fraction", type=float, help=_p(
+    "val_fraction", "Share of the non-test (with --split-file: training) pixels that validate."))
 @click.option("--model", type=LazyChoice(_models), help=_p("model"))
 @click.option("--epochs", type=int, help=_p("epochs"))
 @click.option("--batch-size", type=int, help=_p("batch_size"))
@@ -61,8 +70,6 @@ def hsi() -> None:
 @click.option("--class-weight", type=click.Choice(CLASS_WEIGHTS),
               help="balanced: weight the loss by inverse training-class frequency.")
 @click.option("--weight-decay", type=float, help=_p("weight_decay"))
-@click.option("--val-fraction", type=float,
-              help=_p("val_fraction", "Share of the non-test pixels that validates."))
 @click.option("--block", type=int, help="disjoint: stripes per block of each class "
               "(each block is cut into test, training and validation); default one block.")
 @click.option("--split-window", type=int, help="disjoint: window the split's buffers are "
@@ -82,12 +89,15 @@ def hsi() -> None:
 @click.option("--out", type=click.Path(), required=True, help="Run folder to write.")
 @click.option("--no-progress", is_flag=True)
 def hsi_train(preset: str, out: str, seeds: tuple[int, ...], no_progress: bool,
-              train_per_class: float | None, **options: Any) -> None:
+              train_per_class: float | None, split_file: tuple[str, ...],
+              **options: Any) -> None:
     """Train and evaluate on a scene; write a run folder with report, metrics and map.
 
     \b
-    Example (Indian Pines, the quick preset cut to 2 epochs, about a minute):
+    Example (Indian Pines, quick preset cut to 2 epochs, about a minute; then its split from file):
       spectranet hsi train --scene indian_pines --preset quick --epochs 2 --out runs/ip
+      spectranet hsi train --scene indian_pines --preset quick --epochs 2 \\
+          --split-file runs/ip/seed_0/split.npz --out runs/ip_split
     """
     from spectranet.config import make_config
     from spectranet.hsi.pipeline import train
@@ -98,9 +108,15 @@ def hsi_train(preset: str, out: str, seeds: tuple[int, ...], no_progress: bool,
             raise click.BadParameter(f"a count must be a whole number, got {tpc}",
                                      param_hint="--train-per-class")
         tpc = int(tpc)
-    config = make_config("hsi", preset, seeds=list(seeds) or None, train_per_class=tpc, **options)
+    config = make_config("hsi", preset, seeds=list(seeds) or None, train_per_class=tpc,
+                         split_file=list(split_file) or None, **options)
     metrics = train(config, out, progress=not no_progress and is_main_process())
     echo_metrics(metrics, _METRICS)
+    for r in metrics.get("seeds", [metrics]) if is_main_process() else []:
+        leak = r["leakage"]
+        click.echo(f"leakage, seed {r['seed']}: {leak['test_in_train']:,} of {leak['test']:,} "
+                   f"test pixels inside a training patch, {leak['test_in_val']:,} inside a "
+                   "validation patch")
     if is_main_process():
         click.echo(f"run folder: {out}")
 
@@ -115,7 +131,7 @@ def hsi_evaluate(run: str, no_progress: bool) -> None:
     Example:
       spectranet hsi evaluate runs/ip
     """
-    from spectranet.hsi.pipeline import evaluate
+    from spectranet.hsi.inference import evaluate
 
     echo_metrics(evaluate(run, progress=not no_progress), _METRICS)
 
@@ -138,7 +154,7 @@ def hsi_predict(run: str, cube: str, gt: str | None, cube_variable: str | None,
       spectranet hsi predict runs/ip \\
           $SPECTRANET_DATA/hsi/indian_pines/Indian_pines_corrected.mat --out runs/ip_map
     """
-    from spectranet.hsi.pipeline import predict
+    from spectranet.hsi.inference import predict
 
     result = predict(run, cube, gt=gt, out=out, cube_variable=cube_variable,
                      gt_variable=gt_variable, device=device, progress=not no_progress)

@@ -100,16 +100,17 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
         raise DataError(f"{path}: not a readable checkpoint ({type(exc).__name__})") from None
 
 
-def load_best_checkpoint(paths: Iterable[str | Path]) -> dict[str, Any]:
+def load_best_checkpoint(paths: Iterable[str | Path]) -> tuple[Path, dict[str, Any]]:
     """The checkpoint of ``paths`` with the highest ``best_val_accuracy`` (first on ties).
 
-    Loads one file at a time and keeps only the best so far in memory.
+    Loads one file at a time and keeps only the best so far in memory; returns its path and
+    its content.
     """
-    best: dict[str, Any] | None = None
+    best: tuple[Path, dict[str, Any]] | None = None
     for path in paths:
         state = load_checkpoint(path)
-        if best is None or state["best_val_accuracy"] > best["best_val_accuracy"]:
-            best = state
+        if best is None or state["best_val_accuracy"] > best[1]["best_val_accuracy"]:
+            best = (Path(path), state)
     if best is None:
         raise ConfigError("no checkpoint to load")
     return best

@@ -9,6 +9,7 @@ under the same paths is refused rather than mistaken for a finished run.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -16,17 +17,51 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from spectranet.config import same_config
 from spectranet.engine.runs import read_json
 from spectranet.errors import ConfigError, DataError, DataNotFoundError
 
 __all__ = ["fingerprint_files", "fingerprint_records", "check_out_dir", "check_identity",
-           "read_run", "DOMAIN_NAMES"]
+           "read_run", "config_as_json", "same_config", "DOMAIN_NAMES"]
 
 #: What each run domain is called in messages.
 DOMAIN_NAMES = {"hsi": "hyperspectral", "audio": "sound", "mfcc": "MFCC baseline"}
 
 _CHUNK = 1 << 20
+
+
+def config_as_json(config: Any) -> Any:
+    """``config`` (a dataclass or plain data) as it reads back from JSON."""
+    data = dataclasses.asdict(config) if dataclasses.is_dataclass(config) else config
+    return json.loads(json.dumps(data, default=str))
+
+
+def _field_defaults(config: Any) -> dict[str, Any]:
+    """JSON-normalised defaults of a dataclass configuration's fields that have one."""
+    out = {}
+    for f in dataclasses.fields(config):
+        if f.default is not dataclasses.MISSING:
+            out[f.name] = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            out[f.name] = f.default_factory()
+    return config_as_json(out)
+
+
+def same_config(stored: Any, config: Any) -> bool:
+    """Whether a configuration read back from JSON (``config.json``, ``grid.json``) is ``config``.
+
+    A field added to the configuration class after ``stored`` was written counts as equal when
+    ``config`` has that field's default (the run was trained with what the default does), so
+    run folders and grids stay resumable and reusable across versions that add options.
+    """
+    current = config_as_json(config)
+    if stored == current:
+        return True
+    if not (dataclasses.is_dataclass(config) and isinstance(stored, dict)):
+        return False
+    added = set(current) - set(stored)
+    defaults = _field_defaults(config)
+    return (all(k in defaults and current[k] == defaults[k] for k in added)
+            and {k: v for k, v in current.items() if k not in added} == stored)
 
 
 def fingerprint_files(paths: Sequence[str | os.PathLike[str]]) -> str:

@@ -1,27 +1,38 @@
-"""A run folder from its first check to its metrics: the skeleton every pipeline shares.
+"""A run folder from its first check to its metrics, and back to its models.
+
+This is the skeleton every pipeline shares.
 
 :meth:`Run.open` makes the checks that need no training (the output folder, the identity of a
 run already there), joins the process group under torchrun and, on rank 0 only, writes
 ``config.json``: the configuration, the data fingerprint, the environment and what the domain
 adds to describe its data. The domain then trains its units (seeds, folds) in sub-folders;
 :meth:`Run.finish` writes the report and, last, ``metrics.json``, which marks a finished run.
+
+Afterwards :func:`best_model` loads the unit with the best validation accuracy (predict,
+export) and :func:`rescore` scores every unit again (evaluate). The domain supplies how a
+checkpoint's metadata becomes a model (``build``) and how a unit is scored.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import platform
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from spectranet.engine.checkpoints import load_best_checkpoint, load_checkpoint
 from spectranet.engine.distributed import init_from_env, is_main_process
-from spectranet.engine.identity import check_identity, check_out_dir
-from spectranet.engine.runs import RunDir
+from spectranet.engine.identity import check_identity, check_out_dir, read_run
+from spectranet.engine.runs import RunDir, read_json
+from spectranet.engine.training import seed_everything
+from spectranet.errors import DataError, DataNotFoundError
 
-__all__ = ["Run", "environment"]
+__all__ = ["Run", "Unit", "SavedModel", "environment", "best_model", "rescore", "model_from_state"]
+
+Builder = Callable[[dict[str, Any]], torch.nn.Module]
 
 
 def environment() -> dict[str, Any]:
@@ -101,3 +112,145 @@ class Run:
             self.folder.write_json("metrics.json", metrics)
             self.folder.close()
         return metrics
+
+    def finished_unit(self, name: str, *, needs: tuple[str, ...] = ()) -> dict[str, Any] | None:
+        """The metrics of unit ``name`` when an earlier call finished it, else None.
+
+        A unit is finished when its ``metrics.json`` (written last) and the files ``needs``
+        exist.
+        """
+        folder = self.path / name
+        if all((folder / f).is_file() for f in ("metrics.json", *needs)):
+            return read_json(folder / "metrics.json")
+        return None
+
+    def unit(self, name: str, split: Mapping[str, Any], seed: int) -> Unit:
+        """Start (or resume) unit ``name``, e.g. ``"seed_0"`` or ``"fold_1/seed_0"``.
+
+        Rank 0 writes the unit's ``split.json`` (which samples train, validate, test); every
+        random generator is seeded with ``seed``.
+        """
+        folder = RunDir(self.path / name) if self.folder is not None else None
+        if folder is not None:
+            folder.write_json("split.json", dict(split))
+        seed_everything(seed)
+        return Unit(self.path / name, folder)
+
+
+@dataclasses.dataclass
+class Unit:
+    """One trained unit of a run (a seed; a test fold and a seed): its sub-folder.
+
+    Attributes
+    ----------
+    path : Path
+        The unit's folder; ``checkpoint`` is where ``fit`` keeps its resumable state.
+    folder : RunDir or None
+        Its writer on rank 0; None on the other ranks.
+    """
+
+    path: Path
+    folder: RunDir | None
+
+    @property
+    def checkpoint(self) -> Path:
+        """``<unit>/checkpoint.pt``."""
+        return self.path / "checkpoint.pt"
+
+    @property
+    def log(self) -> Callable[[str], None] | None:
+        """Appends to the unit's ``run.log`` (rank 0); None elsewhere (``fit(log=...)``)."""
+        return None if self.folder is None else self.folder.log
+
+    def finish(self, metrics: dict[str, Any]) -> dict[str, Any]:
+        """Write the unit's ``metrics.json`` (rank 0), which marks it finished."""
+        if self.folder is not None:
+            self.folder.write_json("metrics.json", metrics)
+            self.folder.close()
+        return metrics
+
+
+@dataclasses.dataclass(frozen=True)
+class SavedModel:
+    """A unit's model rebuilt from its checkpoint.
+
+    Attributes
+    ----------
+    path : Path
+        The checkpoint file (``<run>/<unit>/checkpoint.pt``).
+    model : nn.Module
+        Best-on-validation weights, in eval mode, on the CPU.
+    metadata : dict
+        What the domain stored with the weights (classes, preprocessing, seed...).
+    train_seconds : float
+        Training time of the unit, all epochs.
+    """
+
+    path: Path
+    model: torch.nn.Module
+    metadata: dict[str, Any]
+    train_seconds: float
+
+
+def model_from_state(state: Mapping[str, Any], domain: str, build: Builder,
+                     path: str | Path = "checkpoint") -> SavedModel:
+    """Rebuild the model of a loaded checkpoint ``state`` with the domain's ``build(metadata)``.
+
+    Raises
+    ------
+    DataError
+        The checkpoint was written by another domain.
+    """
+    meta = state["metadata"]
+    if meta.get("domain") != domain:
+        raise DataError(f"{path}: a checkpoint of a {meta.get('domain')!r} run, not {domain!r}")
+    model = build(meta)
+    model.load_state_dict(state["model"])
+    return SavedModel(Path(path), model.eval(), meta, float(state.get("train_seconds", 0.0)))
+
+
+def _checkpoints(run: str | Path, domain: str, pattern: str) -> list[Path]:
+    run = Path(run)
+    read_run(run, expect=domain)
+    paths = sorted(run.glob(pattern))
+    if not paths:
+        raise DataNotFoundError(f"{run}: no {pattern} (the run did not finish a unit)")
+    return paths
+
+
+def best_model(run: str | Path, *, domain: str, build: Builder,
+               pattern: str = "**/checkpoint.pt") -> SavedModel:
+    """The model of the run's unit with the highest validation accuracy (first on ties).
+
+    Parameters
+    ----------
+    run : path-like
+        A run folder of ``domain``.
+    domain : {"hsi", "audio"}
+    build : callable
+        ``build(metadata) -> nn.Module``, the untrained architecture of a checkpoint.
+    pattern : str, default "**/checkpoint.pt"
+        Which checkpoints compete, relative to ``run`` (e.g. ``"seed_2/checkpoint.pt"``).
+
+    Raises
+    ------
+    DataNotFoundError
+        No run there, or no checkpoint matches ``pattern``.
+    DataError
+        A run or checkpoint of another domain, or a damaged checkpoint.
+    """
+    paths = _checkpoints(run, domain, pattern)
+    path, state = load_best_checkpoint(paths)
+    return model_from_state(state, domain, build, path)
+
+
+def rescore(run: str | Path, *, domain: str, build: Builder,
+            score: Callable[[SavedModel], dict[str, Any]],
+            pattern: str = "**/checkpoint.pt") -> list[dict[str, Any]]:
+    """``score`` the model of every unit of a run, one checkpoint in memory at a time.
+
+    ``score(saved)`` gets each :class:`SavedModel` in path order and returns that unit's
+    metrics; the run folder is not modified. Raises as :func:`best_model`.
+    """
+    return [score(model_from_state(load_checkpoint(p), domain, build, p))
+            for p in _checkpoints(run, domain, pattern)]

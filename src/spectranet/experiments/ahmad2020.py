@@ -29,6 +29,14 @@ import numpy as np
 from spectranet.config import make_config
 from spectranet.engine.runs import read_json
 from spectranet.errors import ConfigError, SpectranetError
+from spectranet.experiments.ahmad2020_tables import (
+    best_window_line,
+    find_done,
+    first_seed,
+    oa_aa_kappa_cells,
+    printed_cells,
+    seed_oas,
+)
 from spectranet.experiments.convergence import convergence_section
 from spectranet.experiments.grid import GridRun, run_dir
 from spectranet.experiments.report import (
@@ -188,35 +196,6 @@ def _settings(name: str, scale: str) -> list[str]:
             _CHOICES]
 
 
-def _done(rows: Sequence[Mapping[str, Any]], **tags: Any) -> Mapping[str, Any] | None:
-    for r in rows:
-        if all(r.get(k) == v for k, v in tags.items()):
-            return r if r["status"] == "done" else None
-    return None
-
-
-def _oa_aa_k(r: Mapping[str, Any] | None) -> list[str]:
-    if r is None:
-        return ["-", "-", "-"]
-    seeds = r.get("n_seeds", 1) > 1
-    return [pct(r[k], r[f"{k}_std"] if seeds else None, digits=2)
-            for k in ("overall_accuracy", "average_accuracy", "kappa")]
-
-
-def _printed(values: tuple[float, ...] | float | None, n: int = 1) -> list[str]:
-    """The paper's printed value(s) as ``n`` table cells (two decimals); ``-`` if not printed."""
-    if values is None:
-        return ["-"] * n
-    return [f"{v:.2f}" for v in (values if isinstance(values, tuple) else (values,))]
-
-
-def _best_line(who: str, oas: Mapping[int, float]) -> str:
-    """Bullet naming the best window and the OA (%) at the smallest and largest windows."""
-    best, low, high = max(oas, key=lambda w: oas[w]), min(oas), max(oas)
-    return (f"- {who}: best OA at {best} x {best} ({oas[best]:.2f} %); OA {oas[low]:.2f} % at "
-            f"{low} x {low} and {oas[high]:.2f} % at {high} x {high}.")
-
-
 def _window_report(rep: Report, scene: str, rows: Sequence[Mapping[str, Any]], out: Path,
                    windows: Sequence[int]) -> None:
     labels = paper_tables.LABELS.get(scene, {})
@@ -226,13 +205,13 @@ def _window_report(rep: Report, scene: str, rows: Sequence[Mapping[str, Any]], o
         cells: list[Any] = [f"{w} x {w}"]
         params = None
         for p in PROTOCOLS:
-            r = _done(rows, scene=scene, window=w, protocol=p)
+            r = find_done(rows, scene=scene, window=w, protocol=p)
             params = params or (r or {}).get("parameters")
             cells += (["-", "-", "-"] if r is None else
                       [f"{r['train_seconds']:.0f}", f"{r['seconds_per_epoch']:.1f}",
                        _threads(out, r["name"])])
         body.append([*cells[:1], f"{params:,}" if params else "-", *cells[1:],
-                     *_printed(paper_tables.table2_minutes(scene, w))])
+                     *printed_cells(paper_tables.table2_minutes(scene, w))])
     rep.table(f"Table II, {scene}", ["window", "parameters", "paper: train s (all epochs)",
                                      "paper: s / epoch", "paper: threads",
                                      "disjoint: train s (all epochs)", "disjoint: s / epoch",
@@ -245,9 +224,10 @@ def _window_report(rep: Report, scene: str, rows: Sequence[Mapping[str, Any]], o
                    "(the paper trains for 50 epochs; it does not say which steps Table II "
                    "times).")
     rep.section(f"{scene}: Table III, accuracy per window (%)")
-    body = [[f"{w} x {w}", *[c for p in PROTOCOLS
-                             for c in _oa_aa_k(_done(rows, scene=scene, window=w, protocol=p))],
-             *_printed(paper_tables.table3(scene, w), 3)]
+    body = [[f"{w} x {w}",
+             *[c for p in PROTOCOLS
+               for c in oa_aa_kappa_cells(find_done(rows, scene=scene, window=w, protocol=p))],
+             *printed_cells(paper_tables.table3(scene, w), 3)]
             for w in windows]
     rep.table(f"Table III, {scene}", ["window", "paper: OA", "paper: AA", "paper: kappa x 100",
                                       "disjoint: OA", "disjoint: AA", "disjoint: kappa x 100",
@@ -258,22 +238,22 @@ def _window_report(rep: Report, scene: str, rows: Sequence[Mapping[str, Any]], o
                    "halved into training and validation, like our `paper` protocol).")
     for p in PROTOCOLS:
         oas = {w: 100 * r["overall_accuracy"] for w in windows
-               if (r := _done(rows, scene=scene, window=w, protocol=p)) is not None}
+               if (r := find_done(rows, scene=scene, window=w, protocol=p)) is not None}
         if len(oas) > 1:
-            rep.add(_best_line(f"protocol `{p}`", oas))
+            rep.add(best_window_line(f"protocol `{p}`", oas))
     printed = {w: t[0] for w in windows if (t := paper_tables.table3(scene, w)) is not None}
     if len(printed) > 1:
-        rep.add(_best_line("Ahmad's Table III, same windows", printed))
+        rep.add(best_window_line("Ahmad's Table III, same windows", printed))
     rep.add("")
     _window_claims(rep, scene, rows, windows, printed)
     rep.section(f"{scene}: Figures 4-8, training curves and maps per window")
     for w in windows:
         for p in PROTOCOLS:
-            r = _done(rows, scene=scene, window=w, protocol=p)
+            r = find_done(rows, scene=scene, window=w, protocol=p)
             if r is None:
                 rep.figure(f"{scene} {w} x {w} {p}", None)
                 continue
-            seed = f"seed_{_first_seed(r['metrics'])}"
+            seed = f"seed_{first_seed(r['metrics'])}"
             src = run_dir(out, r["name"]) / seed / "figures"
             curves = collect_figure(src / "curves.png", out, f"{r['name']}_curves")
             mapped = collect_figure(src / "map.png", out, f"{r['name']}_map")
@@ -281,15 +261,6 @@ def _window_report(rep: Report, scene: str, rows: Sequence[Mapping[str, Any]], o
                     f"{pct(r['overall_accuracy'], digits=2)} %", "")
             rep.figure(f"training curves, {w} x {w}, {p}", curves)
             rep.figure(f"classification map, {w} x {w}, {p}", mapped)
-
-
-def _seed_oas(r: Mapping[str, Any] | None) -> dict[int, float]:
-    """Overall accuracy per seed of a finished run (empty when not run)."""
-    if r is None:
-        return {}
-    m = r["metrics"]
-    per_seed = m.get("seeds") or [m | {"seed": m.get("seed", 0)}]
-    return {int(s["seed"]): float(s["overall_accuracy"]) for s in per_seed}
 
 
 def _window_claims(rep: Report, scene: str, rows: Sequence[Mapping[str, Any]],
@@ -301,8 +272,8 @@ def _window_claims(rep: Report, scene: str, rows: Sequence[Mapping[str, Any]],
         paper = (f"{printed[w]:.2f} vs {printed[base]:.2f}" if w in printed and base in printed
                  else "-")
         for p in PROTOCOLS:
-            c = compare_paired(_seed_oas(_done(rows, scene=scene, window=w, protocol=p)),
-                               _seed_oas(_done(rows, scene=scene, window=base, protocol=p)),
+            c = compare_paired(seed_oas(find_done(rows, scene=scene, window=w, protocol=p)),
+                               seed_oas(find_done(rows, scene=scene, window=base, protocol=p)),
                                unit="seeds")
             body.append([f"{w} x {w} above {base} x {base}", p, paper if p == "paper" else "-",
                          *comparison_cells(c, digits=2)])
@@ -318,11 +289,6 @@ def _window_claims(rep: Report, scene: str, rows: Sequence[Mapping[str, Any]],
                    f"{base} x {base}, same seed. " + RULE)
 
 
-def _first_seed(metrics: Mapping[str, Any]) -> int:
-    seeds = metrics.get("seeds")
-    return int(seeds[0]["seed"]) if seeds else int(metrics.get("seed", 0))
-
-
 def _table4_claims(rep: Report, scene: str, rows: Sequence[Mapping[str, Any]],
                    label: str) -> None:
     """Claim table: the fast 3D CNN above each comparison model, per split, paired by seed."""
@@ -330,12 +296,12 @@ def _table4_claims(rep: Report, scene: str, rows: Sequence[Mapping[str, Any]],
     ours = printed.get(TABLE_IV_COLUMNS["fast3dcnn"])
     body = []
     for split in SPLITS:
-        fast = _seed_oas(_done(rows, scene=scene, model="fast3dcnn", split=split))
+        fast = seed_oas(find_done(rows, scene=scene, model="fast3dcnn", split=split))
         for model in (m for m in MODELS if m != "fast3dcnn"):
             other = printed.get(TABLE_IV_COLUMNS.get(model, ""))
             paper = (f"{ours[0] - other[0]:+.2f}" if ours and other and split != "disjoint"
                      else "-")
-            c = compare_paired(fast, _seed_oas(_done(rows, scene=scene, model=model,
+            c = compare_paired(fast, seed_oas(find_done(rows, scene=scene, model=model,
                                                      split=split)), unit="seeds")
             body.append([MODELS[model], split, paper, *comparison_cells(c, digits=2)])
     rep.table(f"Claim: the fast 3D CNN above each comparison model ({scene}, OA)",
@@ -359,16 +325,16 @@ def _table4_report(rep: Report, scene: str, rows: Sequence[Mapping[str, Any]],
                 "Ahmad Table IV: AA", "Ahmad Table IV: kappa x 100"]
     body = []
     for model, name in MODELS.items():
-        cells = [c for s in SPLITS for c in _oa_aa_k(_done(rows, scene=scene, model=model,
-                                                           split=s))]
-        first = _done(rows, scene=scene, model=model, split="paper")
+        cells = [c for s in SPLITS
+                 for c in oa_aa_kappa_cells(find_done(rows, scene=scene, model=model, split=s))]
+        first = find_done(rows, scene=scene, model=model, split="paper")
         params = next((r.get("parameters") for s in SPLITS
-                       if (r := _done(rows, scene=scene, model=model, split=s))), None)
+                       if (r := find_done(rows, scene=scene, model=model, split=s))), None)
         column = TABLE_IV_COLUMNS.get(model)
         printed = paper_tables.table4(scene, column) if column else None
         body.append([name, f"{params:,}" if params else "-", *cells,
                      f"{first['train_seconds']:.0f}" if first else "-",
-                     column or "not in Table IV", *_printed(printed, 3)])
+                     column or "not in Table IV", *printed_cells(printed, 3)])
     rep.table(f"Table IV, {scene}", headers, body,
               note="Split labels: " + "; ".join(f"`{k}` = {v[2]}" for k, v in SPLITS.items())
                    + f". Ahmad Table IV = the paper's Table IV, row {label}, as printed. The "
@@ -378,7 +344,7 @@ def _table4_report(rep: Report, scene: str, rows: Sequence[Mapping[str, Any]],
     caveat = paper_tables.table4_vs_table3(scene)
     rep.add(_TEN_PERCENT, "", *([caveat, ""] if caveat else []))
     _table4_claims(rep, scene, rows, label)
-    series = {SPLITS[s][2]: [(_done(rows, scene=scene, model=m, split=s) or
+    series = {SPLITS[s][2]: [(find_done(rows, scene=scene, model=m, split=s) or
                               {"overall_accuracy": np.nan})["overall_accuracy"]
                              for m in MODELS] for s in SPLITS}
     fig = plot_grouped_bars(list(MODELS), series, ylabel="overall accuracy",

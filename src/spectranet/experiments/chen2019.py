@@ -28,16 +28,17 @@ from spectranet.audio.models import PAPER_SPECS, canonical_spec, default_filters
 from spectranet.config import describe_preset, make_config
 from spectranet.errors import SpectranetError
 from spectranet.experiments import sound_recipe
+from spectranet.experiments.chen2019_tables import (
+    bar_figure,
+    clip_accuracy,
+    fold_accuracies,
+    group_pairs,
+    model_table,
+    pairs_table,
+)
 from spectranet.experiments.convergence import convergence_section
 from spectranet.experiments.grid import GridRun, is_finished, usable_cpus
 from spectranet.experiments.report import Report, pct, save_plot, status_section
-from spectranet.experiments.verdicts import (
-    COMPARISON_HEADERS,
-    HOLDS,
-    RULE,
-    compare_paired,
-    comparison_cells,
-)
 
 __all__ = ["EXPERIMENTS", "PAPER_CLAIMS", "QUICK", "build_runs", "prepare", "write_report"]
 
@@ -226,76 +227,6 @@ def _settings(scale: str) -> list[str]:
             "probabilities; precision bf16 where the CPU supports it."]
 
 
-def _acc(row: Mapping[str, Any] | None) -> tuple[float | None, float | None]:
-    if not row or row["status"] != "done":
-        return None, None
-    return row["clip_accuracy"], row["clip_accuracy_std"]
-
-
-def _fold_accs(row: Mapping[str, Any] | None) -> dict[int, float]:
-    if not row or row["status"] != "done":
-        return {}
-    return {f["fold"]: f["clip_accuracy"] for f in row["metrics"]["folds"]}
-
-
-def _model_table(rep: Report, title: str, rows: Sequence[Mapping[str, Any]], *,
-                 paper: Mapping[str, str] | None = None, note: str | None = None) -> None:
-    """One row per run; ``paper`` maps a model name to its paper cell, as printed."""
-    folds = sorted({k for r in rows for k in _fold_accs(r)})
-    headers = ["run", "group", "model", "spec", "filters",
-               "clip accuracy % (mean ± std over folds)",
-               *[f"fold {k}" for k in folds], "train time (min)", "paper %"]
-    body = []
-    for r in rows:
-        m, s = _acc(r)
-        fa = _fold_accs(r)
-        cfg = r.get("config_filters", "-")
-        key = r.get("model") or r.get("variant")
-        label = f"Test {r['test']}: {key}" if r.get("test") else key
-        spec = f"`{r['spec']}`" if r.get("spec", "-") != "-" else "-"
-        body.append([r["name"], r.get("group", "-"), label, spec, cfg,
-                     pct(m, s), *[pct(fa.get(k)) for k in folds],
-                     "-" if not r.get("train_seconds") else f"{r['train_seconds'] / 60:.1f}",
-                     (paper or {}).get(key, "-")])
-    rep.table(title, headers, body, note=note)
-
-
-def _bars(rep: Report, out: Path, name: str, title: str, rows: Sequence[Mapping[str, Any]],
-          variants: Sequence[str]) -> None:
-    from spectranet.engine.plots import plot_grouped_bars
-
-    by = {(r.get("group"), r.get("variant")): r for r in rows}
-    series, errors = {}, {}
-    for v in variants:
-        accs = [_acc(by.get((g, v))) for g in (1, 2, 3)]
-        series[v] = [np.nan if a is None else a for a, _ in accs]
-        errors[v] = [0.0 if s is None else s for _, s in accs]
-    fig = plot_grouped_bars(["Group 1", "Group 2", "Group 3"], series, errors=errors,
-                            ylabel="clip accuracy (mean over test folds)", title=title,
-                            ylim=(0, 1))
-    rep.figure(title, save_plot(fig, out, name))
-
-
-_Pair = tuple[str, Mapping[str, Any] | None, Mapping[str, Any] | None]
-
-
-def _pairs_table(rep: Report, pairs: Sequence[_Pair], claim: str, first: str,
-                 second: str) -> None:
-    """Claim table: one line per (label, claimed better run, other run), paired over folds."""
-    body = [[label, *comparison_cells(compare_paired(_fold_accs(a), _fold_accs(b)))]
-            for label, a, b in pairs]
-    held = sum(line[-1] == HOLDS for line in body)
-    rep.table(f"Claim: {claim}", ["pair", *COMPARISON_HEADERS], body,
-              note=f"Differences: {first} minus {second}, clip accuracy, same test fold. "
-                   + RULE)
-    rep.add(f"The claim holds in {held} of {len(body)} comparisons.", "")
-
-
-def _group_pairs(rows: Sequence[Mapping[str, Any]], a: str, b: str) -> list[_Pair]:
-    by = {(r.get("group"), r.get("variant")): r for r in rows}
-    return [(f"Group {g}", by.get((g, a)), by.get((g, b))) for g in (1, 2, 3)]
-
-
 def write_report(name: str, scale: str, out: Path, rows: Sequence[Mapping[str, Any]],
                  skipped: Sequence[tuple[str, str]], *, root: str | Path | None = None) -> Path:
     """Render ``report.md`` (and its tables as CSV/JSON, figures as PNG) for experiment ``name``."""
@@ -317,7 +248,7 @@ def write_report(name: str, scale: str, out: Path, rows: Sequence[Mapping[str, A
                 "exp3": ("Table 1 model", "one more dilated")}[name]
         table = {"exp1": "Table 1", "exp2": "Table 2", "exp3": "Table 3"}[name]
         rep.section(f"{table}: clip accuracy per model")
-        _model_table(rep, f"{table} (ours)", rows,
+        model_table(rep, f"{table} (ours)", rows,
                      note=f"paper %: the paper's {table} lists layer structures only; its "
                           f"accuracies are a bar chart ({_FIGURE[name]}) and the text quoted "
                           "below, with no number per test, hence '-'.")
@@ -325,10 +256,10 @@ def write_report(name: str, scale: str, out: Path, rows: Sequence[Mapping[str, A
                     f"The paper, {claim['where']}: {claim['text']}.")
         if name == "exp1":
             _exp1_numbers(rep, rows)
-        _pairs_table(rep, _group_pairs(rows, a, b), f"{a} better than {b}", a, b)
+        pairs_table(rep, group_pairs(rows, a, b), f"{a} better than {b}", a, b)
         rep.section("Figures")
         fig_no = _FIGURE[name]
-        _bars(rep, out, f"{name}_bars", f"{fig_no}: {a} vs {b} per group", rows, (a, b))
+        bar_figure(rep, out, f"{name}_bars", f"{fig_no}: {a} vs {b} per group", rows, (a, b))
         by = {(r.get("group"), r.get("variant")): r for r in rows}
         per_fold = {f"Group 3 {v}": by[(3, v)]["metrics"]["folds"] for v in (a, b)
                     if by.get((3, v)) and by[(3, v)]["status"] == "done"}
@@ -339,14 +270,14 @@ def write_report(name: str, scale: str, out: Path, rows: Sequence[Mapping[str, A
     else:
         rep.section("Table 4: comparison on the same folds")
         printed = {r["method"]: r["printed"] for r in claim["rows"]}
-        _model_table(rep, "Table 4 (ours)", rows, paper={
+        model_table(rep, "Table 4 (ours)", rows, paper={
             ours: f"{printed[method]}, {method}"
             for method, models in _TABLE4_OURS.items() for ours in models},
             note="paper %: the row of the paper's Table 4 that each of our models stands "
                  "beside (next table).")
         _table4_paper_rows(rep, rows)
         by_model = {r.get("model"): r for r in rows}
-        _pairs_table(rep, [(f"dilated CNN vs {other}", by_model.get("dilated CNN"),
+        pairs_table(rep, [(f"dilated CNN vs {other}", by_model.get("dilated CNN"),
                             by_model.get(other))
                            for other in ("Piczak CNN", "MFCC + SVM", "MFCC + random forest")],
                      "the dilated CNN above the other methods of Table 4", "dilated CNN",
@@ -384,7 +315,7 @@ def _table4_paper_rows(rep: Report, rows: Sequence[Mapping[str, Any]]) -> None:
         method = paper_row["method"]
         ours = _TABLE4_OURS.get(method, ())
         body.append([method, paper_row["printed"], " / ".join(ours) or "-",
-                     " / ".join(pct(*_acc(by_model.get(m))) for m in ours) or "-",
+                     " / ".join(pct(*clip_accuracy(by_model.get(m))) for m in ours) or "-",
                      _TABLE4_RELATION.get(method, "not run by us")])
     rep.table("Table 4: the paper's rows beside ours",
               ["paper's method (Table 4)", "paper accuracy (as printed)", "ours",
@@ -393,7 +324,7 @@ def _table4_paper_rows(rep: Report, rows: Sequence[Mapping[str, Any]]) -> None:
 
 
 def _open_choices(rep: Report, rows: Sequence[Mapping[str, Any]]) -> None:
-    folds = sorted({k for r in rows for k in _fold_accs(r)})
+    folds = sorted({k for r in rows for k in fold_accuracies(r)})
     where = (f"the folds present here ({', '.join(map(str, folds))})" if folds
              else "the folds present (see data above)")
     rep.section("Choices the paper leaves open",

@@ -17,8 +17,6 @@ folder (report, ``results.json``, tables and figures, no ``runs/``) is recognise
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import multiprocessing
 import os
@@ -26,44 +24,28 @@ import shutil
 import sys
 import time
 import traceback
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from spectranet.config import config_as_json, same_config
-from spectranet.engine.runs import atomic_write_json, atomic_write_text, read_json
+from spectranet.engine.identity import config_as_json, same_config
+from spectranet.engine.runs import atomic_write_json, read_json
 from spectranet.engine.workers import exit_with_parent
 from spectranet.errors import ConfigError, DataNotFoundError
+from spectranet.experiments.gridruns import (
+    NAME_CHARACTERS,
+    GridRun,
+    data_fingerprint,
+    is_finished,
+    run_dir,
+)
+from spectranet.experiments.results import collect_results, published_results, summarise_metrics
 
 __all__ = ["GridRun", "RUNNERS", "run_grid", "collect_results", "summarise_metrics",
-           "run_dir", "is_finished", "find_reusable", "usable_cpus", "validate_grid",
-           "published_results"]
+           "run_dir", "is_finished", "data_fingerprint", "find_reusable", "usable_cpus",
+           "validate_grid", "published_results"]
 
-_NAME_OK = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.")
-
-
-@dataclass(frozen=True)
-class GridRun:
-    """One independent run of a grid.
-
-    Parameters
-    ----------
-    name : str
-        Unique within the grid; letters, digits, ``_``, ``-`` and ``.`` (a folder name).
-    domain : {"hsi", "audio", "mfcc"}
-        Which library function trains it (see :data:`RUNNERS`).
-    config : HSIConfig, AudioConfig or BaselineConfig
-    tags : mapping, optional
-        Labels for tables (e.g. ``{"scene": "indian_pines", "window": 11}``); copied into the
-        results rows.
-    """
-
-    name: str
-    domain: str
-    config: Any
-    tags: Mapping[str, Any] = field(default_factory=dict)
 
 
 def _train_hsi(config: Any, out: Path, root: str | Path | None) -> dict[str, Any]:
@@ -92,16 +74,6 @@ RUNNERS: dict[str, Callable[[Any, Path, str | Path | None], dict[str, Any]]] = {
 }
 
 
-def run_dir(out: str | Path, name: str) -> Path:
-    """Folder of run ``name`` in grid folder ``out``: ``out/runs/<name>``."""
-    return Path(out) / "runs" / name
-
-
-def is_finished(out: str | Path, name: str) -> bool:
-    """Whether run ``name`` of grid ``out`` finished (its ``metrics.json`` exists)."""
-    return (run_dir(out, name) / "metrics.json").is_file()
-
-
 def usable_cpus() -> int:
     """CPUs this process may run on (its affinity mask, e.g. set by ``taskset``)."""
     if hasattr(os, "sched_getaffinity"):
@@ -124,7 +96,7 @@ def validate_grid(runs: Sequence[GridRun], out: str | Path, *, jobs: int = 1,
         raise ConfigError(f"jobs must be an integer >= 1, got {jobs!r}")
     seen: set[str] = set()
     for run in runs:
-        if not run.name or set(run.name) - _NAME_OK:
+        if not run.name or set(run.name) - NAME_CHARACTERS:
             raise ConfigError("run name must use letters, digits, '_', '-' or '.', "
                               f"got {run.name!r}")
         if run.name in seen:
@@ -141,18 +113,20 @@ def validate_grid(runs: Sequence[GridRun], out: str | Path, *, jobs: int = 1,
                                   "use a new --out")
 
 
-def find_reusable(run: GridRun, others: Sequence[str | Path]) -> Path | None:
+def find_reusable(run: GridRun, others: Sequence[str | Path],
+                  fingerprint: str | None = None) -> Path | None:
     """Folder of a finished run in grid folders ``others`` with ``run``'s domain and configuration.
 
-    Returns the first match (in ``others`` order, then in each grid's ``grid.json`` order), or
-    None. Folders without ``grid.json`` raise :class:`ConfigError`: they are not grids.
+    Returns the first match (in ``others`` order, then in each grid's ``grid.json`` order) that
+    finished on data of ``fingerprint`` when given, or None. Folders without ``grid.json``
+    raise :class:`ConfigError`: they are not grids.
     """
     for other in map(Path, others):
         if not (other / "grid.json").is_file():
             raise ConfigError(f"{other}: not a grid folder (no grid.json) to reuse runs from")
         for entry in read_json(other / "grid.json")["runs"]:
             if (entry["domain"] == run.domain and same_config(entry["config"], run.config)
-                    and is_finished(other, entry["name"])):
+                    and is_finished(other, entry["name"], fingerprint)):
                 return run_dir(other, entry["name"])
     return None
 
@@ -258,8 +232,22 @@ def run_grid(runs: Sequence[GridRun], out: str | Path, *, jobs: int = 1,
     atomic_write_json(out / "grid.json", {"runs": known + [
         {"name": r.name, "domain": r.domain, "tags": dict(r.tags),
          "config": config_as_json(r.config)} for r in runs]})
-    todo = [r for r in runs if not is_finished(out, r.name)]
-    sources = {r.name: find_reusable(r, reuse) for r in todo} if reuse else {}
+    fingerprints: dict[str, str | None] = {}  # configuration -> its data's fingerprint now
+
+    def fingerprint(run: GridRun) -> str | None:
+        if runner is not None:  # a custom runner's configurations need not name real data
+            return None
+        key = json.dumps([run.domain, config_as_json(run.config)], sort_keys=True)
+        if key not in fingerprints:
+            fingerprints[key] = data_fingerprint(run.domain, run.config, root)
+        return fingerprints[key]
+
+    def finished(run: GridRun) -> bool:  # metrics.json alone is not enough: same data too
+        return is_finished(out, run.name, fingerprint(run))
+
+    todo = [r for r in runs if not finished(r)]
+    sources = ({r.name: find_reusable(r, reuse, fingerprint(r)) for r in todo}
+               if reuse else {})
     outcome: dict[str, dict[str, Any]] = {}
 
     def note(message: str) -> None:
@@ -275,7 +263,7 @@ def run_grid(runs: Sequence[GridRun], out: str | Path, *, jobs: int = 1,
         if (source := sources.get(run.name)) is not None:
             _copy_run(source, run_dir(out, run.name))
             note(f"reused {run.name} from {source}")
-    todo = [r for r in todo if not is_finished(out, r.name)]
+    todo = [r for r in todo if not finished(r)]
 
     def finish(i: int, run: GridRun, result: dict[str, Any]) -> None:
         outcome[run.name] = result
@@ -310,130 +298,6 @@ def run_grid(runs: Sequence[GridRun], out: str | Path, *, jobs: int = 1,
                                   "seconds": 0.0}
                     finish(done_count, run, result)
     return collect_results(runs, out, outcome=outcome)
-
-
-def summarise_metrics(domain: str, metrics: Mapping[str, Any]) -> dict[str, Any]:
-    """Flat summary of a run's ``metrics.json`` for tables (fractions in [0, 1], seconds).
-
-    hsi: ``overall_accuracy``, ``average_accuracy``, ``kappa`` (means over seeds), their
-    ``*_std``, ``train_seconds`` (per seed), ``epochs``, ``seconds_per_epoch``, ``parameters``,
-    ``map_seconds``, ``n_seeds``. audio and mfcc: ``clip_accuracy`` (mean over folds) and
-    ``clip_accuracy_std``, ``window_accuracy`` (audio), ``train_seconds`` (all folds),
-    ``fold_<k>`` (clip accuracy per test fold).
-    """
-    std = metrics.get("std") or {}
-    row: dict[str, Any] = {}
-    if domain == "hsi":
-        for key in ("overall_accuracy", "average_accuracy", "kappa"):
-            row[key] = metrics.get(key)
-            row[f"{key}_std"] = std.get(key, 0.0)
-        for key in ("train_seconds", "epochs", "parameters", "map_seconds"):
-            row[key] = metrics.get(key)
-        if row["train_seconds"] is not None and row["epochs"]:
-            row["seconds_per_epoch"] = row["train_seconds"] / row["epochs"]
-        row["n_seeds"] = len(metrics.get("seeds", [])) or 1
-        return row
-    row["clip_accuracy"] = metrics.get("clip_accuracy")
-    row["clip_accuracy_std"] = std.get("clip_accuracy", 0.0)
-    if "window_accuracy" in metrics:
-        row["window_accuracy"] = metrics["window_accuracy"]
-    row["train_seconds"] = metrics.get("train_seconds")
-    for f in metrics.get("folds", []):
-        row[f"fold_{f['fold']}"] = f["clip_accuracy"]
-    return row
-
-
-def collect_results(runs: Sequence[GridRun], out: str | Path, *,
-                    outcome: Mapping[str, Mapping[str, Any]] | None = None
-                    ) -> list[dict[str, Any]]:
-    """Gather every run's status and summary into ``results.csv`` and ``results.json``.
-
-    Returns
-    -------
-    list of dict
-        Per run: ``name``, ``domain``, ``status`` ("done", "failed", "skipped" or "pending"),
-        ``error``, ``seconds`` (wall time of this invocation, 0 for a reused run), the tags,
-        ``reused_from`` (a run copied from another grid), the :func:`summarise_metrics` keys
-        and ``metrics`` (the full ``metrics.json``; in the
-        JSON file only).
-    """
-    out = Path(out)
-    outcome = outcome or {}
-    rows = []
-    for run in runs:
-        folder = run_dir(out, run.name)
-        row: dict[str, Any] = {"name": run.name, "domain": run.domain, **dict(run.tags)}
-        if is_finished(out, run.name):
-            metrics = read_json(folder / "metrics.json")
-            row |= {"status": "done", "error": "",
-                    "seconds": outcome.get(run.name, {}).get("seconds", 0.0)}
-            row |= summarise_metrics(run.domain, metrics) | {"metrics": metrics}
-            if (folder / "reused.json").is_file():
-                row["reused_from"] = read_json(folder / "reused.json")["source"]
-        elif (folder / "error.json").is_file():
-            err = read_json(folder / "error.json")
-            row |= {"status": err["status"], "error": err["error"],
-                    "seconds": outcome.get(run.name, {}).get("seconds", 0.0)}
-        elif run.name in outcome:  # the worker process died before it could record anything
-            row |= {k: outcome[run.name][k] for k in ("status", "error", "seconds")}
-        else:
-            row |= {"status": "pending", "error": "", "seconds": 0.0}
-        rows.append(row)
-    atomic_write_json(out / "results.json", {"runs": rows})
-    columns: list[str] = []
-    for row in rows:
-        columns += [k for k in row if k != "metrics" and k not in columns]
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: "" if row.get(k) is None else row.get(k) for k in columns})
-    atomic_write_text(out / "results.csv", buf.getvalue())
-    return rows
-
-
-def published_results(runs: Sequence[GridRun], out: str | Path) -> list[dict[str, Any]] | None:
-    """Rows of a published grid folder, to render its report again without training.
-
-    A folder copied for publication (e.g. ``docs/results/``) keeps ``results.json`` but not
-    ``runs/``. Its rows are used when ``out`` has no ``runs/`` folder and ``results.json`` lists
-    every run of ``runs`` as done, with the same domain and tags, and records for each its
-    ``epochs`` and ``n_seeds`` (as hyperspectral rows do) so that they can be checked against the
-    run's configuration. Sound rows record neither, so their grids are never rendered this way.
-
-    Returns
-    -------
-    list of dict or None
-        The rows in ``runs`` order (as :func:`collect_results` returns them) with
-        ``rendered_from="results.json"``; None when ``out`` is not such a folder, and the runs
-        are to be trained.
-
-    Raises
-    ------
-    ConfigError
-        ``results.json`` holds every run, done, but with other epochs or another number of
-        seeds than ``runs`` ask for.
-    """
-    out = Path(out)
-    if (out / "runs").exists() or not (out / "results.json").is_file():
-        return None
-    saved = {r["name"]: r for r in read_json(out / "results.json")["runs"]}
-    rows = []
-    for run in runs:
-        row = saved.get(run.name)
-        tags = json.loads(json.dumps(dict(run.tags)))  # as they read back from JSON
-        if (row is None or row.get("status") != "done" or row.get("domain") != run.domain
-                or any(row.get(k) != v for k, v in tags.items())
-                or row.get("epochs") is None or row.get("n_seeds") is None):
-            return None
-        rows.append(row | {"rendered_from": "results.json"})
-    for run, row in zip(runs, rows, strict=True):
-        wanted = (getattr(run.config, "epochs", None), len(getattr(run.config, "seeds", ())))
-        if (row["epochs"], row["n_seeds"]) != wanted:
-            raise ConfigError(f"{out}/results.json holds run {run.name!r} with "
-                              f"{row['epochs']} epochs and {row['n_seeds']} seed(s), expected "
-                              f"{wanted[0]} and {wanted[1]}; use a new --out")
-    return rows
 
 
 def stderr_log(message: str) -> None:

@@ -127,9 +127,24 @@ class HSIClassifier(ClassifierMixin, BaseEstimator):
         seed: int = 0,
         verbose: bool = False,
     ) -> None:
-        for name, value in locals().items():  # every argument stored unchanged (sklearn's rule)
-            if name != "self":
-                setattr(self, name, value)
+        # every argument stored unchanged, validated in fit (scikit-learn's rule)
+        self.preset = preset
+        self.window = window
+        self.components = components
+        self.model = model
+        self.dropout = dropout
+        self.optimizer = optimizer
+        self.lr = lr
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.weight_decay = weight_decay
+        self.class_weight = class_weight
+        self.validation_fraction = validation_fraction
+        self.precision = precision
+        self.device = device
+        self.map_batch_size = map_batch_size
+        self.seed = seed
+        self.verbose = verbose
 
     def __sklearn_tags__(self) -> Any:
         """Inputs are (rows, cols, bands) cubes, not 2-D sample matrices."""

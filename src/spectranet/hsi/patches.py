@@ -7,7 +7,7 @@ The cube is padded by ``window // 2`` on each side, so border pixels get patches
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from numbers import Integral
 from typing import Any
 
@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from spectranet.engine.batches import EpochBatches, EpochSampler
 from spectranet.errors import ConfigError, DataError
 
 __all__ = ["PAD_MODES", "check_window", "pad_cube", "PatchDataset", "PatchBatches"]
@@ -226,7 +227,7 @@ class PatchDataset(Dataset[Sample]):
         return self.__getitems__([int(position)])[0]
 
 
-class PatchBatches:
+class PatchBatches(EpochBatches):
     """Iterable of batch dicts over a :class:`PatchDataset`, one gather per batch.
 
     Parameters
@@ -234,8 +235,9 @@ class PatchBatches:
     dataset : PatchDataset
     batch_size : int >= 1, default 256
     shuffle : bool, default False
-        Reshuffle at every pass; epoch ``e`` uses ``numpy.random.default_rng([seed, e])``.
-    seed : int >= 0 or numpy.random.Generator or None, default None
+        Epoch ``e`` (see ``set_epoch``) visits the patches in the order
+        ``numpy.random.default_rng([seed, e]).permutation(len(dataset))``.
+    seed : int >= 0 or None, default None
         Required when ``shuffle`` is True.
     drop_last : bool, default False
         Drop the last incomplete batch.
@@ -245,6 +247,7 @@ class PatchBatches:
     Examples
     --------
     >>> loader = PatchBatches(train, 256, shuffle=True, seed=0)
+    >>> loader.set_epoch(3)
     >>> for batch in loader: ...                 # batch["x"]: (256, 1, bands, S, S)
     """
 
@@ -254,43 +257,20 @@ class PatchBatches:
         batch_size: int = 256,
         *,
         shuffle: bool = False,
-        seed: int | np.random.Generator | None = None,
+        seed: int | None = None,
         drop_last: bool = False,
         transforms: Callable[[Sample], Sample] | None = None,
     ) -> None:
         if not isinstance(dataset, PatchDataset):
             raise ConfigError(f"dataset must be a PatchDataset, got {type(dataset).__name__}")
-        if isinstance(batch_size, bool) or not isinstance(batch_size, Integral) or batch_size < 1:
-            raise ConfigError(f"batch_size must be an integer >= 1, got {batch_size!r}")
         if shuffle and seed is None:
-            raise ConfigError("seed must be an int or numpy Generator when shuffle=True, got None")
-        if seed is not None and not isinstance(seed, np.random.Generator) and (
-                isinstance(seed, bool) or not isinstance(seed, Integral) or seed < 0):
-            raise ConfigError(f"seed must be an integer >= 0 or a numpy Generator, got {seed!r}")
-        self.dataset, self.batch_size, self.shuffle = dataset, int(batch_size), shuffle
-        self.seed, self.drop_last, self.transforms = seed, drop_last, transforms
-        self.epoch = 0
+            raise ConfigError("seed must be an integer >= 0 when shuffle=True, got None")
+        self.dataset, self.transforms = dataset, transforms
+        sampler = EpochSampler(np.arange(len(dataset)), shuffle=shuffle,
+                               seed=0 if seed is None else seed)
+        super().__init__(sampler, batch_size, drop_last=drop_last)
 
-    def set_epoch(self, epoch: int) -> None:
-        """Choose the shuffling of the next pass (e.g. when resuming at ``epoch``)."""
-        self.epoch = int(epoch)
-
-    def __len__(self) -> int:
-        n, bs = len(self.dataset), self.batch_size
-        return n // bs if self.drop_last else -(-n // bs)
-
-    def __iter__(self) -> Iterator[Sample]:
-        return self.iter_batches(range(len(self)))
-
-    def iter_batches(self, numbers: Iterable[int]) -> Iterator[Sample]:
-        """Yield batches ``numbers`` (positions in this pass's order) only, e.g. one rank's."""
-        n = len(self.dataset)
-        order = np.arange(n)
-        if self.shuffle:
-            rng = (self.seed if isinstance(self.seed, np.random.Generator)
-                   else np.random.default_rng([int(self.seed), self.epoch]))  # type: ignore[arg-type]
-            order = rng.permutation(n)
-        self.epoch += 1
-        for i in map(int, numbers):
-            batch = self.dataset.batch(order[i * self.batch_size:(i + 1) * self.batch_size])
-            yield self.transforms(batch) if self.transforms else batch
+    def gather(self, rows: np.ndarray, number: int) -> Sample:
+        """The patches at dataset positions ``rows``, then ``transforms``."""
+        batch = self.dataset.batch(rows)
+        return self.transforms(batch) if self.transforms else batch

@@ -1,4 +1,4 @@
-"""Hyperspectral runs: ``train``, ``evaluate`` and ``predict``, behind ``spectranet hsi``.
+"""Hyperspectral runs: ``train``, behind ``spectranet hsi train``.
 
 A run folder holds ``config.json``, ``metrics.json`` and ``report.md`` for all seeds, and one
 ``seed_<k>/`` folder per seed with that seed's split (``split.json``: flat pixel indices
@@ -7,7 +7,7 @@ and figures. Finished seeds are skipped on a rerun and an interrupted seed resum
 checkpoint.
 
 Under ``torchrun`` every process trains (``fit`` runs DistributedDataParallel) and only rank 0
-writes the run folder.
+writes the run folder. ``evaluate`` and ``predict`` are in :mod:`spectranet.hsi.inference`.
 """
 
 from __future__ import annotations
@@ -19,43 +19,43 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from spectranet.config import HSIConfig
-from spectranet.engine.checkpoints import load_best_checkpoint
-from spectranet.engine.distributed import check_device, is_main_process
-from spectranet.engine.identity import fingerprint_files, read_run
+from spectranet.engine.distributed import check_device
+from spectranet.engine.identity import fingerprint_files
 from spectranet.engine.metrics import classification_metrics, mean_std
 from spectranet.engine.optim import make_loss, make_optimizer
 from spectranet.engine.plots import plot_confusion_matrix, plot_history
 from spectranet.engine.precision import resolve_precision
 from spectranet.engine.run import Run
-from spectranet.engine.runs import RunDir, read_json, save_npy
+from spectranet.engine.runs import RunDir, save_npy
 from spectranet.engine.scoring import predict_proba
-from spectranet.engine.training import fit, seed_everything
-from spectranet.errors import ConfigError, DataError, DataNotFoundError
+from spectranet.engine.training import fit
+from spectranet.errors import ConfigError
 from spectranet.hsi import report
 from spectranet.hsi.augment import make_augment
 from spectranet.hsi.datasets import (
     Scene,
-    check_same_grid,
     load_cube,
     load_scene,
-    read_cube,
     read_labels,
 )
 from spectranet.hsi.disjoint import disjoint_split
+from spectranet.hsi.fixed_split import preprocessing_on_training
 from spectranet.hsi.maps import plot_map, predict_map
 from spectranet.hsi.models import build_model, count_parameters
 from spectranet.hsi.patches import PatchBatches, PatchDataset, check_window
+from spectranet.hsi.plots import plot_regions
 from spectranet.hsi.readers import read_class_names
 from spectranet.hsi.reduce import SpectralReducer
+from spectranet.hsi.split_files import load_split_file, save_split_file
 from spectranet.hsi.splits import Split, leakage, per_class_split, random_split
 
-__all__ = ["train", "evaluate", "predict", "load_run_model", "make_split"]
+__all__ = ["train", "make_split", "load_scene_of", "data_fingerprint", "summarise"]
 
 
-def _load(config: HSIConfig, root: str | Path | None) -> Scene:
+def load_scene_of(config: HSIConfig, root: str | Path | None = None) -> Scene:
+    """The scene ``config`` names, or its cube, label map and class names files."""
     if config.scene is not None:
         return load_scene(config.scene, root=root)
     assert config.cube is not None and config.gt is not None  # guaranteed by HSIConfig
@@ -67,12 +67,32 @@ def _load(config: HSIConfig, root: str | Path | None) -> Scene:
                      gt_variable=config.gt_variable, class_names=names)
 
 
-def make_split(labels: np.ndarray, config: HSIConfig, seed: int,
-               class_names: Sequence[str] | None = None) -> Split:
-    """The split of ``config.protocol`` (or ``train_per_class``) for one seed.
+def data_fingerprint(config: HSIConfig, root: str | Path | None = None, *,
+                     scene: Scene | None = None) -> str:
+    """The sha256 of the files a run of ``config`` reads: cube, label map, class names, split.
 
-    ``class_names`` name the classes in errors and notes (the user's ids and names).
+    ``scene`` is ``config``'s scene when already loaded (saves reading it again).
     """
+    scene = scene if scene is not None else load_scene_of(config, root)
+    split_files = config.split_file or []
+    return fingerprint_files([scene.source["cube"], scene.source["gt"],
+                              *([config.class_names] if config.class_names else []),
+                              *([split_files] if isinstance(split_files, str) else split_files)])
+
+
+def make_split(labels: np.ndarray, config: HSIConfig, seed: int,
+               class_names: Sequence[str] | None = None,
+               class_ids: Sequence[int] | None = None) -> Split:
+    """The split of ``config.protocol`` (or ``train_per_class``, or ``split_file``) for one seed.
+
+    ``class_names`` name the classes in errors and notes (the user's ids and names);
+    ``class_ids`` are the ids a split file holds (default 1..K).
+    """
+    if config.split_file is not None:
+        return load_split_file(
+            config.split_file, labels, class_ids or range(1, int(labels.max()) + 2),
+            window=config.window, seed=seed, val_fraction=config.val_fraction,
+            buffer=config.split_buffer, class_names=class_names)
     if config.protocol == "disjoint":
         return disjoint_split(
             labels,
@@ -134,31 +154,30 @@ def train(
     ConfigError, DataError, DataNotFoundError
         Before any file is written, for invalid settings or input.
     """
-    scene = _load(config, root)
+    scene = load_scene_of(config, root)
     check_window(config.window, scene.labels.shape)
     if config.components > scene.n_bands:
         raise ConfigError(f"components must be <= the cube's {scene.n_bands} bands "
                           f"({scene.source.get('cube', scene.name)}), got {config.components}")
     names = [str(i) if n == f"class {i}" else f"{i} ({n})"  # the user's ids, and names if any
              for i, n in zip(scene.class_ids, scene.class_names, strict=True)]
-    splits = {seed: make_split(scene.labels, config, seed, names) for seed in config.seeds}
+    splits = {seed: make_split(scene.labels, config, seed, names, scene.class_ids)
+              for seed in config.seeds}
     build_model(config.model, **_model_kwargs(config, scene.n_classes))  # validates early
     check_device(config.device)
     precision = resolve_precision(config.precision)
     resolved = dataclasses.asdict(config) | {"precision_resolved": precision}
-    fingerprint = fingerprint_files([scene.source["cube"], scene.source["gt"],
-                                     *([config.class_names] if config.class_names else [])])
-    run = Run.open(out, config, fingerprint, domain="hsi",
+    run = Run.open(out, config, data_fingerprint(config, scene=scene), domain="hsi",
                    describe={"resolved": resolved, "scene": _scene_meta(scene)})
     run.log(f"hsi train {scene.name}: {resolved}")
     per_seed = []
     reduced: dict[str, Any] = {}  # the seed-independent reduction, fitted once
     for seed in _seed_bar(config.seeds, progress):
         per_seed.append(
-            _train_seed(scene, config, splits[seed], seed, precision, run.path / f"seed_{seed}",
+            _train_seed(scene, config, splits[seed], seed, precision, run,
                         progress=progress, reduced=reduced)
         )
-    metrics = _summarise(per_seed, config.seeds)
+    metrics = summarise(per_seed, config.seeds)
     run.log(f"done: OA {metrics['overall_accuracy']:.4f}")
     run.finish(metrics, report.render(scene, config, precision, per_seed))
     return metrics
@@ -170,7 +189,8 @@ def _seed_bar(seeds: list[int], progress: bool) -> Any:
     return progress_bar(seeds, desc="seeds", enabled=progress and len(seeds) > 1)
 
 
-def _summarise(per_seed: list[dict[str, Any]], seeds: list[int]) -> dict[str, Any]:
+def summarise(per_seed: list[dict[str, Any]], seeds: list[int]) -> dict[str, Any]:
+    """One seed's metrics as they are, or the mean, std and pooled confusion of several."""
     first = {k: v for k, v in per_seed[0].items() if k != "seed"}
     if len(per_seed) == 1:
         return first | {"seed": seeds[0]}
@@ -200,7 +220,7 @@ def _scene_meta(scene: Scene) -> dict[str, Any]:
 
 def _fit_reducer(scene: Scene, config: HSIConfig, split: Split) -> SpectralReducer:
     reducer = SpectralReducer(n_components=config.components)
-    if config.protocol == "disjoint":
+    if preprocessing_on_training(config, split):
         mask = np.zeros(scene.labels.size, dtype=bool)
         mask[split.train] = True  # leakage-free: PCA and scaling see training pixels only
         return reducer.fit(scene.cube, mask=mask.reshape(scene.labels.shape))
@@ -211,14 +231,14 @@ def _reduce(scene: Scene, config: HSIConfig, split: Split,
             cache: dict[str, Any]) -> tuple[SpectralReducer, np.ndarray]:
     """Fitted reducer and reduced cube, reused from ``cache`` when seed-independent.
 
-    Outside the disjoint protocol the reducer is fitted on the whole cube, so the first seed's
-    reducer and cube are kept in ``cache`` for the other seeds.
+    Outside the leakage-free protocols the reducer is fitted on the whole cube, so the first
+    seed's reducer and cube are kept in ``cache`` for the other seeds.
     """
     if "reducer" in cache:
         return cache["reducer"], cache["cube"]
     reducer = _fit_reducer(scene, config, split)
     cube = reducer.transform(scene.cube)
-    if config.protocol != "disjoint":
+    if not preprocessing_on_training(config, split):
         cache.update(reducer=reducer, cube=cube)
     return reducer, cube
 
@@ -229,17 +249,20 @@ def _train_seed(
     split: Split,
     seed: int,
     precision: str,
-    folder: Path,
+    parent: Run,
     *,
     progress: bool,
     reduced: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    if (folder / "metrics.json").is_file():  # finished on an earlier run
-        return read_json(folder / "metrics.json")
-    run = RunDir(folder) if is_main_process() else None  # other ranks train, write nothing
+    name = f"seed_{seed}"
+    if (finished := parent.finished_unit(name)) is not None:
+        return finished
+    unit = parent.unit(name, split.to_dict(), seed)
+    run = unit.folder  # None on ranks other than 0: they train along and write nothing
     if run is not None:
-        run.write_json("split.json", split.to_dict())
-    seed_everything(seed)
+        save_split_file(unit.path / "split.npz", split, scene.labels, scene.class_ids)
+        run.save_figure(plot_regions(split, scene.labels, title=f"{scene.name}, seed {seed}: "
+                                     "regions"), "regions")
     reducer, cube = _reduce(scene, config, split, {} if reduced is None else reduced)
     patches = PatchDataset(cube, scene.labels, split.train, window=config.window)
     labels = scene.labels.ravel()
@@ -273,7 +296,7 @@ def _train_seed(
         batches(split.val, False, config.map_batch_size),
         optimizer=optimizer,
         epochs=config.epochs,
-        checkpoint_path=folder / "checkpoint.pt",
+        checkpoint_path=unit.checkpoint,
         device=config.device,
         precision=precision,
         metadata=metadata,
@@ -282,7 +305,7 @@ def _train_seed(
         loss_fn=make_loss(config.class_weight, labels[split.train], n_classes,
                           label_smoothing=config.label_smoothing),
         mixup=config.mixup,
-        log=None if run is None else run.log,
+        log=unit.log,
     )
     tic = time.perf_counter()
     probs, ids = predict_proba(model, batches(split.test, False, config.map_batch_size),
@@ -295,7 +318,7 @@ def _train_seed(
                                 batch_size=config.map_batch_size, device=config.device,
                                 precision=precision, progress=progress)
         map_seconds = time.perf_counter() - tic
-        save_npy(folder / "map.npy", np.asarray(scene.class_ids)[label_map])  # the scene's ids
+        save_npy(unit.path / "map.npy", np.asarray(scene.class_ids)[label_map])  # the scene's ids
         _seed_figures(run, scene, label_map, metrics, result.history, seed)
         metrics |= {"map_seconds": map_seconds,
                     "map_pixels_per_second": label_map.size / map_seconds}
@@ -310,13 +333,12 @@ def _train_seed(
         "class_counts": {k: np.bincount(labels[getattr(split, k)], minlength=n_classes).tolist()
                          for k in ("train", "val", "test")},
         "split_notes": list(getattr(split, "notes", []) or []),
+        "split_info": dict(split.info),
+        "preprocessing_fit": "train" if preprocessing_on_training(config, split) else "cube",
         "leakage": leakage(split, scene.labels.shape, config.window),
         "history": result.history,
     }
-    if run is not None:
-        run.write_json("metrics.json", metrics)
-        run.close()
-    return metrics
+    return unit.finish(metrics)
 
 
 def _seed_figures(run: RunDir, scene: Scene, label_map: np.ndarray, metrics: dict[str, Any],
@@ -327,118 +349,3 @@ def _seed_figures(run: RunDir, scene: Scene, label_map: np.ndarray, metrics: dic
     run.save_figure(plot_confusion_matrix(metrics["confusion_matrix"], scene.class_names),
                     "confusion_matrix")
     run.save_figure(plot_history(history, title=f"{scene.name}, seed {seed}"), "curves")
-
-
-def load_run_model(run: str | Path, *, seed: int | None = None) -> tuple[torch.nn.Module, dict]:
-    """Load the model kept by a run (the seed with the best validation accuracy by default).
-
-    Returns
-    -------
-    model : nn.Module
-        In eval mode, best-on-validation weights.
-    metadata : dict
-        Class ids and names, palette, the fitted reducer (a :class:`SpectralReducer`), window,
-        precision, seed.
-    """
-    run = Path(run)
-    read_run(run, expect="hsi")
-    candidates = sorted(run.glob("seed_*/checkpoint.pt"))
-    if seed is not None:
-        candidates = [p for p in candidates if p.parent.name == f"seed_{seed}"]
-    if not candidates:
-        raise DataNotFoundError(f"{run}: no checkpoint.pt"
-                                + (f" for seed {seed}" if seed is not None else ""))
-    state = load_best_checkpoint(candidates)
-    meta = state["metadata"]
-    if meta.get("domain") != "hsi":
-        raise DataError(f"{run}: not a hyperspectral run")
-    model = build_model(meta["model"], **meta["model_kwargs"])
-    model.load_state_dict(state["model"])
-    return model.eval(), meta | {"reducer": SpectralReducer.from_state(meta["reducer"])}
-
-
-def evaluate(run: str | Path, *, root: str | Path | None = None,
-             progress: bool = True) -> dict[str, Any]:
-    """Re-score every seed of a finished run on its saved test split from its checkpoint.
-
-    Returns the per-seed metrics (OA, AA, kappa, per-class accuracy, confusion matrix) and, with
-    several seeds, their mean and std; ``metrics.json`` and ``report.md`` are not modified.
-    """
-    run = Path(run)
-    config = HSIConfig(**read_run(run, expect="hsi")[0]["config"])
-    scene = _load(config, root)
-    per_seed = []
-    for seed in config.seeds:
-        folder = run / f"seed_{seed}"
-        if not (folder / "split.json").is_file():
-            raise DataNotFoundError(f"{folder}: split.json missing; the seed did not finish")
-        model, meta = load_run_model(run, seed=seed)
-        test = np.asarray(read_json(folder / "split.json")["test"], dtype=np.int64)
-        patches = PatchDataset(meta["reducer"].transform(scene.cube), scene.labels, test,
-                               window=config.window)
-        labels = scene.labels.ravel()
-        loader = PatchBatches(patches, config.map_batch_size)
-        probs, ids = predict_proba(model, loader, precision=meta["precision"], progress=progress)
-        per_seed.append(classification_metrics(labels[ids], probs.argmax(1),
-                                                n_classes=len(scene.class_names)) | {"seed": seed})
-    return _summarise(per_seed, config.seeds)
-
-
-def predict(
-    run: str | Path,
-    cube: str | Path,
-    *,
-    gt: str | Path | None = None,
-    out: str | Path,
-    cube_variable: str | None = None,
-    gt_variable: str | None = None,
-    device: str = "cpu",
-    progress: bool = True,
-) -> dict[str, Any]:
-    """Classify every pixel of a new cube with a run's model; optionally score it.
-
-    Writes to ``out``: ``map.npy`` (H, W) holding the scene's own label ids (as its label map
-    does; every pixel is classified, so no 0), ``map_index.npy`` (the same as class indices
-    0..K-1, in ``prediction.json``'s ``class_ids`` order), ``figures/map.png`` and
-    ``prediction.json`` (with ``metrics`` when ``gt`` is given). ``device`` ("cpu", "cuda")
-    is checked before anything is read.
-
-    Raises
-    ------
-    DataError
-        The cube has another number of bands than the run was trained on, or the label map
-        holds class ids the run does not know.
-    """
-    check_device(device)
-    model, meta = load_run_model(run)
-    data = read_cube(cube, cube_variable)
-    if data.shape[2] != meta["input_bands"]:
-        raise DataError(f"{cube}: expected {meta['input_bands']} bands, got {data.shape[2]}")
-    truth = None
-    if gt is not None:  # label ids mapped onto the run's class indices; unknown ids refused
-        truth, _ = read_labels(gt, gt_variable, class_ids=meta["class_ids"])
-        check_same_grid(data, truth, cube, gt)
-    window = meta["model_kwargs"]["window"]
-    reduced = meta["reducer"].transform(data)
-    tic = time.perf_counter()
-    label_map = predict_map(model, reduced, window=window, precision=meta["precision"],
-                            device=device, progress=progress)
-    seconds = time.perf_counter() - tic
-    out_dir = RunDir(out)
-    class_ids = np.asarray(meta["class_ids"])
-    save_npy(out_dir / "map.npy", class_ids[label_map])
-    save_npy(out_dir / "map_index.npy", label_map)
-    result: dict[str, Any] = {"run": str(run), "cube": str(cube), "shape": list(data.shape),
-                              "class_ids": class_ids.tolist(),
-                              "class_names": list(meta["class_names"]),
-                              "seconds": seconds, "pixels_per_second": label_map.size / seconds}
-    if truth is not None:
-        mask = truth >= 0
-        result["metrics"] = classification_metrics(truth[mask], label_map[mask],
-                                                   n_classes=len(class_ids))
-    out_dir.save_figure(plot_map(label_map, [tuple(c) for c in meta["palette"]],
-                                 meta["class_names"], ground_truth=truth,
-                                 title=Path(cube).name), "map")
-    out_dir.write_json("prediction.json", result)
-    out_dir.close()
-    return result

@@ -1,12 +1,14 @@
-"""Array readers for cubes and label maps: ``.mat`` (v5 and v7.3), ``.npy``, ``.npz``, ENVI.
+"""Array readers for cubes and label maps: ``.mat`` (v5 and v7.3), ``.npy``, ``.npz``, ENVI, TIFF.
 
 One generic entry point, :func:`read_array`, dispatches on the file suffix; it serves the
-registered scenes and a user's own files alike.
+registered scenes and a user's own files alike. :func:`list_arrays` names the arrays of a
+``.mat`` or ``.npz`` file.
 """
 
 from __future__ import annotations
 
 import os
+import struct
 import tokenize
 import zipfile
 import zlib
@@ -17,7 +19,7 @@ import numpy as np
 
 from spectranet.errors import DataError, DataNotFoundError, SpectranetError
 
-__all__ = ["read_array", "read_class_names"]
+__all__ = ["read_array", "list_arrays", "check_integers", "read_class_names"]
 
 PathLike = str | os.PathLike[str]
 
@@ -32,7 +34,7 @@ _ENVI_BINARY_SUFFIXES = ("", ".img", ".dat", ".raw", ".bin", ".bsq", ".bil", ".b
 def read_array(
     path: PathLike, variable: str | None = None, *, ndim: int | None = None
 ) -> np.ndarray:
-    """Read one array from ``.mat`` (v5 or v7.3), ``.npy``, ``.npz`` or ENVI, by suffix.
+    """Read one array from ``.mat`` (v5 or v7.3), ``.npy``, ``.npz``, ENVI or TIFF, by suffix.
 
     Parameters
     ----------
@@ -49,6 +51,9 @@ def read_array(
     ndarray
         The array in its stored dtype, axes as MATLAB/NumPy show them; ENVI gives
         (lines, samples, bands) in native byte order. MATLAB v7.3 axes are reversed back.
+        TIFF (``.tif``, ``.tiff``, GeoTIFF too) gives the image as stored: (rows, cols),
+        (rows, cols, samples) when pixel-interleaved, (n, rows, cols) for n pages or separate
+        planes, in file order.
 
     Raises
     ------
@@ -79,6 +84,8 @@ def read_array(
             raise
         except (*_DAMAGED, zipfile.BadZipFile) as exc:
             raise DataError(f"{path}: not a readable .npz archive ({exc})") from exc
+    if suffix in (".tif", ".tiff"):
+        return _read_tiff(path)
     if suffix == ".hdr":
         binary = next((c for s in _ENVI_BINARY_SUFFIXES if (c := path.with_suffix(s)).is_file()
                        and c != path), None)  # fmt: skip
@@ -90,7 +97,87 @@ def read_array(
     if header is not None:
         return _read_envi(header, path)
     raise DataError(f"{path}: unknown file type {suffix!r}; supported: .mat (v5, v7.3), .npy, "
-                    ".npz, ENVI (.hdr + binary)")
+                    ".npz, ENVI (.hdr + binary), .tif")
+
+
+def list_arrays(path: PathLike) -> dict[str, tuple[int, ...]]:
+    """Names and shapes of the arrays in a ``.mat`` (v5 or v7.3) or ``.npz`` file.
+
+    Parameters
+    ----------
+    path : path-like
+        A ``.mat`` or ``.npz`` file; other files hold one array and have no names.
+
+    Returns
+    -------
+    dict of str to tuple of int
+        Variable name -> shape, in file order (MATLAB v7.3 shapes as MATLAB shows them).
+
+    Raises
+    ------
+    DataNotFoundError
+        Missing file.
+    DataError
+        Not a ``.mat`` or ``.npz`` file, or unreadable.
+    """
+    import h5py
+    import scipy.io
+
+    path = Path(path)
+    if not path.is_file():
+        raise DataNotFoundError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".npz":
+            with np.load(path, allow_pickle=False) as archive:
+                return {key: archive[key].shape for key in archive.files}
+        if suffix == ".mat" and h5py.is_hdf5(path):
+            with h5py.File(path, "r") as mat:
+                return {k: v.shape[::-1] for k, v in mat.items()
+                        if isinstance(v, h5py.Dataset) and not k.startswith("#")}
+        if suffix == ".mat":
+            return {n: tuple(s) for n, s, _ in scipy.io.whosmat(path)}
+    except (*_DAMAGED, zipfile.BadZipFile, TypeError, NotImplementedError, zlib.error,
+            RuntimeError) as exc:
+        raise DataError(f"{path}: not a readable {suffix} file ({type(exc).__name__}: "
+                        f"{str(exc)[:120]})") from None
+    raise DataError(f"{path}: only .mat and .npz files hold named arrays, got {suffix!r}")
+
+
+def check_integers(array: np.ndarray, path: PathLike, what: str) -> None:
+    """Refuse an array of labels that are not integers (floats holding whole numbers pass).
+
+    Raises
+    ------
+    DataError
+        ``"<path>: <what> must hold integers, ..."``: NaN, inf or fractional values (counted),
+        or a non-numeric dtype.
+    """
+    if array.dtype.kind == "f":
+        bad = np.count_nonzero(~np.isfinite(array) | (array != np.round(array)))
+        if bad:
+            raise DataError(f"{path}: {what} must hold integers, {bad} values are not")
+    elif array.dtype.kind not in "biu":
+        raise DataError(f"{path}: {what} must hold integers, got dtype {array.dtype}")
+
+
+def _read_tiff(path: Path) -> np.ndarray:
+    import tifffile
+
+    try:
+        with tifffile.TiffFile(path) as tif:
+            images = [series.asarray() for series in tif.series]
+    except (*_DAMAGED, struct.error, tifffile.TiffFileError) as exc:
+        raise DataError(f"{path}: not a readable TIFF file ({type(exc).__name__}: "
+                        f"{str(exc)[:120]})") from None
+    if not images:
+        raise DataError(f"{path}: not a readable TIFF file (no image in it)")
+    if len(images) == 1:
+        return images[0]
+    if any(a.ndim != 2 or a.shape != images[0].shape for a in images):
+        raise DataError(f"{path}: a TIFF file of several images must hold 2-D images of one "
+                        f"size, got shapes {[tuple(a.shape) for a in images]}")
+    return np.stack(images)
 
 
 def _choose(path: Path, shapes: dict[str, tuple[int, ...]], variable: str | None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -45,14 +46,15 @@ def render(
         f"# {config.model} on {scene.name}",
         "",
         f"Window {config.window} x {config.window} x {config.components}, protocol "
-        f"`{config.protocol}`, preset `{config.preset}`, {config.epochs} epochs, "
+        f"`{'split file' if config.split_file else config.protocol}`, "
+        f"preset `{config.preset}`, {config.epochs} epochs, "
         f"{config.optimizer} lr {config.lr}, batch {config.batch_size}, "
         f"dropout {config.dropout or 'model default'}, "
         + ("class-balanced loss, " if config.class_weight == "balanced" else "")
         + _extras(config)
         + f"precision {precision}, seeds {seeds}. Model: {per_seed[0]['parameters']:,} parameters.",
         "",
-        _protocol_text(config),
+        _protocol_text(config, per_seed[0]),
         "",
         *_leakage_lines(config, per_seed),
         "## Overall results (test set)",
@@ -92,6 +94,7 @@ def render(
         lines += [
             f"Seed {s}: best epoch {r['best_epoch']} of {r['epochs']}.",
             "",
+            f"![regions, seed {s}](seed_{s}/figures/regions.png)",
             f"![map, seed {s}](seed_{s}/figures/map.png)",
             f"![curves, seed {s}](seed_{s}/figures/curves.png)",
             f"![confusion, seed {s}](seed_{s}/figures/confusion_matrix.png)",
@@ -138,7 +141,7 @@ def _paper_section(scene: str, config: HSIConfig, per_seed: list[dict[str, Any]]
     split = ("The paper's split (its experimental section): 30 % test, the rest halved into "
              "training and validation, as our `paper` protocol"
              + ("; Table IV's caption says 10 % training samples instead." if table4 else "."))
-    if config.protocol != "paper" or config.train_per_class is not None:
+    if config.protocol != "paper" or config.train_per_class is not None or config.split_file:
         split += " This run does not use that split."
     return lines + [split, "", "Not given by the paper, our choices: "
                     + "; ".join(paper_tables.OUR_CHOICES) + ".", ""]
@@ -149,7 +152,8 @@ def _leakage_lines(config: HSIConfig, per_seed: list[dict[str, Any]]) -> list[st
     rows = [(r["seed"], r["leakage"]) for r in per_seed if r.get("leakage")]
     if not rows:
         return []
-    fitted = ("training pixels only" if config.protocol == "disjoint"
+    fit = per_seed[0].get("preprocessing_fit", "train" if config.protocol == "disjoint" else "")
+    fitted = ("training pixels only" if fit == "train"
               else "every pixel of the cube (test pixels included)")
     lines = ["## Leakage check", "",
              f"Patches of {config.window} x {config.window} pixels; PCA and scaling fitted on "
@@ -163,7 +167,9 @@ def _leakage_lines(config: HSIConfig, per_seed: list[dict[str, Any]]) -> list[st
     return [*lines, ""]
 
 
-def _protocol_text(config: HSIConfig) -> str:
+def _protocol_text(config: HSIConfig, first: dict[str, Any]) -> str:
+    if config.split_file is not None:
+        return _split_file_text(config, first.get("split_info", {}))
     if config.protocol == "disjoint":
         return (
             "Leakage-free protocol: spatially disjoint training, validation and test regions; "
@@ -178,3 +184,31 @@ def _protocol_text(config: HSIConfig) -> str:
         f"{1 - config.val_fraction:.0%}/{config.val_fraction:.0%} into training and validation; "
         "PCA fitted on the whole cube, as in the paper."
     )
+
+
+def _split_file_text(config: HSIConfig, info: dict[str, Any]) -> str:
+    """The split file, its validation, its buffer and where PCA was fitted, in one paragraph."""
+    files = " and ".join(f"`{Path(f).name}`" for f in info.get("files", [])) or "a file"
+    window = config.window
+    text = [f"Fixed split from {files} "
+            + ("(a map of set codes; classes from the scene's ground truth)."
+               if info.get("format") == "codes" else "(label maps of the scene's class ids).")]
+    if info.get("validation") == "file":
+        text.append("Validation: the file's validation pixels.")
+    else:
+        text.append(f"Validation: {config.val_fraction:.0%} of each class's training pixels, "
+                    "drawn at random per seed (they lie among training pixels).")
+    if info.get("buffer"):
+        dropped = info.get("buffer_dropped", {})
+        text.append(f"Buffer at window {window}: {dropped.get('train', 0):,} training and "
+                    f"{dropped.get('val', 0):,} validation pixels whose {window} x {window} "
+                    "patch held a test pixel were dropped (per class under Split notes).")
+    if info.get("leakage_free"):
+        text.append("PCA and scaling fitted on training pixels only: no test pixel lies inside "
+                    "a training or validation patch.")
+    else:
+        text.append(f"PCA and scaling fitted on the whole cube: "
+                    f"{info.get('test_in_patches_before_buffer', 0):,} test pixels lie inside "
+                    "training or validation patches (see the leakage check; `--split-buffer` "
+                    "drops the training and validation pixels near them).")
+    return " ".join(text)

@@ -198,7 +198,10 @@ def random_split(
 
     Examples
     --------
+    >>> labels = np.repeat([[0, 1]], 20, axis=0)  # two classes of 20 pixels each
     >>> split = random_split(labels, seed=0)
+    >>> [len(split.train), len(split.val), len(split.test)]
+    [14, 14, 12]
     >>> train_mask, val_mask, test_mask = split.masks(labels.shape)
     """
     labels = _check_labels(labels)

@@ -1,0 +1,155 @@
+"""A finished hyperspectral run at work: ``evaluate`` it again, ``predict`` a new cube.
+
+Both go through the engine's run layer (:func:`~spectranet.engine.run.best_model`,
+:func:`~spectranet.engine.run.rescore`); this module supplies what is hyperspectral: how a
+checkpoint's metadata builds the model, its spectral reducer, and scoring on patches.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from spectranet.config import HSIConfig
+from spectranet.engine.distributed import check_device
+from spectranet.engine.identity import read_run
+from spectranet.engine.metrics import classification_metrics
+from spectranet.engine.run import SavedModel, best_model, rescore
+from spectranet.engine.runs import RunDir, read_json, save_npy
+from spectranet.engine.scoring import predict_proba
+from spectranet.errors import DataError, DataNotFoundError
+from spectranet.hsi.datasets import check_same_grid, read_cube, read_labels
+from spectranet.hsi.maps import plot_map, predict_map
+from spectranet.hsi.models import build_model
+from spectranet.hsi.patches import PatchBatches, PatchDataset
+from spectranet.hsi.pipeline import load_scene_of, summarise
+from spectranet.hsi.reduce import SpectralReducer
+
+__all__ = ["evaluate", "predict", "load_run_model"]
+
+
+def model_from_metadata(meta: dict[str, Any]) -> torch.nn.Module:
+    """The untrained model a checkpoint's metadata describes (the run layer's ``build``)."""
+    return build_model(meta["model"], **meta["model_kwargs"])
+
+
+def load_run_model(run: str | Path, *, seed: int | None = None) -> tuple[torch.nn.Module, dict]:
+    """Load the model kept by a run (the seed with the best validation accuracy by default).
+
+    Returns
+    -------
+    model : nn.Module
+        In eval mode, best-on-validation weights.
+    metadata : dict
+        Class ids and names, palette, the fitted reducer (a :class:`SpectralReducer`), window,
+        precision, seed.
+    """
+    saved = best_model(run, domain="hsi", build=model_from_metadata,
+                       pattern=f"seed_{'*' if seed is None else seed}/checkpoint.pt")
+    return saved.model, saved.metadata | {
+        "reducer": SpectralReducer.from_state(saved.metadata["reducer"])}
+
+
+def evaluate(run: str | Path, *, root: str | Path | None = None,
+             progress: bool = True) -> dict[str, Any]:
+    """Re-score every seed of a finished run on its saved test split from its checkpoint.
+
+    Returns the per-seed metrics (OA, AA, kappa, per-class accuracy, confusion matrix) and, with
+    several seeds, their mean and std; ``metrics.json`` and ``report.md`` are not modified.
+
+    Raises
+    ------
+    DataNotFoundError
+        A seed of the run's configuration has no checkpoint or no ``split.json``.
+    """
+    run = Path(run)
+    config = HSIConfig(**read_run(run, expect="hsi")[0]["config"])
+    scene = load_scene_of(config, root)
+    labels = scene.labels.ravel()
+
+    def score(saved: SavedModel) -> dict[str, Any]:
+        split = saved.path.parent / "split.json"
+        if not split.is_file():
+            raise DataNotFoundError(f"{split}: missing; the seed did not finish")
+        test = np.asarray(read_json(split)["test"], dtype=np.int64)
+        reducer = SpectralReducer.from_state(saved.metadata["reducer"])
+        patches = PatchDataset(reducer.transform(scene.cube), scene.labels, test,
+                               window=config.window)
+        probs, ids = predict_proba(saved.model, PatchBatches(patches, config.map_batch_size),
+                                   precision=saved.metadata["precision"], progress=progress)
+        return classification_metrics(labels[ids], probs.argmax(1),
+                                      n_classes=len(scene.class_names)) | {
+            "seed": saved.metadata["seed"]}
+
+    scored = rescore(run, domain="hsi", build=model_from_metadata, score=score,
+                     pattern="seed_*/checkpoint.pt")
+    by_seed = {m["seed"]: m for m in scored}
+    missing = [s for s in config.seeds if s not in by_seed]
+    if missing:
+        raise DataNotFoundError(f"{run}: no checkpoint for seed {missing[0]}; the seed did "
+                                "not finish")
+    return summarise([by_seed[s] for s in config.seeds], config.seeds)
+
+
+def predict(
+    run: str | Path,
+    cube: str | Path,
+    *,
+    gt: str | Path | None = None,
+    out: str | Path,
+    cube_variable: str | None = None,
+    gt_variable: str | None = None,
+    device: str = "cpu",
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Classify every pixel of a new cube with a run's model; optionally score it.
+
+    Writes to ``out``: ``map.npy`` (H, W) holding the scene's own label ids (as its label map
+    does; every pixel is classified, so no 0), ``map_index.npy`` (the same as class indices
+    0..K-1, in ``prediction.json``'s ``class_ids`` order), ``figures/map.png`` and
+    ``prediction.json`` (with ``metrics`` when ``gt`` is given). ``device`` ("cpu", "cuda")
+    is checked before anything is read.
+
+    Raises
+    ------
+    DataError
+        The cube has another number of bands than the run was trained on, or the label map
+        holds class ids the run does not know.
+    """
+    check_device(device)
+    model, meta = load_run_model(run)
+    data = read_cube(cube, cube_variable)
+    if data.shape[2] != meta["input_bands"]:
+        raise DataError(f"{cube}: expected {meta['input_bands']} bands, got {data.shape[2]}")
+    truth = None
+    if gt is not None:  # label ids mapped onto the run's class indices; unknown ids refused
+        truth, _ = read_labels(gt, gt_variable, class_ids=meta["class_ids"])
+        check_same_grid(data, truth, cube, gt)
+    window = meta["model_kwargs"]["window"]
+    reduced = meta["reducer"].transform(data)
+    tic = time.perf_counter()
+    label_map = predict_map(model, reduced, window=window, precision=meta["precision"],
+                            device=device, progress=progress)
+    seconds = time.perf_counter() - tic
+    out_dir = RunDir(out)
+    class_ids = np.asarray(meta["class_ids"])
+    save_npy(out_dir / "map.npy", class_ids[label_map])
+    save_npy(out_dir / "map_index.npy", label_map)
+    result: dict[str, Any] = {"run": str(run), "cube": str(cube), "shape": list(data.shape),
+                              "class_ids": class_ids.tolist(),
+                              "class_names": list(meta["class_names"]),
+                              "seconds": seconds, "pixels_per_second": label_map.size / seconds}
+    if truth is not None:
+        mask = truth >= 0
+        result["metrics"] = classification_metrics(truth[mask], label_map[mask],
+                                                   n_classes=len(class_ids))
+    out_dir.save_figure(plot_map(label_map, [tuple(c) for c in meta["palette"]],
+                                 meta["class_names"], ground_truth=truth,
+                                 title=Path(cube).name), "map")
+    out_dir.write_json("prediction.json", result)
+    out_dir.close()
+    return result
