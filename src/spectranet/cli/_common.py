@@ -45,7 +45,7 @@ def from_preset(domain: str, key: str, text: str = "") -> str:
     """Help text of an option whose default comes from the preset, with each preset's value.
 
     >>> from_preset("hsi", "epochs", "Training epochs.")
-    'Training epochs. [preset paper: 50, quick: 20]'
+    'Training epochs. [preset paper: 50, quick: 20, standard: 50]'
     """
     values = []
     for name in list_presets(domain):
