@@ -1,22 +1,21 @@
 """Typed, validated experiment configuration and the papers' presets.
 
 A configuration is a frozen dataclass: :class:`HSIConfig` for hyperspectral runs and
-:class:`AudioConfig` for sound runs. Presets are TOML files in ``spectranet/presets/``
-(``hsi_paper.toml``, ``hsi_quick.toml``, ``audio_paper.toml``, ``audio_standard.toml``,
-``audio_quick.toml``); explicit options override a preset. A run writes its resolved
-configuration to ``config.json``.
+:class:`AudioConfig` for sound runs. Presets are TOML files in :mod:`spectranet.presets`
+(``paper``, ``standard`` and ``quick`` for each domain); explicit options override a preset.
+A run writes its resolved configuration to ``config.json``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import tomllib
 from dataclasses import dataclass, field
-from importlib import resources
 from typing import Any, TypeVar
 
 from spectranet.engine.options import CLASS_WEIGHTS, OPTIMIZERS, PRECISION_CHOICES, SCHEDULERS
 from spectranet.errors import ConfigError
+from spectranet.presets import describe_preset, list_presets, load_preset
+from spectranet.validation import check_choice, check_fraction, check_positive, check_seeds
 
 __all__ = [
     "BASELINES",
@@ -45,46 +44,21 @@ BASELINES = ("none", "rf", "svm")
 _C = TypeVar("_C", "HSIConfig", "AudioConfig")
 
 
-def _choice(name: str, value: Any, choices: tuple[Any, ...]) -> None:
-    if value not in choices:
-        raise ConfigError(f"{name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
-
-
-def _positive(name: str, value: Any, *, integer: bool = False, allow_zero: bool = False) -> None:
-    kind = int if integer else (int, float)
-    bad = isinstance(value, bool) or not isinstance(value, kind)
-    if bad or value < 0 or (value == 0 and not allow_zero):
-        what = "an integer" if integer else "a number"
-        raise ConfigError(f"{name} must be {what} {'>= 0' if allow_zero else '> 0'}, got {value!r}")
-
-
-def _fraction(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
-        raise ConfigError(f"{name} must be a fraction in (0, 1), got {value!r}")
-
-
-def _seeds(seeds: Any) -> None:
-    if not seeds or any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in seeds):
-        raise ConfigError(f"seeds must be a non-empty list of integers >= 0, got {seeds!r}")
-    if len(set(seeds)) != len(seeds):
-        raise ConfigError(f"seeds must be distinct, got {seeds!r}")
-
-
 def _training(cfg: HSIConfig | AudioConfig) -> None:
-    _choice("optimizer", cfg.optimizer, OPTIMIZERS)
-    _positive("lr", cfg.lr)
-    _positive("batch_size", cfg.batch_size, integer=True)
-    _positive("epochs", cfg.epochs, integer=True)
-    _choice("precision", cfg.precision, PRECISION_CHOICES)
-    _positive("weight_decay", cfg.weight_decay, allow_zero=True)
-    _choice("class_weight", cfg.class_weight, CLASS_WEIGHTS)
-    _seeds(cfg.seeds)
+    check_choice("optimizer", cfg.optimizer, OPTIMIZERS)
+    check_positive("lr", cfg.lr)
+    check_positive("batch_size", cfg.batch_size, integer=True)
+    check_positive("epochs", cfg.epochs, integer=True)
+    check_choice("precision", cfg.precision, PRECISION_CHOICES)
+    check_positive("weight_decay", cfg.weight_decay, allow_zero=True)
+    check_choice("class_weight", cfg.class_weight, CLASS_WEIGHTS)
+    check_seeds(cfg.seeds)
 
 
 def _recipe_extras(cfg: HSIConfig) -> None:
     """Validate the HSI options beyond the paper's recipe (block, augmentation, smoothing)."""
     if cfg.block is not None:
-        _positive("block", cfg.block, integer=True)
+        check_positive("block", cfg.block, integer=True)
     sw = cfg.split_window
     if sw is not None and (isinstance(sw, bool) or not isinstance(sw, int) or sw % 2 == 0
                            or not isinstance(cfg.window, int) or sw < cfg.window):
@@ -92,8 +66,8 @@ def _recipe_extras(cfg: HSIConfig) -> None:
                           f"got {sw!r}")
     if not isinstance(cfg.flips, bool):
         raise ConfigError(f"flips must be true or false, got {cfg.flips!r}")
-    _positive("spectral_noise", cfg.spectral_noise, allow_zero=True)
-    _positive("mixup", cfg.mixup, allow_zero=True)
+    check_positive("spectral_noise", cfg.spectral_noise, allow_zero=True)
+    check_positive("mixup", cfg.mixup, allow_zero=True)
     if isinstance(cfg.label_smoothing, bool) or not 0 <= cfg.label_smoothing < 1:
         raise ConfigError(f"label_smoothing must be in [0, 1), got {cfg.label_smoothing!r}")
 
@@ -240,10 +214,10 @@ class HSIConfig:
         w = self.window
         if isinstance(w, bool) or not isinstance(w, int) or w < 3 or w % 2 == 0:
             raise ConfigError(f"window must be an odd integer >= 3, got {w!r}")
-        _positive("components", self.components, integer=True)
-        _choice("protocol", self.protocol, ("paper", "disjoint"))
-        _fraction("test_size", self.test_size)
-        _fraction("val_fraction", self.val_fraction)
+        check_positive("components", self.components, integer=True)
+        check_choice("protocol", self.protocol, ("paper", "disjoint"))
+        check_fraction("test_size", self.test_size)
+        check_fraction("val_fraction", self.val_fraction)
         tpc = self.train_per_class
         if tpc is not None and not (
             (isinstance(tpc, int) and not isinstance(tpc, bool) and tpc >= 1)
@@ -256,7 +230,7 @@ class HSIConfig:
         _split_file(self)
         if self.dropout is not None and not 0 <= self.dropout < 1:
             raise ConfigError(f"dropout must be in [0, 1), got {self.dropout!r}")
-        _positive("map_batch_size", self.map_batch_size, integer=True)
+        check_positive("map_batch_size", self.map_batch_size, integer=True)
         _training(self)
 
 
@@ -358,24 +332,24 @@ class AudioConfig:
 
     def __post_init__(self) -> None:
         for name in ("sr", "n_fft", "hop_length", "n_mels", "frames", "jobs"):
-            _positive(name, getattr(self, name), integer=True)
+            check_positive(name, getattr(self, name), integer=True)
         if not 0 <= self.overlap < 1:
             raise ConfigError(f"overlap must be in [0, 1), got {self.overlap!r}")
         if not 0 <= self.dropout < 1:
             raise ConfigError(f"dropout must be in [0, 1), got {self.dropout!r}")
         if not 0 <= self.momentum < 1:
             raise ConfigError(f"momentum must be in [0, 1), got {self.momentum!r}")
-        _choice("short_clip", self.short_clip, ("repeat", "zeros"))
-        _choice("aggregate", self.aggregate, ("mean", "vote"))
-        _choice("scheduler", self.scheduler, SCHEDULERS)
-        _choice("sampling", self.sampling, SAMPLINGS)
-        _choice("val_windows", self.val_windows, VAL_WINDOWS)
-        _choice("validation", self.validation, VALIDATIONS)
-        _choice("baseline", self.baseline, BASELINES)
-        _positive("mixup", self.mixup, allow_zero=True)
+        check_choice("short_clip", self.short_clip, ("repeat", "zeros"))
+        check_choice("aggregate", self.aggregate, ("mean", "vote"))
+        check_choice("scheduler", self.scheduler, SCHEDULERS)
+        check_choice("sampling", self.sampling, SAMPLINGS)
+        check_choice("val_windows", self.val_windows, VAL_WINDOWS)
+        check_choice("validation", self.validation, VALIDATIONS)
+        check_choice("baseline", self.baseline, BASELINES)
+        check_positive("mixup", self.mixup, allow_zero=True)
         if isinstance(self.label_smoothing, bool) or not 0 <= self.label_smoothing < 1:
             raise ConfigError(f"label_smoothing must be in [0, 1), got {self.label_smoothing!r}")
-        _choice("on_error", self.on_error, ("raise", "skip"))
+        check_choice("on_error", self.on_error, ("raise", "skip"))
         if self.folds is not None and (
             not self.folds or any(isinstance(f, bool) or not isinstance(f, int) for f in self.folds)
         ):
@@ -388,35 +362,6 @@ class AudioConfig:
 
 
 _CLASSES: dict[str, type] = {"hsi": HSIConfig, "audio": AudioConfig}
-
-
-def list_presets(domain: str) -> list[str]:
-    """Names of the presets shipped for ``domain`` ("hsi" or "audio")."""
-    _choice("domain", domain, tuple(_CLASSES))
-    folder = resources.files("spectranet") / "presets"
-    return sorted(
-        p.name[len(domain) + 1 : -5]
-        for p in folder.iterdir()
-        if p.name.startswith(f"{domain}_") and p.name.endswith(".toml")
-    )
-
-
-def load_preset(domain: str, name: str) -> dict[str, Any]:
-    """Read a preset's settings as a dict (keys of :class:`HSIConfig` / :class:`AudioConfig`)."""
-    names = list_presets(domain)
-    if name not in names:
-        raise ConfigError(f"preset must be one of {', '.join(map(repr, names))}, got {name!r}")
-    text = (resources.files("spectranet") / "presets" / f"{domain}_{name}.toml").read_text()
-    data = tomllib.loads(text)
-    data.pop("about", None)
-    return data
-
-
-def describe_preset(domain: str, name: str) -> str:
-    """The one-line description (``about``) of a preset: what it is and what it changes."""
-    load_preset(domain, name)  # validates
-    text = (resources.files("spectranet") / "presets" / f"{domain}_{name}.toml").read_text()
-    return str(tomllib.loads(text).get("about", ""))
 
 
 def make_config(domain: str, preset: str | None = "paper", **overrides: Any) -> Any:
@@ -436,7 +381,7 @@ def make_config(domain: str, preset: str | None = "paper", **overrides: Any) -> 
     ConfigError
         Unknown preset, unknown option or invalid value.
     """
-    _choice("domain", domain, tuple(_CLASSES))
+    check_choice("domain", domain, tuple(_CLASSES))
     cls = _CLASSES[domain]
     settings = load_preset(domain, preset) if preset is not None else {}
     settings.update({k: v for k, v in overrides.items() if v is not None})

@@ -1,0 +1,39 @@
+"""Checks of option values: each raises :class:`ConfigError` naming the option and the value."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from spectranet.errors import ConfigError
+
+__all__ = ["check_choice", "check_positive", "check_fraction", "check_seeds"]
+
+
+def check_choice(name: str, value: Any, choices: tuple[Any, ...]) -> None:
+    """``value`` must be one of ``choices``."""
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
+
+
+def check_positive(name: str, value: Any, *, integer: bool = False,
+                   allow_zero: bool = False) -> None:
+    """``value`` must be a number (an int with ``integer``) > 0, or >= 0 with ``allow_zero``."""
+    kind = int if integer else (int, float)
+    bad = isinstance(value, bool) or not isinstance(value, kind)
+    if bad or value < 0 or (value == 0 and not allow_zero):
+        what = "an integer" if integer else "a number"
+        raise ConfigError(f"{name} must be {what} {'>= 0' if allow_zero else '> 0'}, got {value!r}")
+
+
+def check_fraction(name: str, value: Any) -> None:
+    """``value`` must be a number strictly between 0 and 1."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
+        raise ConfigError(f"{name} must be a fraction in (0, 1), got {value!r}")
+
+
+def check_seeds(seeds: Any) -> None:
+    """``seeds`` must be a non-empty list of distinct integers >= 0."""
+    if not seeds or any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in seeds):
+        raise ConfigError(f"seeds must be a non-empty list of integers >= 0, got {seeds!r}")
+    if len(set(seeds)) != len(seeds):
+        raise ConfigError(f"seeds must be distinct, got {seeds!r}")
