@@ -77,6 +77,7 @@ def test_audio_standard_preset_is_a_full_width_recipe_independent_of_the_dataset
     ({"bogus": 1}, "unknown option"),
     ({"block": 0}, "block must be an integer > 0"),
     ({"flips": 1}, "flips must be true or false"),
+    ({"pca": "no"}, "pca must be true or false"),
     ({"split_window": 9}, r"split_window must be an odd integer >= window \(11\)"),
     ({"split_window": 12}, "split_window must be an odd integer"),
     ({"spectral_noise": -0.1}, "spectral_noise must be a number >= 0"),

@@ -66,6 +66,8 @@ def _recipe_extras(cfg: HSIConfig) -> None:
                           f"got {sw!r}")
     if not isinstance(cfg.flips, bool):
         raise ConfigError(f"flips must be true or false, got {cfg.flips!r}")
+    if not isinstance(cfg.pca, bool):
+        raise ConfigError(f"pca must be true or false, got {cfg.pca!r}")
     check_positive("spectral_noise", cfg.spectral_noise, allow_zero=True)
     check_positive("mixup", cfg.mixup, allow_zero=True)
     if isinstance(cfg.label_smoothing, bool) or not 0 <= cfg.label_smoothing < 1:
@@ -160,6 +162,9 @@ class HSIConfig:
         ``window``), so that models of different windows are tested on the same regions.
     flips : bool, default False
         Random 90-degree rotations and mirroring of training patches (not in the paper).
+    pca : bool, default True
+        False: no PCA, the model gets every band standardised (``components`` must then equal
+        the cube's bands), e.g. for ``fast3dcnn_stem`` (not in the paper).
     spectral_noise : float >= 0, default 0.0
         Gaussian noise added to training patches, in units of the scaled components.
     label_smoothing : float in [0, 1), default 0.0
@@ -198,6 +203,7 @@ class HSIConfig:
     block: int | None = None
     split_window: int | None = None
     flips: bool = False
+    pca: bool = True
     spectral_noise: float = 0.0
     label_smoothing: float = 0.0
     mixup: float = 0.0

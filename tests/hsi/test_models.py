@@ -10,6 +10,7 @@ from spectranet.hsi.models import (
     Hamida3DCNN,
     HybridSN,
     MultiScale3DCNN,
+    StemFast3DCNN,
     build_model,
     count_parameters,
     layer_shapes,
@@ -89,12 +90,60 @@ def test_hybridsn_published_parameter_count():
     assert shapes["features.conv4"] == (64, 17, 17)
 
 
+# ------------------------------------------------- fast 3D CNN behind a learned spectral stem
+
+
+def test_stem_fast3dcnn_full_projection_shapes_and_parameters():
+    # 200 bands -> stem Conv3d(1, 20, (200, 1, 1)): 20 * 200 + 20 = 4,020 parameters, output
+    # (20, 1, 9, 9) read as (1, 20, 9, 9); then Table I at 9 x 9 x 20: convs 75,504,
+    # flatten 1 * 1 * 6 * 64 = 384, fc1 384 * 256 + 256 = 98,560, fc2 32,896, fc3 128 * 16 + 16
+    expected = 4_020 + CONVS + 98_560 + 32_896 + 2_064
+    assert expected == 213_044 == 4_020 + 209_024  # 209,024: line C's fast 3D CNN at 9 x 9 x 20
+    model = StemFast3DCNN(200, 9, 16)
+    assert count_parameters(model) == expected
+    shapes = dict(layer_shapes(model, (1, 200, 9, 9)))
+    assert shapes["stem"] == (20, 1, 9, 9)
+    assert shapes["features.conv1"] == (8, 14, 7, 7)
+    assert shapes["features.conv4"] == (64, 6, 1, 1)
+    assert shapes["classifier.flatten"] == (384,)
+    assert model(torch.zeros(3, 1, 200, 9, 9)).shape == (3, 16)
+
+
+def test_stem_fast3dcnn_strided_stem_shapes_and_parameters():
+    # stem Conv3d(1, 8, (7, 1, 1), stride (5, 1, 1)): 8 * 7 + 8 = 64; depth (200 - 7) // 5 + 1 = 39
+    # conv1 8 * (8 * 7*3*3) + 8 = 4,040 (8 input channels), conv2-4 as Table I;
+    # depth 39 -> 33 -> 29 -> 27 -> 25, flatten 25 * 64 = 1,600, fc1 1,600 * 256 + 256 = 409,856
+    expected = 64 + 4_040 + 5_776 + 13_856 + 55_360 + 409_856 + 32_896 + 2_064
+    assert expected == 523_912
+    model = build_model("fast3dcnn_stem", bands=200, window=9, n_classes=16,
+                        stem_kernel=7, stem_stride=5, stem_channels=8)
+    assert count_parameters(model) == expected
+    shapes = dict(layer_shapes(model, (1, 200, 9, 9)))
+    assert shapes["stem"] == (8, 39, 9, 9)
+    assert shapes["features.conv4"] == (64, 25, 1, 1)
+    assert model(torch.zeros(2, 1, 200, 9, 9)).shape == (2, 16)
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [
+    ({"stem_channels": 14}, "15 spectral planes"),
+    ({"stem_kernel": 201}, "stem_kernel"),
+    ({"stem_kernel": 7, "stem_stride": 0}, "stem_stride"),
+    ({"stem_kernel": 100, "stem_stride": 10}, "15 spectral planes"),  # depth 11
+])
+def test_stem_fast3dcnn_validates_stem(kwargs, match):
+    with pytest.raises(ConfigError, match=match):
+        StemFast3DCNN(200, 9, 16, **kwargs)
+
+
 # --------------------------------------------------------------------- every registered model
 
 # Declared parameter counts at 11 x 11 x 20, 16 classes, computed by hand.
 DECLARED_11x20_K16 = {
     # Fast3DCNN: convolutions + 3456 * 256 + 256 + 256 * 128 + 128 + 128 * 16 + 16
     "fast3dcnn": CONVS + 3456 * 256 + 256 + 256 * 128 + 128 + 128 * 16 + 16,  # 995,456
+    # StemFast3DCNN, default full projection of the 20 bands to 20 planes: stem 20 * 20 + 20,
+    # then the fast 3D CNN at 11 x 11 x 20
+    "fast3dcnn_stem": 20 * 20 + 20 + CONVS + 3456 * 256 + 256 + 256 * 128 + 128 + 128 * 16 + 16,
     # Hamida: conv1 20*27+20, pool1 20*20*3+20, conv2 35*20*27+35, pool2 35*35*3+35,
     # conv3 35*35*3+35, conv4 35*35*2+35, fc (35 * 3 * 7 * 7) * 16 + 16
     "hamida": 560 + 1_220 + 18_935 + 3_710 + 3_710 + 2_485 + 5_145 * 16 + 16,  # 112,956
@@ -111,6 +160,7 @@ DECLARED_11x20_K16 = {
 def test_registry_lists_every_model():
     assert list_models() == sorted(MODELS) == sorted(DECLARED_11x20_K16)
     assert MODELS["fast3dcnn"] is Fast3DCNN
+    assert MODELS["fast3dcnn_stem"] is StemFast3DCNN
     assert MODELS["hamida"] is Hamida3DCNN
     assert MODELS["conv2d"] is Conv2DCNN
     assert MODELS["he_multiscale"] is MultiScale3DCNN
@@ -128,6 +178,7 @@ CASES = [(name, 20, 11) for name in sorted(MODELS)] + [
     ("hybridsn", 30, 25),  # Roy et al., Indian Pines
     ("fast3dcnn", 20, 25),  # DESIGN.md's large window
     ("hamida", 20, 5),  # DeepHyperX default patch
+    ("fast3dcnn_stem", 200, 9),  # all 200 bands of Indian Pines, window 9 (issue 13)
     ("conv2d", 20, 5),  # Makantasis et al. patch
     ("he_multiscale", 20, 7),  # He et al. patch
 ]

@@ -122,3 +122,23 @@ def test_integer_cube(cube):
     np.testing.assert_allclose(SpectralReducer(3).fit_transform(ints),
                                SpectralReducer(3).fit_transform(ints.astype(np.float32)),
                                atol=1e-5)
+
+
+def test_no_pca_standardises_each_band_and_round_trips():
+    # pca=False: identity projection, then per-band standardisation on the masked pixels
+    rng = np.random.default_rng(0)
+    cube = rng.normal(size=(6, 5, 4)) * np.array([1.0, 10.0, 100.0, 0.1]) + 50.0
+    mask = np.zeros((6, 5), bool)
+    mask[:4] = True
+    reducer = SpectralReducer(4, pca=False).fit(cube, mask=mask)
+    out = reducer.transform(cube)
+    fitted = cube[mask]
+    expected = (fitted - fitted.mean(0)) / fitted.std(0)
+    np.testing.assert_allclose(out[mask], expected, rtol=1e-5, atol=1e-5)
+    again = SpectralReducer.from_state(reducer.to_state()).transform(cube)
+    np.testing.assert_array_equal(again, out)
+
+
+def test_no_pca_needs_every_band():
+    with pytest.raises(ConfigError, match="equal the number of bands"):
+        SpectralReducer(3, pca=False).fit(np.ones((4, 4, 5)))

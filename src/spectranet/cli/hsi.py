@@ -76,6 +76,9 @@ def hsi() -> None:
               "sized for (default --window), to test several windows on the same regions.")
 @click.option("--flips/--no-flips", default=None,
               help=_p("flips", "Random 90-degree rotations and mirroring of training patches."))
+@click.option("--pca/--no-pca", default=None,
+              help="--no-pca: the model gets every band standardised, no PCA (set "
+                   "--components to the cube's bands). Default: PCA.")
 @click.option("--spectral-noise", type=float,
               help=_p("spectral_noise", "Std of Gaussian noise added to training patches."))
 @click.option("--label-smoothing", type=float, help=_p("label_smoothing"))

@@ -33,6 +33,7 @@ from spectranet.hsi.comparison_models import (
 
 __all__ = [
     "Fast3DCNN",
+    "StemFast3DCNN",
     "Hamida3DCNN",
     "Conv2DCNN",
     "MultiScale3DCNN",
@@ -129,9 +130,119 @@ class Fast3DCNN(nn.Module):
         return self.classifier(self.features(x))
 
 
+class StemFast3DCNN(nn.Module):
+    """The fast 3D CNN behind a learned spectral stem that sees every input band (ours, issue 13).
+
+    Not in the paper. A linear ``Conv3d(1, C, (k, 1, 1), stride (s, 1, 1))`` (no activation)
+    reduces the ``B`` input bands to ``D = (B - k) // s + 1`` spectral planes of ``C`` channels,
+    then Table I's four convolutions and dense head follow (:class:`Fast3DCNN`). With the default
+    ``stem_kernel=None`` the kernel spans all ``B`` bands (``D = 1``): the stem is a learned linear
+    projection of each pixel's spectrum to ``C`` values, and these ``C`` channels become the
+    spectral axis of the paper's network (``(N, C, 1, S, S)`` read as ``(N, 1, C, S, S)``), i.e.
+    a learned replacement of the PCA truncation to 20 components, trained end to end. This
+    default is invariant (up to the re-learned stem) to a rotation of the input bands, so it
+    sees the same information from PCA to ``B`` components as from the raw bands. With a
+    shorter kernel (``D > 1``) the stem is a band-binning filter bank shared along the spectrum
+    (sensible on spectrally ordered raw bands) and the ``C`` channels feed the first Table I
+    convolution.
+
+    At window 9, 16 classes, ``B = 200``, default stem (``C = 20``): 213,044 parameters
+    (stem 4,020 + the fast 3D CNN at 9 x 9 x 20, 209,024).
+
+    Parameters
+    ----------
+    bands : int >= 1
+        Input bands ``B`` (e.g. 200 PCA components = a rotation of all bands).
+    window : odd int >= 9, pixels
+        Patch side ``S``.
+    n_classes : int >= 2
+    dropout : float in [0, 1), default 0.4
+    stem_kernel : int in [1, B] or None, default None
+        Spectral kernel ``k`` of the stem; None = ``B`` (a full projection).
+    stem_stride : int >= 1 or None, default None
+        Spectral stride ``s``; None = ``stem_kernel``.
+    stem_channels : int >= 1, default 20
+        Output channels ``C``; with a full projection they are the planes of the paper's
+        network, so ``C >= 15``; otherwise ``D >= 15`` is required.
+
+    Raises
+    ------
+    ConfigError
+        If an argument is out of range or the stem leaves fewer than 15 spectral planes.
+
+    Examples
+    --------
+    >>> model = StemFast3DCNN(200, 9, 16)
+    >>> count_parameters(model)
+    213044
+    >>> model(torch.zeros(2, 1, 200, 9, 9)).shape
+    torch.Size([2, 16])
+    """
+
+    def __init__(
+        self, bands: int, window: int, n_classes: int, *, dropout: float = 0.4,
+        stem_kernel: int | None = None, stem_stride: int | None = None,
+        stem_channels: int = 20,
+    ) -> None:
+        super().__init__()
+        _check_dims(bands, window, n_classes, min_bands=1, min_window=9)
+        _check_rate("dropout", dropout)
+        k = bands if stem_kernel is None else stem_kernel
+        s = k if stem_stride is None else stem_stride
+        for name, value, low, high in (("stem_kernel", k, 1, bands), ("stem_stride", s, 1, None),
+                                       ("stem_channels", stem_channels, 1, None)):
+            if (isinstance(value, bool) or not isinstance(value, int) or value < low
+                    or (high is not None and value > high)):
+                bound = f"in [{low}, {high}]" if high is not None else f">= {low}"
+                raise ConfigError(f"{name} must be an integer {bound}, got {value!r}")
+        depth = (bands - k) // s + 1
+        self.full_projection = depth == 1
+        planes, in_channels = (stem_channels, 1) if self.full_projection else (depth, stem_channels)
+        if planes < 15:
+            raise ConfigError(
+                f"the stem must leave >= 15 spectral planes for Table I's kernels, got {planes} "
+                f"(bands {bands}, stem_kernel {k}, stem_stride {s}, stem_channels {stem_channels})"
+            )
+        self.bands, self.window, self.n_classes = bands, window, n_classes
+        self.stem = nn.Conv3d(1, stem_channels, (k, 1, 1), stride=(s, 1, 1))
+        layers: OrderedDict[str, nn.Module] = OrderedDict()
+        for i, (filters, kdepth) in enumerate(TABLE_I_CONVS, start=1):
+            layers[f"conv{i}"] = nn.Conv3d(in_channels, filters, (kdepth, 3, 3))
+            layers[f"relu{i}"] = nn.ReLU()
+            in_channels = filters
+        self.features = nn.Sequential(layers)
+        with torch.no_grad():
+            width = self.features(self._stem(torch.zeros(1, 1, bands, window, window))).numel()
+        head: OrderedDict[str, nn.Module] = OrderedDict(flatten=nn.Flatten())
+        for i, units in enumerate(TABLE_I_DENSE, start=1):
+            head[f"fc{i}"] = nn.Linear(width, units)
+            head[f"relu_fc{i}"] = nn.ReLU()
+            head[f"dropout{i}"] = nn.Dropout(dropout)
+            width = units
+        head[f"fc{len(TABLE_I_DENSE) + 1}"] = nn.Linear(width, n_classes)
+        self.classifier = nn.Sequential(head)
+        self.apply(_keras_init)
+
+    def _stem(self, x: torch.Tensor) -> torch.Tensor:
+        z = self.stem(x)
+        return z.transpose(1, 2) if self.full_projection else z
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Map patches ``(N, 1, B, S, S)`` to logits ``(N, K)``.
+
+        Raises
+        ------
+        DataError
+            If ``x`` is not ``(N, 1, bands, window, window)``.
+        """
+        _check_input(x, self.bands, self.window)
+        return self.classifier(self.features(self._stem(x)))
+
+
 #: Model name -> builder ``(bands, window, n_classes, **options) -> nn.Module``.
 MODELS: dict[str, Callable[..., nn.Module]] = {
     "fast3dcnn": Fast3DCNN,
+    "fast3dcnn_stem": StemFast3DCNN,
     "hamida": Hamida3DCNN,
     "conv2d": Conv2DCNN,
     "he_multiscale": MultiScale3DCNN,

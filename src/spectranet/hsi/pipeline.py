@@ -159,6 +159,9 @@ def train(
     if config.components > scene.n_bands:
         raise ConfigError(f"components must be <= the cube's {scene.n_bands} bands "
                           f"({scene.source.get('cube', scene.name)}), got {config.components}")
+    if not config.pca and config.components != scene.n_bands:
+        raise ConfigError(f"without PCA (--no-pca) components must equal the cube's "
+                          f"{scene.n_bands} bands, got {config.components}")
     names = [str(i) if n == f"class {i}" else f"{i} ({n})"  # the user's ids, and names if any
              for i, n in zip(scene.class_ids, scene.class_names, strict=True)]
     splits = {seed: make_split(scene.labels, config, seed, names, scene.class_ids)
@@ -219,7 +222,7 @@ def _scene_meta(scene: Scene) -> dict[str, Any]:
 
 
 def _fit_reducer(scene: Scene, config: HSIConfig, split: Split) -> SpectralReducer:
-    reducer = SpectralReducer(n_components=config.components)
+    reducer = SpectralReducer(n_components=config.components, pca=config.pca)
     if preprocessing_on_training(config, split):
         mask = np.zeros(scene.labels.size, dtype=bool)
         mask[split.train] = True  # leakage-free: PCA and scaling see training pixels only

@@ -53,6 +53,11 @@ class SpectralReducer:
         Passed to :class:`~sklearn.decomposition.IncrementalPCA`.
     scale : bool, default True
         Standardise each component (zero mean, unit variance on the fitted pixels).
+    pca : bool, default True
+        False skips the PCA: the "components" are the bands themselves (identity projection,
+        so ``n_components`` must equal the number of bands), standardised per band if
+        ``scale``. Unlike PCA to every band followed by scaling, this does not whiten the
+        low-variance directions (not in the paper; issue 13).
 
     Attributes
     ----------
@@ -75,15 +80,18 @@ class SpectralReducer:
         batch_size: int | None = None,
         whiten: bool = False,
         scale: bool = True,
+        pca: bool = True,
     ) -> None:
         self.n_components = n_components
         self.batch_size = batch_size
         self.whiten = whiten
         self.scale = scale
+        self.pca = pca
 
     def __repr__(self) -> str:
         return (f"SpectralReducer(n_components={self.n_components!r}, "
-                f"batch_size={self.batch_size!r}, whiten={self.whiten!r}, scale={self.scale!r})")
+                f"batch_size={self.batch_size!r}, whiten={self.whiten!r}, scale={self.scale!r}, "
+                f"pca={self.pca!r})")
 
     def _check_params(self, n_bands: int) -> int:
         n = self.n_components
@@ -91,6 +99,11 @@ class SpectralReducer:
             raise ConfigError(f"n_components must be an integer >= 1, got {n!r}")
         if n > n_bands:
             raise ConfigError(f"n_components must be <= the number of bands ({n_bands}), got {n}")
+        if not isinstance(self.pca, bool):
+            raise ConfigError(f"pca must be True or False, got {self.pca!r}")
+        if not self.pca and n != n_bands:
+            raise ConfigError(f"without PCA n_components must equal the number of bands "
+                              f"({n_bands}), got {n}")
         bs = self.batch_size
         if bs is not None and (isinstance(bs, bool) or not isinstance(bs, Integral) or bs < n):
             raise ConfigError(f"batch_size must be None or an integer >= n_components ({n}), "
@@ -134,9 +147,22 @@ class SpectralReducer:
                             f"got {pixels.size}")
         flat = cube.reshape(-1, bands)
         pca = IncrementalPCA(self.n_components, whiten=self.whiten, batch_size=batch_size)
-        # The same batches as IncrementalPCA.fit, gathered one at a time to bound memory.
-        for batch in gen_batches(pixels.size, batch_size, min_batch_size=self.n_components):
-            pca.partial_fit(flat[pixels[batch]].astype(np.float64), check_input=False)
+        if self.pca:
+            # The same batches as IncrementalPCA.fit, gathered one at a time to bound memory.
+            for batch in gen_batches(pixels.size, batch_size, min_batch_size=self.n_components):
+                pca.partial_fit(flat[pixels[batch]].astype(np.float64), check_input=False)
+        else:  # identity projection: transform returns the bands (the scaler then centres)
+            total, squares = np.zeros(bands), np.zeros(bands)
+            for start in range(0, pixels.size, _CHUNK):
+                chunk = flat[pixels[start:start + _CHUNK]].astype(np.float64)
+                total += chunk.sum(0)
+                squares += (chunk ** 2).sum(0)
+            var = np.maximum(squares / pixels.size - (total / pixels.size) ** 2, 0.0)
+            pca.mean_, pca.components_ = np.zeros(bands), np.eye(bands)
+            pca.explained_variance_ = var
+            pca.explained_variance_ratio_ = var / var.sum() if var.sum() > 0 else var
+            pca.n_components_ = pca.n_features_in_ = bands
+            pca.n_samples_seen_ = pixels.size
         pca.batch_size_ = batch_size
         scaler = None
         if self.scale:
@@ -188,7 +214,8 @@ class SpectralReducer:
         pca, scaler = self.pca_, self.scaler_
         return {
             "params": {"n_components": int(self.n_components), "batch_size": self.batch_size,
-                       "whiten": bool(self.whiten), "scale": bool(self.scale)},
+                       "whiten": bool(self.whiten), "scale": bool(self.scale),
+                       "pca": bool(self.pca)},
             "n_bands_in": int(self.n_bands_in_), "n_pixels_fit": int(self.n_pixels_fit_),
             "mean": pca.mean_.tolist(), "components": pca.components_.tolist(),
             "explained_variance": pca.explained_variance_.tolist(),

@@ -30,7 +30,8 @@ def _extras(config: HSIConfig) -> str:
     parts = [f"{name.replace('_', ' ')} {getattr(config, name)}"
              for name in ("weight_decay", "spectral_noise", "label_smoothing", "mixup",
                           "block", "split_window") if getattr(config, name)]
-    return ("random flips and rotations, " if config.flips else "") + "".join(
+    return ("random flips and rotations, " if config.flips else "") + (
+        "no PCA (standardised bands), " if not config.pca else "") + "".join(
         f"{p}, " for p in parts)
 
 
