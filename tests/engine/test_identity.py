@@ -1,11 +1,14 @@
 """Run identity: output-folder checks and data fingerprints, through the hyperspectral pipeline."""
 
 import json
+import os
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from spectranet.cli import main
+from spectranet.engine import identity
 from spectranet.engine.identity import check_out_dir, fingerprint_files, fingerprint_records
 from spectranet.errors import ConfigError
 
@@ -104,3 +107,34 @@ def test_a_run_records_its_domain_and_read_run_uses_it(tmp_path):
     assert saved["domain"] == domain == "hsi"
     with pytest.raises(DataError, match="a hyperspectral run, not a sound one"):
         read_run(tmp_path / "run", expect="audio")
+
+
+def test_fingerprints_are_remembered_only_for_settled_files(tmp_path, monkeypatch):
+    reads = []
+    real_open = Path.open
+
+    def counting_open(self, *args, **kwargs):
+        reads.append(self.name)
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", counting_open)
+    fresh, settled = tmp_path / "fresh", tmp_path / "settled"
+    fresh.write_bytes(b"12345")
+    settled.write_bytes(b"12345")
+    reads.clear()
+    first = fingerprint_files([fresh])
+    fresh.write_bytes(b"12346")  # same size, likely the same timestamp tick
+    reads.clear()
+    assert fingerprint_files([fresh]) != first  # a just-written file is hashed again
+    assert reads == ["fresh"]
+    monkeypatch.setattr(identity, "_SETTLED_NS", -1)  # everything counts as settled
+    reads.clear()
+    digest = fingerprint_files([settled])
+    assert fingerprint_files([settled]) == digest
+    assert reads == ["settled"]  # the second call reused the first
+    settled.write_bytes(b"12346")  # rewritten in place, same size
+    later = settled.stat().st_mtime_ns + 5_000_000  # as if written in a later timestamp tick
+    os.utime(settled, ns=(later, later))
+    reads.clear()
+    assert fingerprint_files([settled]) != digest
+    assert reads == ["settled"]

@@ -13,6 +13,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,10 @@ __all__ = ["fingerprint_files", "fingerprint_records", "check_out_dir", "check_i
 DOMAIN_NAMES = {"hsi": "hyperspectral", "audio": "sound", "mfcc": "MFCC baseline"}
 
 _CHUNK = 1 << 20
+
+#: fingerprint_files' results in this process, by (path, size, inode, mtime, ctime) per file.
+_FINGERPRINTS: dict[tuple[tuple[str, int, int, int, int], ...], str] = {}
+_SETTLED_NS = 1_000_000_000
 
 
 def config_as_json(config: Any) -> Any:
@@ -68,14 +73,26 @@ def fingerprint_files(paths: Sequence[str | os.PathLike[str]]) -> str:
     """sha256 over the contents of ``paths`` in order (each prefixed by its size).
 
     The file names do not enter it: the same data moved elsewhere keeps its fingerprint.
+    Within one process the result is remembered per list of files and their size, inode,
+    modification and change times, so a grid that checks many runs on one cube reads it once.
+    As in git's "racy clean" rule, files changed less than a second before hashing began are
+    not remembered: timestamps are coarse, and a file rewritten within the same tick could
+    otherwise keep its old fingerprint.
     """
+    started = time.time_ns()
+    stats = [(p, p.stat()) for p in (Path(path).resolve() for path in paths)]
+    key = tuple((str(p), st.st_size, st.st_ino, st.st_mtime_ns, st.st_ctime_ns)
+                for p, st in stats)
+    if key in _FINGERPRINTS:
+        return _FINGERPRINTS[key]
     digest = hashlib.sha256()
-    for path in paths:
-        path = Path(path)
-        digest.update(f"{path.stat().st_size}\n".encode())
+    for path, st in stats:
+        digest.update(f"{st.st_size}\n".encode())
         with path.open("rb") as fh:
             while chunk := fh.read(_CHUNK):
                 digest.update(chunk)
+    if all(started - max(st.st_mtime_ns, st.st_ctime_ns) > _SETTLED_NS for _, st in stats):
+        _FINGERPRINTS[key] = digest.hexdigest()
     return digest.hexdigest()
 
 
