@@ -53,6 +53,28 @@ TABLE_I_CONVS: tuple[tuple[int, int], ...] = ((8, 7), (16, 5), (32, 3), (64, 3))
 TABLE_I_DENSE: tuple[int, ...] = (256, 128)
 
 
+def _table_i_features(in_channels: int) -> nn.Sequential:
+    """Table I's four valid Conv3D + ReLU layers, named ``conv1``..``conv4``."""
+    layers: OrderedDict[str, nn.Module] = OrderedDict()
+    for i, (filters, depth) in enumerate(TABLE_I_CONVS, start=1):
+        layers[f"conv{i}"] = nn.Conv3d(in_channels, filters, (depth, 3, 3))
+        layers[f"relu{i}"] = nn.ReLU()
+        in_channels = filters
+    return nn.Sequential(layers)
+
+
+def _table_i_head(width: int, n_classes: int, dropout: float) -> nn.Sequential:
+    """Table I's dense head on ``width`` flattened features: hidden layers with dropout, logits."""
+    head: OrderedDict[str, nn.Module] = OrderedDict(flatten=nn.Flatten())
+    for i, units in enumerate(TABLE_I_DENSE, start=1):
+        head[f"fc{i}"] = nn.Linear(width, units)
+        head[f"relu_fc{i}"] = nn.ReLU()
+        head[f"dropout{i}"] = nn.Dropout(dropout)
+        width = units
+    head[f"fc{len(TABLE_I_DENSE) + 1}"] = nn.Linear(width, n_classes)
+    return nn.Sequential(head)
+
+
 class Fast3DCNN(nn.Module):
     """The fast 3D CNN of Ahmad (2020), Table I.
 
@@ -99,23 +121,9 @@ class Fast3DCNN(nn.Module):
         _check_dims(bands, window, n_classes, min_bands=15, min_window=9)
         _check_rate("dropout", dropout)
         self.bands, self.window, self.n_classes = bands, window, n_classes
-        layers: OrderedDict[str, nn.Module] = OrderedDict()
-        in_channels = 1
-        for i, (filters, depth) in enumerate(TABLE_I_CONVS, start=1):
-            layers[f"conv{i}"] = nn.Conv3d(in_channels, filters, (depth, 3, 3))
-            layers[f"relu{i}"] = nn.ReLU()
-            in_channels = filters
-        self.features = nn.Sequential(layers)
-
-        head: OrderedDict[str, nn.Module] = OrderedDict(flatten=nn.Flatten())
-        width = _flat_size(self.features, bands, window)
-        for i, units in enumerate(TABLE_I_DENSE, start=1):
-            head[f"fc{i}"] = nn.Linear(width, units)
-            head[f"relu_fc{i}"] = nn.ReLU()
-            head[f"dropout{i}"] = nn.Dropout(dropout)
-            width = units
-        head[f"fc{len(TABLE_I_DENSE) + 1}"] = nn.Linear(width, n_classes)
-        self.classifier = nn.Sequential(head)
+        self.features = _table_i_features(1)
+        self.classifier = _table_i_head(_flat_size(self.features, bands, window), n_classes,
+                                        dropout)
         self.apply(_keras_init)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -205,22 +213,10 @@ class StemFast3DCNN(nn.Module):
             )
         self.bands, self.window, self.n_classes = bands, window, n_classes
         self.stem = nn.Conv3d(1, stem_channels, (k, 1, 1), stride=(s, 1, 1))
-        layers: OrderedDict[str, nn.Module] = OrderedDict()
-        for i, (filters, kdepth) in enumerate(TABLE_I_CONVS, start=1):
-            layers[f"conv{i}"] = nn.Conv3d(in_channels, filters, (kdepth, 3, 3))
-            layers[f"relu{i}"] = nn.ReLU()
-            in_channels = filters
-        self.features = nn.Sequential(layers)
+        self.features = _table_i_features(in_channels)
         with torch.no_grad():
             width = self.features(self._stem(torch.zeros(1, 1, bands, window, window))).numel()
-        head: OrderedDict[str, nn.Module] = OrderedDict(flatten=nn.Flatten())
-        for i, units in enumerate(TABLE_I_DENSE, start=1):
-            head[f"fc{i}"] = nn.Linear(width, units)
-            head[f"relu_fc{i}"] = nn.ReLU()
-            head[f"dropout{i}"] = nn.Dropout(dropout)
-            width = units
-        head[f"fc{len(TABLE_I_DENSE) + 1}"] = nn.Linear(width, n_classes)
-        self.classifier = nn.Sequential(head)
+        self.classifier = _table_i_head(width, n_classes, dropout)
         self.apply(_keras_init)
 
     def _stem(self, x: torch.Tensor) -> torch.Tensor:
