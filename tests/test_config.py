@@ -78,6 +78,11 @@ def test_audio_standard_preset_is_a_full_width_recipe_independent_of_the_dataset
     ({"block": 0}, "block must be an integer > 0"),
     ({"flips": 1}, "flips must be true or false"),
     ({"pca": "no"}, "pca must be true or false"),
+    ({"unit_norm": "yes"}, "unit_norm must be true or false, got 'yes'"),
+    ({"split_seed": -1}, "split_seed must be an integer >= 0, got -1"),
+    ({"split_seed": 1.5}, "split_seed must be an integer >= 0, got 1.5"),
+    ({"split_seed": True}, "split_seed must be an integer >= 0, got True"),
+    ({"split_seed": "0"}, "split_seed must be an integer >= 0, got '0'"),
     ({"split_window": 9}, r"split_window must be an odd integer >= window \(11\)"),
     ({"split_window": 12}, "split_window must be an odd integer"),
     ({"spectral_noise": -0.1}, "spectral_noise must be a number >= 0"),
@@ -147,3 +152,15 @@ def test_stored_config_without_a_newer_field_still_matches():
     assert not same_config(older, AudioConfig(epochs=5))
     assert not same_config(stored | {"epochs": 5}, config)
     assert same_config({"name": "a"}, {"name": "a"}) and not same_config({"name": "a"}, {})
+
+
+def test_split_seed_and_unit_norm_as_toml_keys():
+    import tomllib
+
+    from spectranet.config import from_dict
+
+    cfg = from_dict(HSIConfig, tomllib.loads('scene = "indian_pines"\nsplit_seed = 2\n'
+                                             'unit_norm = true\n'))
+    assert (cfg.split_seed, cfg.unit_norm) == (2, True)
+    default = make_config("hsi", "paper", scene="indian_pines")
+    assert (default.split_seed, default.unit_norm) == (None, False)

@@ -118,8 +118,10 @@ def _close(got: np.ndarray, want: np.ndarray) -> None:
 def _reduce_with_sidecar(cube: np.ndarray, p: dict) -> np.ndarray:
     """The run's PCA and scaling from the sidecar's numbers, numpy only: (H, W, components)."""
     h, w, bands = cube.shape
-    z = (cube.reshape(-1, bands).astype(np.float64) - np.asarray(p["pca_mean"])) \
-        @ np.asarray(p["pca_components"]).T
+    x = cube.reshape(-1, bands).astype(np.float64)
+    if p.get("unit_norm"):
+        x = x / np.linalg.norm(x, axis=1, keepdims=True)
+    z = (x - np.asarray(p["pca_mean"])) @ np.asarray(p["pca_components"]).T
     z = (z - np.asarray(p["scale_mean"])) / np.asarray(p["scale_std"])
     return z.astype(np.float32).reshape(h, w, -1)
 

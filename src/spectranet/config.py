@@ -15,7 +15,13 @@ from typing import Any, TypeVar
 from spectranet.engine.options import CLASS_WEIGHTS, OPTIMIZERS, PRECISION_CHOICES, SCHEDULERS
 from spectranet.errors import ConfigError
 from spectranet.presets import describe_preset, list_presets, load_preset
-from spectranet.validation import check_choice, check_fraction, check_positive, check_seeds
+from spectranet.validation import (
+    check_choice,
+    check_fraction,
+    check_positive,
+    check_seeds,
+    check_split_file,
+)
 
 __all__ = [
     "BASELINES",
@@ -56,7 +62,7 @@ def _training(cfg: HSIConfig | AudioConfig) -> None:
 
 
 def _recipe_extras(cfg: HSIConfig) -> None:
-    """Validate the HSI options beyond the paper's recipe (block, augmentation, smoothing)."""
+    """Validate the HSI options beyond the paper's recipe (block, split seed, augmentation...)."""
     if cfg.block is not None:
         check_positive("block", cfg.block, integer=True)
     sw = cfg.split_window
@@ -68,40 +74,14 @@ def _recipe_extras(cfg: HSIConfig) -> None:
         raise ConfigError(f"flips must be true or false, got {cfg.flips!r}")
     if not isinstance(cfg.pca, bool):
         raise ConfigError(f"pca must be true or false, got {cfg.pca!r}")
+    if not isinstance(cfg.unit_norm, bool):
+        raise ConfigError(f"unit_norm must be true or false, got {cfg.unit_norm!r}")
+    if cfg.split_seed is not None:
+        check_positive("split_seed", cfg.split_seed, integer=True, allow_zero=True)
     check_positive("spectral_noise", cfg.spectral_noise, allow_zero=True)
     check_positive("mixup", cfg.mixup, allow_zero=True)
     if isinstance(cfg.label_smoothing, bool) or not 0 <= cfg.label_smoothing < 1:
         raise ConfigError(f"label_smoothing must be in [0, 1), got {cfg.label_smoothing!r}")
-
-
-def _split_file(cfg: HSIConfig) -> None:
-    """Check ``split_file`` and ``split_buffer``; a one-path list becomes the path."""
-    paths = cfg.split_file
-    if isinstance(paths, (list, tuple)) and len(paths) == 1:
-        paths = paths[0]
-    elif isinstance(paths, tuple):
-        paths = list(paths)
-    object.__setattr__(cfg, "split_file", paths)
-    if paths is not None and not (
-        (isinstance(paths, str) and paths)
-        or (isinstance(paths, list) and len(paths) == 2 and all(isinstance(p, str) and p
-                                                                for p in paths))
-    ):
-        raise ConfigError("split_file must be a path, or two paths (training map, test map), "
-                          f"got {paths!r}")
-    if not isinstance(cfg.split_buffer, bool):
-        raise ConfigError(f"split_buffer must be True or False, got {cfg.split_buffer!r}")
-    if paths is None:
-        if cfg.split_buffer:
-            raise ConfigError("split_buffer needs a split_file (the disjoint protocol makes "
-                              "its own buffer)")
-        return
-    if cfg.protocol == "disjoint":
-        raise ConfigError("give either protocol 'disjoint' or a split_file, not both: the "
-                          "split file is the split")
-    if cfg.train_per_class is not None:
-        raise ConfigError("give either train_per_class or a split_file, not both: the split "
-                          "file is the split")
 
 
 @dataclass(frozen=True)
@@ -153,6 +133,12 @@ class HSIConfig:
     precision : {"auto", "fp32", "bf16"}, default "auto"
         "auto" picks bf16 autocast on CPUs with native bfloat16 support, else fp32.
     seeds : list of int, default [0]
+        Each seed draws its own split and its own model initialisation and batch order.
+    split_seed : int >= 0, optional
+        Draw the split (regions, random split, or a split file's validation pixels) with this
+        seed for every seed of the run, which then only seeds the model's initialisation and
+        the batch order (e.g. an ensemble of models on one split). Default None: each seed
+        draws its own split, as it always did (not in the paper).
     block : int, stripes, optional
         ``disjoint`` protocol: cut each class's stripes into blocks of ``block`` to
         ``2 * block`` stripes, each cut into test, training and validation parts (see
@@ -165,6 +151,9 @@ class HSIConfig:
     pca : bool, default True
         False: no PCA, the model gets every band standardised (``components`` must then equal
         the cube's bands), e.g. for ``fast3dcnn_stem`` (not in the paper).
+    unit_norm : bool, default False
+        Divide each pixel's spectrum by its L2 norm before the PCA and scaling (removes its
+        brightness; see :class:`spectranet.hsi.reduce.SpectralReducer`; not in the paper).
     spectral_noise : float >= 0, default 0.0
         Gaussian noise added to training patches, in units of the scaled components.
     label_smoothing : float in [0, 1), default 0.0
@@ -197,6 +186,7 @@ class HSIConfig:
     class_weight: str = "none"
     precision: str = "auto"
     seeds: list[int] = field(default_factory=lambda: [0])
+    split_seed: int | None = None
     map_batch_size: int = 1024
     device: str = "cpu"
     preset: str | None = None
@@ -204,6 +194,7 @@ class HSIConfig:
     split_window: int | None = None
     flips: bool = False
     pca: bool = True
+    unit_norm: bool = False
     spectral_noise: float = 0.0
     label_smoothing: float = 0.0
     mixup: float = 0.0
@@ -233,7 +224,7 @@ class HSIConfig:
                 "train_per_class must be a count (integer >= 1) or a fraction (float in (0, 1)), "
                 f"got {tpc!r}"
             )
-        _split_file(self)
+        check_split_file(self)
         if self.dropout is not None and not 0 <= self.dropout < 1:
             raise ConfigError(f"dropout must be in [0, 1), got {self.dropout!r}")
         check_positive("map_batch_size", self.map_batch_size, integer=True)

@@ -154,8 +154,10 @@ def _hsi(run: Path, seed: int | None,
         "preprocessing": {
             "input_bands": int(meta["input_bands"]),
             "components": bands,
-            "reduce": "per pixel, in float64: z = ((spectrum - pca_mean) @ pca_components.T "
-                      "- scale_mean) / scale_std, then float32",
+            "unit_norm": bool(reducer.unit_norm),
+            "reduce": "per pixel, in float64: with unit_norm, spectrum = spectrum / "
+                      "||spectrum||_2 (all-zero spectra kept); then z = ((spectrum - pca_mean) "
+                      "@ pca_components.T - scale_mean) / scale_std, then float32",
             "pca_mean": _floats(pca.mean_),
             "pca_components": _floats(components),
             "scale_mean": _floats(scaler.mean_ if scaler is not None else np.zeros(k)),

@@ -6,7 +6,8 @@ from typing import Any
 
 from spectranet.errors import ConfigError
 
-__all__ = ["check_choice", "check_positive", "check_fraction", "check_seeds"]
+__all__ = ["check_choice", "check_positive", "check_fraction", "check_seeds",
+           "check_split_file"]
 
 
 def check_choice(name: str, value: Any, choices: tuple[Any, ...]) -> None:
@@ -37,3 +38,37 @@ def check_seeds(seeds: Any) -> None:
         raise ConfigError(f"seeds must be a non-empty list of integers >= 0, got {seeds!r}")
     if len(set(seeds)) != len(seeds):
         raise ConfigError(f"seeds must be distinct, got {seeds!r}")
+
+
+def check_split_file(cfg: Any) -> None:
+    """Check an HSI configuration's ``split_file`` and ``split_buffer``.
+
+    A one-path list (or a tuple) of ``split_file`` is normalised in place on the frozen
+    configuration: one path becomes the path, a tuple of two a list.
+    """
+    paths = cfg.split_file
+    if isinstance(paths, (list, tuple)) and len(paths) == 1:
+        paths = paths[0]
+    elif isinstance(paths, tuple):
+        paths = list(paths)
+    object.__setattr__(cfg, "split_file", paths)
+    if paths is not None and not (
+        (isinstance(paths, str) and paths)
+        or (isinstance(paths, list) and len(paths) == 2 and all(isinstance(p, str) and p
+                                                                for p in paths))
+    ):
+        raise ConfigError("split_file must be a path, or two paths (training map, test map), "
+                          f"got {paths!r}")
+    if not isinstance(cfg.split_buffer, bool):
+        raise ConfigError(f"split_buffer must be True or False, got {cfg.split_buffer!r}")
+    if paths is None:
+        if cfg.split_buffer:
+            raise ConfigError("split_buffer needs a split_file (the disjoint protocol makes "
+                              "its own buffer)")
+        return
+    if cfg.protocol == "disjoint":
+        raise ConfigError("give either protocol 'disjoint' or a split_file, not both: the "
+                          "split file is the split")
+    if cfg.train_per_class is not None:
+        raise ConfigError("give either train_per_class or a split_file, not both: the split "
+                          "file is the split")

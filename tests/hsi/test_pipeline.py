@@ -273,3 +273,93 @@ def test_make_split_block_and_split_window(data_root):
     report = leakage(split, labels.shape, 9)
     assert report["test_in_train"] == report["test_in_val"] == report["val_in_train"] == 0
     assert split.info["block"] == 40 and split.info["window"] == 11
+
+
+def test_split_seed_none_is_the_run_seed(data_root):
+    """Unset, every seed draws its own split exactly as before split_seed existed: the same as
+    split_seed = seed, and the class counts of the published line C (same regions)."""
+    from pathlib import Path
+
+    from spectranet.hsi.datasets import load_scene
+
+    scene = load_scene("indian_pines", root=data_root)
+    options = {"scene": "indian_pines", "protocol": "disjoint", "window": 9, "split_window": 11,
+               "block": 40}
+    unset = make_config("hsi", "paper", **options)
+    line_c = Path(__file__).parents[2] / ("docs/results/indian_pines_disjoint_ablation/lines/"
+                                          "C_flips_w9/metrics.json")
+    published = {s["seed"]: s for s in json.loads(line_c.read_text())["seeds"]}
+    for seed in (0, 1, 2):
+        split = pipeline.make_split(scene.labels, unset, seed)
+        fixed = pipeline.make_split(scene.labels, make_config("hsi", "paper", split_seed=seed,
+                                                              **options), seed)
+        labels = scene.labels.ravel()
+        for name in ("train", "val", "test"):
+            np.testing.assert_array_equal(getattr(split, name), getattr(fixed, name))
+            counts = np.bincount(labels[getattr(split, name)], minlength=16).tolist()
+            assert counts == published[seed]["class_counts"][name], (seed, name)
+
+
+def _user_scene(tmp_path):
+    """A 24 x 24 x 16 cube with two classes (ids 3 and 7), brighter where the class is 3."""
+    g = np.random.default_rng(0)
+    gt = np.zeros((24, 24), np.int64)
+    gt[2:12, 2:22] = 3
+    gt[13:22, 2:22] = 7
+    cube = g.uniform(1.0, 2.0, size=(24, 24, 16)).astype(np.float32)
+    cube[gt == 3, :8] += 1.0
+    np.save(tmp_path / "cube.npy", cube)
+    np.save(tmp_path / "gt.npy", gt)
+    return {"cube": str(tmp_path / "cube.npy"), "gt": str(tmp_path / "gt.npy")}
+
+
+def test_split_seed_same_split_other_models(tmp_path):
+    files = _user_scene(tmp_path)
+    config = make_config("hsi", "quick", window=9, components=16, epochs=1, seeds=[0, 1],
+                         split_seed=3, **files)
+    out = tmp_path / "run"
+    pipeline.train(config, out, progress=False)
+    splits = [json.loads((out / f"seed_{s}/split.json").read_text()) for s in (0, 1)]
+    for name in ("train", "val", "test"):
+        assert splits[0][name] == splits[1][name], name
+    labels = pipeline.load_scene_of(config).labels
+    own = pipeline.make_split(labels, make_config("hsi", "quick", **files), 3)
+    assert splits[0]["test"] == own.test.tolist()  # the split seed 3 draws without split_seed
+    states = [torch.load(out / f"seed_{s}/checkpoint.pt", weights_only=True) for s in (0, 1)]
+    assert [s["metadata"]["seed"] for s in states] == [0, 1]
+    first = next(iter(states[0]["model"]))
+    assert not torch.equal(states[0]["model"][first], states[1]["model"][first])
+    assert json.loads((out / "config.json").read_text())["config"]["split_seed"] == 3
+    assert "split seed 3" in (out / "report.md").read_text()
+
+
+def test_cli_split_seed_is_checked(tmp_path, capsys):
+    files = _user_scene(tmp_path)
+    code = main(["hsi", "train", "--cube", files["cube"], "--gt", files["gt"], "--split-seed",
+                 "-1", "--out", str(tmp_path / "run")])
+    assert code != 0
+    assert "split_seed must be an integer >= 0, got -1" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
+
+
+def test_unit_norm_reaches_evaluate_and_predict(tmp_path):
+    """A run trained with unit_norm keeps it in its reducer: evaluate reproduces the test
+    metrics, and predict gives the same map for a cube twice as bright (exact in floats)."""
+    files = _user_scene(tmp_path)
+    out = tmp_path / "run"
+    code = main(["hsi", "train", "--cube", files["cube"], "--gt", files["gt"], "--preset",
+                 "quick", "--window", "9", "--components", "16", "--no-pca", "--unit-norm",
+                 "--epochs", "2", "--seeds", "0", "--out", str(out), "--no-progress"])
+    assert code == 0
+    state = torch.load(out / "seed_0/checkpoint.pt", weights_only=True)
+    assert state["metadata"]["reducer"]["params"]["unit_norm"] is True
+    assert "spectra divided by their L2 norm" in (out / "report.md").read_text()
+    metrics = json.loads((out / "metrics.json").read_text())
+    again = inference.evaluate(out, progress=False)
+    assert again["overall_accuracy"] == pytest.approx(metrics["overall_accuracy"], abs=1e-6)
+    np.save(tmp_path / "bright.npy", 2.0 * np.load(files["cube"]))
+    maps = []
+    for name in ("cube.npy", "bright.npy"):
+        inference.predict(out, tmp_path / name, out=tmp_path / f"p_{name}", progress=False)
+        maps.append(np.load(tmp_path / f"p_{name}" / "map.npy"))
+    np.testing.assert_array_equal(maps[0], maps[1])

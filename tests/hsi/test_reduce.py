@@ -142,3 +142,46 @@ def test_no_pca_standardises_each_band_and_round_trips():
 def test_no_pca_needs_every_band():
     with pytest.raises(ConfigError, match="equal the number of bands"):
         SpectralReducer(3, pca=False).fit(np.ones((4, 4, 5)))
+
+
+def test_unit_normalise_by_hand():
+    from spectranet.hsi.reduce import unit_normalise
+
+    got = unit_normalise(np.array([[3.0, 4.0], [0.0, 2.0], [0.0, 0.0]]))
+    np.testing.assert_allclose(got, [[0.6, 0.8], [0.0, 1.0], [0.0, 0.0]])  # zero row kept
+
+
+def test_unit_norm_before_scaling_by_hand():
+    # pixels (3, 4), (0, 2), (5, 0) become (0.6, 0.8), (0, 1), (1, 0) before the scaling
+    cube = np.array([[[3.0, 4.0], [0.0, 2.0], [5.0, 0.0]]])
+    unit = np.array([[0.6, 0.8], [0.0, 1.0], [1.0, 0.0]])
+    raw = SpectralReducer(2, pca=False, scale=False, unit_norm=True).fit(cube)
+    np.testing.assert_allclose(raw.transform(cube)[0], unit, rtol=1e-6)
+    scaled = SpectralReducer(2, pca=False, unit_norm=True).fit(cube).transform(cube)[0]
+    np.testing.assert_allclose(scaled, (unit - unit.mean(0)) / unit.std(0), rtol=1e-5)
+    # with PCA, as sklearn's PCA of the unit-length spectra
+    pca, expected = _reference(unit.reshape(1, 3, 2), np.ones((1, 3), bool), 1, 2)
+    got = SpectralReducer(1, batch_size=2, unit_norm=True).fit(cube).transform(cube)
+    np.testing.assert_allclose(np.abs(got), np.abs(expected), rtol=1e-5)  # sign of the axis free
+
+
+def test_unit_norm_ignores_brightness_and_round_trips(cube, rng):
+    mask = rng.random(cube.shape[:2]) < 0.5
+    reducer = SpectralReducer(5, unit_norm=True).fit(cube, mask=mask)
+    gain = rng.uniform(0.5, 2.0, size=(*cube.shape[:2], 1))  # per-pixel brightness
+    np.testing.assert_allclose(reducer.transform(cube * gain), reducer.transform(cube),
+                               atol=1e-4)
+    state = reducer.to_state()
+    assert state["params"]["unit_norm"] is True
+    again = SpectralReducer.from_state(state)
+    assert again.unit_norm is True
+    np.testing.assert_array_equal(again.transform(cube), reducer.transform(cube))
+    # a state written before unit_norm existed loads without it
+    old = SpectralReducer(5).fit(cube).to_state()
+    del old["params"]["unit_norm"]
+    assert SpectralReducer.from_state(old).unit_norm is False
+
+
+def test_unit_norm_is_checked():
+    with pytest.raises(ConfigError, match="unit_norm must be True or False, got 1"):
+        SpectralReducer(2, unit_norm=1).fit(np.ones((4, 4, 3)))

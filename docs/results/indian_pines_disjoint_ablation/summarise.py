@@ -1,27 +1,84 @@
-"""Ablation table from lines/*/metrics.json: test OA and AA, validation OA (mean +- std over
-seeds, the std of numpy with ddof=0 as in every spectranet report), spread of test OA (max - min)."""
+"""Ablation table from lines/*/metrics.json, printed as markdown (run.sh writes table.md).
+
+Test OA and AA, validation OA (mean +- std over seeds, the std of numpy with ddof=0 as in every
+spectranet report), spread of test OA (max - min); one seed is printed as its value.
+
+A line's seeds are those of its metrics.json (one seed, or several under "seeds") and of the
+run folders beside it named seeds_*/ (lines whose seed 0 ran first, the others after). Lines
+without a metrics.json (L: seed 0 only, in seed_0/) are left out. Ensemble lines (an
+ensemble.json, written by ensemble.py) get a second table.
+"""
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
 
 here = Path(__file__).parent
+# the options every line shares (the protocol), left out of the options column
+BASE = re.compile(r"spectranet hsi train|--preset paper|--scene indian_pines|--protocol disjoint"
+                  r"|--split-window 11|--block 40|--seeds( \d+)+|--split-seed \d+|--out RUN")
+
+
+def seeds_of(folder: Path) -> list[dict]:
+    """Per-seed metrics of a line, in seed order."""
+    found = []
+    for path in [folder / "metrics.json", *sorted(folder.glob("seeds_*/metrics.json"))]:
+        m = json.loads(path.read_text())
+        found += m.get("seeds", [m])
+    return sorted(found, key=lambda s: s["seed"])
+
+
+def options(folder: Path) -> str:
+    """The line's options beyond the shared protocol, from command.txt's first command."""
+    cmd = (folder / "command.txt").read_text().split("   (")[0]
+    return " ".join(BASE.sub(" ", cmd).split()) or "(paper recipe)"
+
+
+def pm(values: np.ndarray) -> str:
+    """``mean ± std`` of several seeds, the value of one."""
+    return f"{values.mean():.1f} ± {values.std():.1f}" if values.size > 1 else f"{values[0]:.1f}"
+
+
+def val_oa(seed: dict) -> float:
+    """Validation OA of the kept (best-on-validation) epoch."""
+    return seed["history"][seed["best_epoch"] - 1]["val_accuracy"]
+
+
 print("| line | command options | test OA (%) | spread (max-min) | test AA (%) | val OA (%) "
-      "| per-seed test OA | per-seed val OA | best epochs | train s/seed |")
-print("|---|---|---|---|---|---|---|---|---|---|")
+      "| per-seed test OA | per-seed val OA | best epochs | train s/seed | classes at 0 % test "
+      "(per seed) |")
+print("|---|---|---|---|---|---|---|---|---|---|---|")
 for folder in sorted((here / "lines").iterdir()):
     if not (folder / "metrics.json").is_file():
         continue
-    m = json.loads((folder / "metrics.json").read_text())
-    seeds = m["seeds"]
+    seeds = seeds_of(folder)
     oa = np.array([s["overall_accuracy"] for s in seeds]) * 100
     aa = np.array([s["average_accuracy"] for s in seeds]) * 100
-    val = np.array([s["history"][s["best_epoch"] - 1]["val_accuracy"] for s in seeds]) * 100
-    cmd = (folder / "command.txt").read_text().split("--seeds 0 1 2")[-1].replace("--out RUN", "")
-    cmd = cmd.replace("--preset paper", "").strip() or "(paper recipe)"
-    print(f"| {folder.name} | `{cmd}` | {oa.mean():.1f} ± {oa.std():.1f} | {np.ptp(oa):.1f} "
-          f"| {aa.mean():.1f} ± {aa.std():.1f} | {val.mean():.1f} ± {val.std():.1f} "
+    val = np.array([val_oa(s) for s in seeds]) * 100
+    zero = [sum(a == 0 for a in s["per_class_accuracy"]) for s in seeds]
+    spread = f"{np.ptp(oa):.1f}" if oa.size > 1 else "-"
+    print(f"| {folder.name} | `{options(folder)}` | {pm(oa)} | {spread} | {pm(aa)} | {pm(val)} "
           f"| {', '.join(f'{v:.1f}' for v in oa)} | {', '.join(f'{v:.1f}' for v in val)} "
           f"| {', '.join(str(s['best_epoch']) for s in seeds)} "
-          f"| {np.mean([s['train_seconds'] for s in seeds]):.0f} |")
+          f"| {np.mean([s['train_seconds'] for s in seeds]):.0f} "
+          f"| {', '.join(map(str, zero))} |")
+
+ensembles = sorted(f for f in (here / "lines").iterdir() if (f / "ensemble.json").is_file())
+if ensembles:
+    print()
+    print("| line | split seed | members' val OA (seeds) | members' test OA | ensemble val OA "
+          "| ensemble test OA | ensemble test AA |")
+    print("|---|---|---|---|---|---|---|")
+for folder in ensembles:
+    for e in json.loads((folder / "ensemble.json").read_text()):
+        members = e["members"]
+        cells = [", ".join(f"{100 * m[k]['overall_accuracy']:.1f}" for m in members)
+                 for k in ("val", "test")]
+        ens = e["ensemble"]
+        print(f"| {folder.name} | {e['split_seed']} | {cells[0]} "
+              f"({', '.join(str(m['seed']) for m in members)}) | {cells[1]} "
+              f"| {100 * ens['val']['overall_accuracy']:.1f} "
+              f"| {100 * ens['test']['overall_accuracy']:.1f} "
+              f"| {100 * ens['test']['average_accuracy']:.1f} |")

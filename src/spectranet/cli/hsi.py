@@ -79,6 +79,9 @@ def hsi() -> None:
 @click.option("--pca/--no-pca", default=None,
               help="--no-pca: the model gets every band standardised, no PCA (set "
                    "--components to the cube's bands). Default: PCA.")
+@click.option("--unit-norm/--no-unit-norm", default=None,
+              help="Divide each pixel's spectrum by its L2 norm before PCA and scaling. "
+                   "Default: off.")
 @click.option("--spectral-noise", type=float,
               help=_p("spectral_noise", "Std of Gaussian noise added to training patches."))
 @click.option("--label-smoothing", type=float, help=_p("label_smoothing"))
@@ -88,6 +91,9 @@ def hsi() -> None:
                                                                           PRECISION_HELP))
 @click.option("--seeds", type=int, multiple=True,
               help=_p("seeds", "Repeat the option or list: --seeds 0 1 2."))
+@click.option("--split-seed", type=int, help="Draw the split with this seed for every seed "
+              "(the seeds then only change the model's initialisation and batch order). "
+              "Default: each seed its own split.")
 @click.option("--device", help="cpu (default) or cuda.")
 @click.option("--out", type=click.Path(), required=True, help="Run folder to write.")
 @click.option("--no-progress", is_flag=True)

@@ -1,10 +1,12 @@
 """Hyperspectral image classification (Ahmad 2020): scenes, PCA, patches, splits, models, maps.
 
-The commands' functions: :func:`train`, :func:`evaluate`, :func:`predict`.
+The commands' functions: :func:`train`, :func:`evaluate`, :func:`predict`; :func:`ensemble`
+scores a run's seeds trained on one split, alone and as an ensemble.
 """
 
 from spectranet.hsi.datasets import Scene, get_scene_info, list_scenes, load_cube, load_scene
 from spectranet.hsi.disjoint import disjoint_split
+from spectranet.hsi.ensemble import ensemble
 from spectranet.hsi.estimator import HSIClassifier
 from spectranet.hsi.inference import evaluate, predict
 from spectranet.hsi.maps import plot_map, predict_map
@@ -27,6 +29,7 @@ __all__ = [
     "build_model",
     "count_parameters",
     "disjoint_split",
+    "ensemble",
     "evaluate",
     "get_scene_info",
     "list_models",

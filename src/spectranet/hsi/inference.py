@@ -22,14 +22,14 @@ from spectranet.engine.run import SavedModel, best_model, rescore
 from spectranet.engine.runs import RunDir, read_json, save_npy
 from spectranet.engine.scoring import predict_proba
 from spectranet.errors import DataError, DataNotFoundError
-from spectranet.hsi.datasets import check_same_grid, read_cube, read_labels
+from spectranet.hsi.datasets import Scene, check_same_grid, read_cube, read_labels
 from spectranet.hsi.maps import plot_map, predict_map
 from spectranet.hsi.models import build_model
 from spectranet.hsi.patches import PatchBatches, PatchDataset
 from spectranet.hsi.pipeline import load_scene_of, summarise
 from spectranet.hsi.reduce import SpectralReducer
 
-__all__ = ["evaluate", "predict", "load_run_model"]
+__all__ = ["evaluate", "predict", "load_run_model", "saved_proba"]
 
 
 def model_from_metadata(meta: dict[str, Any]) -> torch.nn.Module:
@@ -54,6 +54,39 @@ def load_run_model(run: str | Path, *, seed: int | None = None) -> tuple[torch.n
         "reducer": SpectralReducer.from_state(saved.metadata["reducer"])}
 
 
+def saved_proba(saved: SavedModel, scene: Scene, pixels: np.ndarray, *,
+                batch_size: int = 1024, progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Class probabilities of a saved unit's model on some pixels of its scene.
+
+    The scene's cube goes through the unit's own fitted reducer (PCA, scaling, unit norm as at
+    training), then the model scores the ``window x window`` patch of every pixel.
+
+    Parameters
+    ----------
+    saved : SavedModel
+        A unit of a finished hsi run (:func:`~spectranet.engine.run.rescore` gives each).
+    scene : Scene
+        The scene the run was trained on.
+    pixels : int ndarray, shape (N,)
+        Flat pixel indices ``r * W + c``, labelled.
+    batch_size : int >= 1, default 1024
+        Patches per forward pass.
+    progress : bool, default False
+
+    Returns
+    -------
+    probabilities : float32 ndarray, shape (N', K)
+    ids : int64 ndarray, shape (N',)
+        The pixels scored, in the order of the rows of ``probabilities``.
+    """
+    meta = saved.metadata
+    reducer = SpectralReducer.from_state(meta["reducer"])
+    patches = PatchDataset(reducer.transform(scene.cube), scene.labels, pixels,
+                           window=meta["model_kwargs"]["window"])
+    return predict_proba(saved.model, PatchBatches(patches, batch_size),
+                         precision=meta["precision"], progress=progress)
+
+
 def evaluate(run: str | Path, *, root: str | Path | None = None,
              progress: bool = True) -> dict[str, Any]:
     """Re-score every seed of a finished run on its saved test split from its checkpoint.
@@ -76,11 +109,8 @@ def evaluate(run: str | Path, *, root: str | Path | None = None,
         if not split.is_file():
             raise DataNotFoundError(f"{split}: missing; the seed did not finish")
         test = np.asarray(read_json(split)["test"], dtype=np.int64)
-        reducer = SpectralReducer.from_state(saved.metadata["reducer"])
-        patches = PatchDataset(reducer.transform(scene.cube), scene.labels, test,
-                               window=config.window)
-        probs, ids = predict_proba(saved.model, PatchBatches(patches, config.map_batch_size),
-                                   precision=saved.metadata["precision"], progress=progress)
+        probs, ids = saved_proba(saved, scene, test, batch_size=config.map_batch_size,
+                                 progress=progress)
         return classification_metrics(labels[ids], probs.argmax(1),
                                       n_classes=len(scene.class_names)) | {
             "seed": saved.metadata["seed"]}

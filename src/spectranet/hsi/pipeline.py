@@ -85,9 +85,11 @@ def make_split(labels: np.ndarray, config: HSIConfig, seed: int,
                class_ids: Sequence[int] | None = None) -> Split:
     """The split of ``config.protocol`` (or ``train_per_class``, or ``split_file``) for one seed.
 
-    ``class_names`` name the classes in errors and notes (the user's ids and names);
-    ``class_ids`` are the ids a split file holds (default 1..K).
+    The split is drawn with ``config.split_seed`` when it is set (the same split for every
+    seed), else with ``seed``. ``class_names`` name the classes in errors and notes (the user's
+    ids and names); ``class_ids`` are the ids a split file holds (default 1..K).
     """
+    seed = seed if config.split_seed is None else config.split_seed
     if config.split_file is not None:
         return load_split_file(
             config.split_file, labels, class_ids or range(1, int(labels.max()) + 2),
@@ -222,7 +224,8 @@ def _scene_meta(scene: Scene) -> dict[str, Any]:
 
 
 def _fit_reducer(scene: Scene, config: HSIConfig, split: Split) -> SpectralReducer:
-    reducer = SpectralReducer(n_components=config.components, pca=config.pca)
+    reducer = SpectralReducer(n_components=config.components, pca=config.pca,
+                              unit_norm=config.unit_norm)
     if preprocessing_on_training(config, split):
         mask = np.zeros(scene.labels.size, dtype=bool)
         mask[split.train] = True  # leakage-free: PCA and scaling see training pixels only

@@ -2,7 +2,9 @@
 
 Ahmad (2020) reduces the bands with PCA fitted on the whole cube (the paper protocol). The
 leakage-free protocol fits on the training pixels only (``mask``). The components are then
-standardised: unscaled PCA output makes the first epochs' loss explode.
+standardised: unscaled PCA output makes the first epochs' loss explode. Optionally each pixel's
+spectrum is first divided by its L2 norm (``unit_norm``): its shape is kept, its brightness
+(illumination, shading) removed.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from sklearn.utils import gen_batches
 
 from spectranet.errors import ConfigError, DataError, NotFittedError
 
-__all__ = ["SpectralReducer"]
+__all__ = ["SpectralReducer", "unit_normalise"]
 
 # Pixels transformed per chunk: bounds the float64 temporaries of transform (~16 MB at 200 bands).
 _CHUNK = 10_000
@@ -34,6 +36,30 @@ def _check_cube(cube: Any, name: str = "cube") -> np.ndarray:
     if np.issubdtype(cube.dtype, np.floating) and not np.isfinite(cube).all():
         raise DataError(f"{name} must hold finite values, got NaN or inf")
     return cube
+
+
+def unit_normalise(spectra: np.ndarray) -> np.ndarray:
+    """Each row of ``spectra`` divided by its L2 norm; all-zero rows stay zero.
+
+    Parameters
+    ----------
+    spectra : ndarray, shape (N, bands), float
+        One pixel's spectrum per row, in the cube's units.
+
+    Returns
+    -------
+    ndarray, shape (N, bands), float64
+        Unit-length rows (dimensionless).
+
+    Examples
+    --------
+    >>> unit_normalise(np.array([[3.0, 4.0], [0.0, 0.0]]))
+    array([[0.6, 0.8],
+           [0. , 0. ]])
+    """
+    spectra = np.asarray(spectra, dtype=np.float64)
+    norms = np.linalg.norm(spectra, axis=1, keepdims=True)
+    return spectra / np.where(norms > 0, norms, 1.0)
 
 
 class SpectralReducer:
@@ -58,6 +84,9 @@ class SpectralReducer:
         so ``n_components`` must equal the number of bands), standardised per band if
         ``scale``. Unlike PCA to every band followed by scaling, this does not whiten the
         low-variance directions (not in the paper; issue 13).
+    unit_norm : bool, default False
+        Divide each pixel's spectrum by its L2 norm before the PCA and the scaling, at fit and
+        at transform (see :func:`unit_normalise`; not in the paper; issue 13).
 
     Attributes
     ----------
@@ -81,17 +110,19 @@ class SpectralReducer:
         whiten: bool = False,
         scale: bool = True,
         pca: bool = True,
+        unit_norm: bool = False,
     ) -> None:
         self.n_components = n_components
         self.batch_size = batch_size
         self.whiten = whiten
         self.scale = scale
         self.pca = pca
+        self.unit_norm = unit_norm
 
     def __repr__(self) -> str:
         return (f"SpectralReducer(n_components={self.n_components!r}, "
                 f"batch_size={self.batch_size!r}, whiten={self.whiten!r}, scale={self.scale!r}, "
-                f"pca={self.pca!r})")
+                f"pca={self.pca!r}, unit_norm={self.unit_norm!r})")
 
     def _check_params(self, n_bands: int) -> int:
         n = self.n_components
@@ -101,6 +132,8 @@ class SpectralReducer:
             raise ConfigError(f"n_components must be <= the number of bands ({n_bands}), got {n}")
         if not isinstance(self.pca, bool):
             raise ConfigError(f"pca must be True or False, got {self.pca!r}")
+        if not isinstance(self.unit_norm, bool):
+            raise ConfigError(f"unit_norm must be True or False, got {self.unit_norm!r}")
         if not self.pca and n != n_bands:
             raise ConfigError(f"without PCA n_components must equal the number of bands "
                               f"({n_bands}), got {n}")
@@ -150,11 +183,11 @@ class SpectralReducer:
         if self.pca:
             # The same batches as IncrementalPCA.fit, gathered one at a time to bound memory.
             for batch in gen_batches(pixels.size, batch_size, min_batch_size=self.n_components):
-                pca.partial_fit(flat[pixels[batch]].astype(np.float64), check_input=False)
+                pca.partial_fit(self._spectra(flat[pixels[batch]]), check_input=False)
         else:  # identity projection: transform returns the bands (the scaler then centres)
             total, squares = np.zeros(bands), np.zeros(bands)
             for start in range(0, pixels.size, _CHUNK):
-                chunk = flat[pixels[start:start + _CHUNK]].astype(np.float64)
+                chunk = self._spectra(flat[pixels[start:start + _CHUNK]])
                 total += chunk.sum(0)
                 squares += (chunk ** 2).sum(0)
             var = np.maximum(squares / pixels.size - (total / pixels.size) ** 2, 0.0)
@@ -168,12 +201,16 @@ class SpectralReducer:
         if self.scale:
             scaler = StandardScaler()
             for start in range(0, pixels.size, _CHUNK):
-                chunk = flat[pixels[start:start + _CHUNK]].astype(np.float64)
+                chunk = self._spectra(flat[pixels[start:start + _CHUNK]])
                 scaler.partial_fit(pca.transform(chunk))
         self.pca_, self.scaler_ = pca, scaler
         self.n_bands_in_, self.n_pixels_fit_ = bands, int(pixels.size)
         self.explained_variance_ratio_ = pca.explained_variance_ratio_
         return self
+
+    def _spectra(self, pixels: np.ndarray) -> np.ndarray:
+        """Rows of the cube as float64, unit-normalised when ``unit_norm``."""
+        return unit_normalise(pixels) if self.unit_norm else pixels.astype(np.float64)
 
     def transform(self, cube: np.ndarray) -> np.ndarray:
         """Project every pixel of ``cube`` on the fitted components.
@@ -203,7 +240,7 @@ class SpectralReducer:
         flat = cube.reshape(-1, bands)
         out = np.empty((h * w, self.pca_.n_components_), dtype=np.float32)
         for start in range(0, h * w, _CHUNK):
-            z = self.pca_.transform(flat[start:start + _CHUNK].astype(np.float64))
+            z = self.pca_.transform(self._spectra(flat[start:start + _CHUNK]))
             out[start:start + _CHUNK] = self.scaler_.transform(z) if self.scaler_ else z
         return out.reshape(h, w, -1)
 
@@ -215,7 +252,7 @@ class SpectralReducer:
         return {
             "params": {"n_components": int(self.n_components), "batch_size": self.batch_size,
                        "whiten": bool(self.whiten), "scale": bool(self.scale),
-                       "pca": bool(self.pca)},
+                       "pca": bool(self.pca), "unit_norm": bool(self.unit_norm)},
             "n_bands_in": int(self.n_bands_in_), "n_pixels_fit": int(self.n_pixels_fit_),
             "mean": pca.mean_.tolist(), "components": pca.components_.tolist(),
             "explained_variance": pca.explained_variance_.tolist(),
@@ -226,7 +263,10 @@ class SpectralReducer:
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> SpectralReducer:
-        """Rebuild a fitted reducer from :meth:`to_state`; it transforms exactly as before."""
+        """Rebuild a fitted reducer from :meth:`to_state`; it transforms exactly as before.
+
+        States written before ``unit_norm`` existed have no such key and load as False.
+        """
         obj = cls(**state["params"])
         pca = IncrementalPCA(obj.n_components, whiten=obj.whiten)
         pca.mean_ = np.asarray(state["mean"], dtype=np.float64)

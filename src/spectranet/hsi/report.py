@@ -31,6 +31,7 @@ def _extras(config: HSIConfig) -> str:
              for name in ("weight_decay", "spectral_noise", "label_smoothing", "mixup",
                           "block", "split_window") if getattr(config, name)]
     return ("random flips and rotations, " if config.flips else "") + (
+        "spectra divided by their L2 norm, " if config.unit_norm else "") + (
         "no PCA (standardised bands), " if not config.pca else "") + "".join(
         f"{p}, " for p in parts)
 
@@ -169,6 +170,14 @@ def _leakage_lines(config: HSIConfig, per_seed: list[dict[str, Any]]) -> list[st
 
 
 def _protocol_text(config: HSIConfig, first: dict[str, Any]) -> str:
+    text = _split_text(config, first)
+    if config.split_seed is not None:
+        text += (f" Every seed uses the split drawn with split seed {config.split_seed}; the "
+                 "seed only sets the model's initialisation and the batch order.")
+    return text
+
+
+def _split_text(config: HSIConfig, first: dict[str, Any]) -> str:
     if config.split_file is not None:
         return _split_file_text(config, first.get("split_info", {}))
     if config.protocol == "disjoint":
