@@ -32,20 +32,8 @@ def test_score_ensemble_errors():
         score_ensemble([np.ones((2, 2)), np.ones((3, 2))], np.array([0, 1]), n_classes=2)
 
 
-def _scene(tmp_path):
-    g = np.random.default_rng(1)
-    gt = np.zeros((24, 24), np.int64)
-    gt[2:12, 2:22] = 3
-    gt[13:22, 2:22] = 7
-    cube = g.normal(size=(24, 24, 16)).astype(np.float32)
-    cube[gt == 3] += 0.7
-    np.save(tmp_path / "cube.npy", cube)
-    np.save(tmp_path / "gt.npy", gt)
-    return {"cube": str(tmp_path / "cube.npy"), "gt": str(tmp_path / "gt.npy")}
-
-
-def test_ensemble_of_a_run_with_a_split_seed(tmp_path):
-    files = _scene(tmp_path)
+def test_ensemble_of_a_run_with_a_split_seed(tmp_path, user_scene):
+    files = user_scene
     config = make_config("hsi", "quick", window=9, components=16, epochs=2, seeds=[0, 1],
                          split_seed=4, **files)
     out = tmp_path / "run"
@@ -71,8 +59,8 @@ def test_ensemble_of_a_run_with_a_split_seed(tmp_path):
     assert result["split_sizes"]["test"] == len(pixels)
 
 
-def test_ensemble_refuses_members_of_other_splits(tmp_path):
-    files = _scene(tmp_path)
+def test_ensemble_refuses_members_of_other_splits(tmp_path, user_scene):
+    files = user_scene
     config = make_config("hsi", "quick", window=9, components=16, epochs=1, seeds=[0, 1],
                          **files)
     pipeline.train(config, tmp_path / "run", progress=False)

@@ -300,21 +300,8 @@ def test_split_seed_none_is_the_run_seed(data_root):
             assert counts == published[seed]["class_counts"][name], (seed, name)
 
 
-def _user_scene(tmp_path):
-    """A 24 x 24 x 16 cube with two classes (ids 3 and 7), brighter where the class is 3."""
-    g = np.random.default_rng(0)
-    gt = np.zeros((24, 24), np.int64)
-    gt[2:12, 2:22] = 3
-    gt[13:22, 2:22] = 7
-    cube = g.uniform(1.0, 2.0, size=(24, 24, 16)).astype(np.float32)
-    cube[gt == 3, :8] += 1.0
-    np.save(tmp_path / "cube.npy", cube)
-    np.save(tmp_path / "gt.npy", gt)
-    return {"cube": str(tmp_path / "cube.npy"), "gt": str(tmp_path / "gt.npy")}
-
-
-def test_split_seed_same_split_other_models(tmp_path):
-    files = _user_scene(tmp_path)
+def test_split_seed_same_split_other_models(tmp_path, user_scene):
+    files = user_scene
     config = make_config("hsi", "quick", window=9, components=16, epochs=1, seeds=[0, 1],
                          split_seed=3, **files)
     out = tmp_path / "run"
@@ -333,8 +320,8 @@ def test_split_seed_same_split_other_models(tmp_path):
     assert "split seed 3" in (out / "report.md").read_text()
 
 
-def test_cli_split_seed_is_checked(tmp_path, capsys):
-    files = _user_scene(tmp_path)
+def test_cli_split_seed_is_checked(tmp_path, capsys, user_scene):
+    files = user_scene
     code = main(["hsi", "train", "--cube", files["cube"], "--gt", files["gt"], "--split-seed",
                  "-1", "--out", str(tmp_path / "run")])
     assert code != 0
@@ -342,10 +329,10 @@ def test_cli_split_seed_is_checked(tmp_path, capsys):
     assert not (tmp_path / "run").exists()
 
 
-def test_unit_norm_reaches_evaluate_and_predict(tmp_path):
+def test_unit_norm_reaches_evaluate_and_predict(tmp_path, user_scene):
     """A run trained with unit_norm keeps it in its reducer: evaluate reproduces the test
     metrics, and predict gives the same map for a cube twice as bright (exact in floats)."""
-    files = _user_scene(tmp_path)
+    files = user_scene
     out = tmp_path / "run"
     code = main(["hsi", "train", "--cube", files["cube"], "--gt", files["gt"], "--preset",
                  "quick", "--window", "9", "--components", "16", "--no-pca", "--unit-norm",
