@@ -57,6 +57,7 @@ def _training(cfg: HSIConfig | AudioConfig) -> None:
     check_positive("epochs", cfg.epochs, integer=True)
     check_choice("precision", cfg.precision, PRECISION_CHOICES)
     check_positive("weight_decay", cfg.weight_decay, allow_zero=True)
+    check_choice("scheduler", cfg.scheduler, SCHEDULERS)
     check_choice("class_weight", cfg.class_weight, CLASS_WEIGHTS)
     check_seeds(cfg.seeds)
 
@@ -127,6 +128,9 @@ class HSIConfig:
         not give: our assumption). Only for models that have dropout.
     optimizer, lr, batch_size, epochs, weight_decay
         Paper: Adam, 0.001, 256, 50, 0.
+    scheduler : {"none", "cosine", "onecycle"}, default "none"
+        Learning-rate schedule per epoch (see :func:`spectranet.engine.optim.make_scheduler`);
+        the paper uses none.
     class_weight : {"none", "balanced"}, default "none"
         "balanced" weights the training loss by inverse class frequency in the training set
         (not in the paper; see :func:`spectranet.engine.optim.make_loss`).
@@ -183,6 +187,7 @@ class HSIConfig:
     batch_size: int = 256
     epochs: int = 50
     weight_decay: float = 0.0
+    scheduler: str = "none"
     class_weight: str = "none"
     precision: str = "auto"
     seeds: list[int] = field(default_factory=lambda: [0])
@@ -258,8 +263,9 @@ class AudioConfig:
         Paper: SGD with Nesterov momentum 0.9, 0.001, 32, 500.
     batch_norm : bool, default False
         Batch normalisation after each convolution (not in the paper).
-    scheduler : {"none", "cosine"}, default "none"
-        Learning-rate schedule per epoch (the paper uses none).
+    scheduler : {"none", "cosine", "onecycle"}, default "none"
+        Learning-rate schedule per epoch (see :func:`spectranet.engine.optim.make_scheduler`);
+        the paper uses none.
     augment : bool, default False
         Random circular time shift and time/frequency masking of training windows (not in
         the paper).
@@ -338,7 +344,6 @@ class AudioConfig:
             raise ConfigError(f"momentum must be in [0, 1), got {self.momentum!r}")
         check_choice("short_clip", self.short_clip, ("repeat", "zeros"))
         check_choice("aggregate", self.aggregate, ("mean", "vote"))
-        check_choice("scheduler", self.scheduler, SCHEDULERS)
         check_choice("sampling", self.sampling, SAMPLINGS)
         check_choice("val_windows", self.val_windows, VAL_WINDOWS)
         check_choice("validation", self.validation, VALIDATIONS)

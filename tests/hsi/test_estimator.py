@@ -107,6 +107,20 @@ def test_validation_fraction_zero_keeps_last_epoch():
     assert all(0 <= h["val_accuracy"] <= 1 for h in held.history_)
 
 
+def test_schedule_reaches_the_optimiser():
+    """A one-epoch onecycle has no warm-up epoch and runs at its final rate, lr / 25 / 1e4."""
+    cube, label_map = _scene(np.random.default_rng(2))
+    options = FAST | {"epochs": 1, "validation_fraction": 0, "lr": 0.01}
+    init = HSIClassifier("quick", **(options | {"lr": 1e-12})).fit(cube, label_map)  # ~ the start
+    start = torch.nn.utils.parameters_to_vector(init.model_.parameters())
+
+    def step(scheduler):
+        est = HSIClassifier("quick", **options, scheduler=scheduler).fit(cube, label_map)
+        return (torch.nn.utils.parameters_to_vector(est.model_.parameters()) - start).norm()
+
+    assert step("onecycle") < 1e-4 * step("none")
+
+
 def test_predict_before_fit_raises_not_fitted():
     cube, label_map = _scene(np.random.default_rng(0))
     est = HSIClassifier()
@@ -141,6 +155,7 @@ def test_malformed_inputs_name_the_problem(change, error, match):
     ({"validation_fraction": 1.0}, r"validation_fraction must be a number in \[0, 1\)"),
     ({"lr": -1.0}, "lr must be a number > 0"),
     ({"model": "resnet"}, "model must be one of"),
+    ({"scheduler": "step"}, "scheduler must be one of 'none', 'cosine', 'onecycle'"),
     ({"preset": "fast"}, "preset must be one of"),
     ({"seed": -1}, "seed must be an integer >= 0, got -1"),
 ])

@@ -149,10 +149,12 @@ def test_cli_train_and_predict_on_user_files(tmp_path):
                  str(tmp_path / "gt.npy"), "--class-names", str(tmp_path / "names.txt"),
                  "--preset", "quick", "--window", "9",
                  "--components", "16", "--epochs", "2", "--seeds", "0", "1", "--out", str(out),
-                 "--class-weight", "balanced", "--no-progress"])
+                 "--class-weight", "balanced", "--scheduler", "cosine", "--no-progress"])
     assert code == 0
-    assert json.loads((out / "config.json").read_text())["config"]["class_weight"] == "balanced"
-    assert "class-balanced loss" in (out / "report.md").read_text()
+    stored = json.loads((out / "config.json").read_text())["config"]
+    assert (stored["class_weight"], stored["scheduler"]) == ("balanced", "cosine")
+    report = (out / "report.md").read_text()
+    assert "class-balanced loss" in report and "lr 0.001 (cosine schedule)" in report
     metrics = json.loads((out / "metrics.json").read_text())
     assert set(metrics["mean"]) >= {"overall_accuracy", "average_accuracy", "kappa"}
     assert [s["seed"] for s in metrics["seeds"]] == [0, 1]

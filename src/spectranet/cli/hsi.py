@@ -15,7 +15,7 @@ from spectranet.cli._common import (
     is_main_process,
     preset_option,
 )
-from spectranet.config import CLASS_WEIGHTS, PRECISION_CHOICES
+from spectranet.config import CLASS_WEIGHTS, PRECISION_CHOICES, SCHEDULERS
 
 __all__ = ["hsi"]
 
@@ -70,6 +70,9 @@ def hsi() -> None:
 @click.option("--class-weight", type=click.Choice(CLASS_WEIGHTS),
               help="balanced: weight the loss by inverse training-class frequency.")
 @click.option("--weight-decay", type=float, help=_p("weight_decay"))
+@click.option("--scheduler", type=click.Choice(SCHEDULERS), help=_p(
+    "scheduler", "Learning-rate schedule; onecycle: warm-up over 30 % of the epochs, then "
+    "cosine decay; none: a constant rate."))
 @click.option("--block", type=int, help="disjoint: stripes per block of each class "
               "(each block is cut into test, training and validation); default one block.")
 @click.option("--split-window", type=int, help="disjoint: window the split's buffers are "

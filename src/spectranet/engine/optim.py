@@ -71,7 +71,8 @@ def make_scheduler(
         "onecycle": Smith's one-cycle policy (:class:`torch.optim.lr_scheduler.OneCycleLR`,
         defaults): warm-up from rate/25 to the optimiser's rate over the first 30 % of the
         epochs, then cosine annealing to rate/25e4; Adam's beta1 (or SGD's momentum) cycles
-        between 0.85 and 0.95 in the opposite direction.
+        between 0.85 and 0.95 in the opposite direction. With fewer than 4 epochs no epoch
+        falls in the warm-up, and a single epoch runs at the final rate.
     epochs : int >= 1
     """
     if name == "none":

@@ -17,7 +17,7 @@ from spectranet import errors
 from spectranet.config import HSIConfig, make_config
 from spectranet.engine import training
 from spectranet.engine.distributed import check_device
-from spectranet.engine.optim import make_loss, make_optimizer
+from spectranet.engine.optim import make_loss, make_optimizer, make_scheduler
 from spectranet.engine.precision import resolve_precision
 from spectranet.errors import ConfigError, DataError
 from spectranet.hsi.maps import predict_map
@@ -30,7 +30,8 @@ __all__ = ["HSIClassifier"]
 
 #: Constructor arguments that are :class:`~spectranet.config.HSIConfig` fields (None = preset).
 _OPTIONS = ("window", "components", "model", "dropout", "optimizer", "lr", "batch_size",
-            "epochs", "weight_decay", "class_weight", "precision", "device", "map_batch_size")
+            "epochs", "weight_decay", "scheduler", "class_weight", "precision", "device",
+            "map_batch_size")
 _IN_MEMORY = "<in-memory>"  # HSIConfig wants a data source; the estimator is given arrays
 
 
@@ -59,8 +60,8 @@ class HSIClassifier(ClassifierMixin, BaseEstimator):
         >= 3), ``components=20``, ``model="fast3dcnn"`` (needs window >= 9 and components >=
         15), ``dropout`` the model's, ``optimizer="adam"``, ``lr=0.001``, ``batch_size=256``
         patches, ``epochs=50``).
-    weight_decay, class_weight, precision, device, map_batch_size : optional
-        Likewise (paper: 0, "none", "auto", "cpu", 1024 patches per forward pass at
+    weight_decay, scheduler, class_weight, precision, device, map_batch_size : optional
+        Likewise (paper: 0, "none", "none", "auto", "cpu", 1024 patches per forward pass at
         validation and prediction).
     validation_fraction : float in [0, 1) or None, default None
         Share of each class's labelled pixels held out to keep the best epoch; None = the
@@ -119,6 +120,7 @@ class HSIClassifier(ClassifierMixin, BaseEstimator):
         batch_size: int | None = None,
         epochs: int | None = None,
         weight_decay: float | None = None,
+        scheduler: str | None = None,
         class_weight: str | None = None,
         validation_fraction: float | None = None,
         precision: str | None = None,
@@ -138,6 +140,7 @@ class HSIClassifier(ClassifierMixin, BaseEstimator):
         self.batch_size = batch_size
         self.epochs = epochs
         self.weight_decay = weight_decay
+        self.scheduler = scheduler
         self.class_weight = class_weight
         self.validation_fraction = validation_fraction
         self.precision = precision
@@ -275,6 +278,7 @@ def _train(cube: np.ndarray, codes: np.ndarray, train: np.ndarray, val: np.ndarr
         PatchBatches(patches, config.batch_size, shuffle=True, seed=seed),
         None if val is None else PatchBatches(patches.subset(val), config.map_batch_size),
         optimizer=optimizer, epochs=config.epochs, device=config.device, precision=precision,
+        scheduler=make_scheduler(optimizer, name=config.scheduler, epochs=config.epochs),
         progress=verbose, desc="HSIClassifier",
         loss_fn=make_loss(config.class_weight, codes.ravel()[train], n_classes),
     )

@@ -24,7 +24,7 @@ from spectranet.config import HSIConfig
 from spectranet.engine.distributed import check_device
 from spectranet.engine.identity import fingerprint_files
 from spectranet.engine.metrics import classification_metrics, mean_std
-from spectranet.engine.optim import make_loss, make_optimizer
+from spectranet.engine.optim import make_loss, make_optimizer, make_scheduler
 from spectranet.engine.plots import plot_confusion_matrix, plot_history
 from spectranet.engine.precision import resolve_precision
 from spectranet.engine.run import Run
@@ -302,6 +302,7 @@ def _train_seed(
         batches(split.val, False, config.map_batch_size),
         optimizer=optimizer,
         epochs=config.epochs,
+        scheduler=make_scheduler(optimizer, name=config.scheduler, epochs=config.epochs),
         checkpoint_path=unit.checkpoint,
         device=config.device,
         precision=precision,

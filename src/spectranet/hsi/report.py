@@ -50,7 +50,9 @@ def render(
         f"Window {config.window} x {config.window} x {config.components}, protocol "
         f"`{'split file' if config.split_file else config.protocol}`, "
         f"preset `{config.preset}`, {config.epochs} epochs, "
-        f"{config.optimizer} lr {config.lr}, batch {config.batch_size}, "
+        f"{config.optimizer} lr {config.lr}"
+        + (f" ({config.scheduler} schedule)" if config.scheduler != "none" else "")
+        + f", batch {config.batch_size}, "
         f"dropout {config.dropout or 'model default'}, "
         + ("class-balanced loss, " if config.class_weight == "balanced" else "")
         + _extras(config)
