@@ -139,9 +139,13 @@ def _hsi(run: Path, seed: int | None,
     bands, window = meta["model_kwargs"]["bands"], meta["model_kwargs"]["window"]
     reducer = meta["reducer"]
     pca, scaler = reducer.pca_, reducer.scaler_
-    components = pca.components_
-    if pca.whiten:  # folded in, so that one formula holds
-        components = components / np.sqrt(pca.explained_variance_)[:, None]
+    n_in = int(meta["input_bands"])
+    if pca is None:  # no PCA: written as the identity, so that one formula holds
+        pca_mean, components = np.zeros(n_in), np.eye(n_in)
+    else:
+        pca_mean, components = pca.mean_, pca.components_
+        if pca.whiten:  # folded in, likewise
+            components = components / np.sqrt(pca.explained_variance_)[:, None]
     k = components.shape[0]
     fields = {
         "layout": "(batch, 1, component, row, column): the window x window neighbourhood of "
@@ -152,17 +156,17 @@ def _hsi(run: Path, seed: int | None,
         "scene": saved["scene"].get("name"),
         "seed": meta["seed"],
         "preprocessing": {
-            "input_bands": int(meta["input_bands"]),
+            "input_bands": n_in,
             "components": bands,
             "unit_norm": bool(reducer.unit_norm),
             "reduce": "per pixel, in float64: with unit_norm, spectrum = spectrum / "
                       "||spectrum||_2 (all-zero spectra kept); then z = ((spectrum - pca_mean) "
                       "@ pca_components.T - scale_mean) / scale_std, then float32",
-            "pca_mean": _floats(pca.mean_),
+            "pca_mean": _floats(pca_mean),
             "pca_components": _floats(components),
             "scale_mean": _floats(scaler.mean_ if scaler is not None else np.zeros(k)),
             "scale_std": _floats(scaler.scale_ if scaler is not None else np.ones(k)),
-            "explained_variance_ratio": _floats(pca.explained_variance_ratio_),
+            "explained_variance_ratio": _floats(reducer.explained_variance_ratio_),
             "window": window,
             "padding": "reflect",
             "patch": "pad the reduced (H, W, components) cube by window // 2 pixels on both "

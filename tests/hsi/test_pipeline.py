@@ -10,7 +10,9 @@ import torch
 from spectranet.cli import main
 from spectranet.config import make_config
 from spectranet.errors import ConfigError, DataError
+from spectranet.export import export_run, sidecar_path
 from spectranet.hsi import inference, pipeline
+from spectranet.hsi.reduce import SpectralReducer
 
 
 @pytest.fixture(scope="module")
@@ -352,3 +354,15 @@ def test_unit_norm_reaches_evaluate_and_predict(tmp_path, user_scene):
         inference.predict(out, tmp_path / name, out=tmp_path / f"p_{name}", progress=False)
         maps.append(np.load(tmp_path / f"p_{name}" / "map.npy"))
     np.testing.assert_array_equal(maps[0], maps[1])
+    # the export sidecar writes "no PCA" as the identity, so its one formula still holds
+    sidecar = json.loads(sidecar_path(export_run(out, tmp_path / "m.pt", format="torchscript"))
+                         .read_text())["preprocessing"]
+    np.testing.assert_array_equal(sidecar["pca_components"], np.eye(16))
+    assert sidecar["pca_mean"] == [0.0] * 16
+    cube = np.load(files["cube"]).reshape(-1, 16).astype(np.float64)
+    x = cube / np.linalg.norm(cube, axis=1, keepdims=True)
+    z = ((x - sidecar["pca_mean"]) @ np.asarray(sidecar["pca_components"]).T
+         - sidecar["scale_mean"]) / sidecar["scale_std"]
+    reducer = SpectralReducer.from_state(state["metadata"]["reducer"])
+    np.testing.assert_allclose(z.reshape(reducer.transform(np.load(files["cube"])).shape),
+                               reducer.transform(np.load(files["cube"])), atol=1e-5)

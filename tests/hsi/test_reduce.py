@@ -125,7 +125,7 @@ def test_integer_cube(cube):
 
 
 def test_no_pca_standardises_each_band_and_round_trips():
-    # pca=False: identity projection, then per-band standardisation on the masked pixels
+    # pca=False: no projection, per-band standardisation on the masked pixels
     rng = np.random.default_rng(0)
     cube = rng.normal(size=(6, 5, 4)) * np.array([1.0, 10.0, 100.0, 0.1]) + 50.0
     mask = np.zeros((6, 5), bool)
@@ -135,12 +135,20 @@ def test_no_pca_standardises_each_band_and_round_trips():
     fitted = cube[mask]
     expected = (fitted - fitted.mean(0)) / fitted.std(0)
     np.testing.assert_allclose(out[mask], expected, rtol=1e-5, atol=1e-5)
-    again = SpectralReducer.from_state(reducer.to_state()).transform(cube)
+    assert reducer.pca_ is None
+    np.testing.assert_allclose(reducer.explained_variance_, fitted.var(0), rtol=1e-10)
+    np.testing.assert_allclose(reducer.explained_variance_ratio_,
+                               fitted.var(0) / fitted.var(0).sum(), rtol=1e-10)
+    state = reducer.to_state()
+    again = SpectralReducer.from_state(state).transform(cube)
     np.testing.assert_array_equal(again, out)
+    # states written when no-PCA reducers held an identity projection load the same
+    legacy = state | {"mean": [0.0] * 4, "components": np.eye(4).tolist()}
+    np.testing.assert_array_equal(SpectralReducer.from_state(legacy).transform(cube), out)
 
 
 def test_no_pca_needs_every_band():
-    with pytest.raises(ConfigError, match="equal the number of bands"):
+    with pytest.raises(ConfigError, match=r"equal the cube's number of bands \(5\), got 3"):
         SpectralReducer(3, pca=False).fit(np.ones((4, 4, 5)))
 
 

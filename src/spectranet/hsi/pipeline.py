@@ -47,7 +47,7 @@ from spectranet.hsi.models import build_model, count_parameters
 from spectranet.hsi.patches import PatchBatches, PatchDataset, check_window
 from spectranet.hsi.plots import plot_regions
 from spectranet.hsi.readers import read_class_names
-from spectranet.hsi.reduce import SpectralReducer
+from spectranet.hsi.reduce import SpectralReducer, check_components_without_pca
 from spectranet.hsi.split_files import load_split_file, save_split_file
 from spectranet.hsi.splits import Split, leakage, per_class_split, random_split
 
@@ -161,9 +161,8 @@ def train(
     if config.components > scene.n_bands:
         raise ConfigError(f"components must be <= the cube's {scene.n_bands} bands "
                           f"({scene.source.get('cube', scene.name)}), got {config.components}")
-    if not config.pca and config.components != scene.n_bands:
-        raise ConfigError(f"without PCA (--no-pca) components must equal the cube's "
-                          f"{scene.n_bands} bands, got {config.components}")
+    if not config.pca:
+        check_components_without_pca(config.components, scene.n_bands)
     names = [str(i) if n == f"class {i}" else f"{i} ({n})"  # the user's ids, and names if any
              for i, n in zip(scene.class_ids, scene.class_names, strict=True)]
     splits = {seed: make_split(scene.labels, config, seed, names, scene.class_ids)

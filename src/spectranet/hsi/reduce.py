@@ -19,7 +19,7 @@ from sklearn.utils import gen_batches
 
 from spectranet.errors import ConfigError, DataError, NotFittedError
 
-__all__ = ["SpectralReducer", "unit_normalise"]
+__all__ = ["SpectralReducer", "unit_normalise", "check_components_without_pca"]
 
 # Pixels transformed per chunk: bounds the float64 temporaries of transform (~16 MB at 200 bands).
 _CHUNK = 10_000
@@ -36,6 +36,13 @@ def _check_cube(cube: Any, name: str = "cube") -> np.ndarray:
     if np.issubdtype(cube.dtype, np.floating) and not np.isfinite(cube).all():
         raise DataError(f"{name} must hold finite values, got NaN or inf")
     return cube
+
+
+def check_components_without_pca(n_components: int, n_bands: int) -> None:
+    """Raise :class:`ConfigError` unless ``n_components == n_bands`` (no PCA: bands kept)."""
+    if n_components != n_bands:
+        raise ConfigError(f"without PCA (--no-pca) components must equal the cube's number of "
+                          f"bands ({n_bands}), got {n_components}")
 
 
 def unit_normalise(spectra: np.ndarray) -> np.ndarray:
@@ -80,20 +87,23 @@ class SpectralReducer:
     scale : bool, default True
         Standardise each component (zero mean, unit variance on the fitted pixels).
     pca : bool, default True
-        False skips the PCA: the "components" are the bands themselves (identity projection,
-        so ``n_components`` must equal the number of bands), standardised per band if
-        ``scale``. Unlike PCA to every band followed by scaling, this does not whiten the
-        low-variance directions (not in the paper; issue 13).
+        False skips the PCA: the "components" are the bands themselves (so ``n_components``
+        must equal the number of bands), standardised per band if ``scale``. Unlike PCA to
+        every band followed by scaling, this does not whiten the low-variance directions (not
+        in the paper; issue 13).
     unit_norm : bool, default False
         Divide each pixel's spectrum by its L2 norm before the PCA and the scaling, at fit and
         at transform (see :func:`unit_normalise`; not in the paper; issue 13).
 
     Attributes
     ----------
-    pca_ : IncrementalPCA
+    pca_ : IncrementalPCA or None
+        None when ``pca`` is False.
     scaler_ : StandardScaler or None
     n_bands_in_ : int
     n_pixels_fit_ : int
+    explained_variance_ : ndarray, shape (n_components,)
+        Variance of each component (without PCA: of each band) on the fitted pixels.
     explained_variance_ratio_ : ndarray, shape (n_components,)
 
     Examples
@@ -134,9 +144,8 @@ class SpectralReducer:
             raise ConfigError(f"pca must be True or False, got {self.pca!r}")
         if not isinstance(self.unit_norm, bool):
             raise ConfigError(f"unit_norm must be True or False, got {self.unit_norm!r}")
-        if not self.pca and n != n_bands:
-            raise ConfigError(f"without PCA n_components must equal the number of bands "
-                              f"({n_bands}), got {n}")
+        if not self.pca:
+            check_components_without_pca(n, n_bands)
         bs = self.batch_size
         if bs is not None and (isinstance(bs, bool) or not isinstance(bs, Integral) or bs < n):
             raise ConfigError(f"batch_size must be None or an integer >= n_components ({n}), "
@@ -179,33 +188,26 @@ class SpectralReducer:
             raise DataError(f"mask must select >= n_components ({self.n_components}) pixels, "
                             f"got {pixels.size}")
         flat = cube.reshape(-1, bands)
-        pca = IncrementalPCA(self.n_components, whiten=self.whiten, batch_size=batch_size)
+        pca = None
         if self.pca:
+            pca = IncrementalPCA(self.n_components, whiten=self.whiten, batch_size=batch_size)
             # The same batches as IncrementalPCA.fit, gathered one at a time to bound memory.
             for batch in gen_batches(pixels.size, batch_size, min_batch_size=self.n_components):
                 pca.partial_fit(self._spectra(flat[pixels[batch]]), check_input=False)
-        else:  # identity projection: transform returns the bands (the scaler then centres)
-            total, squares = np.zeros(bands), np.zeros(bands)
-            for start in range(0, pixels.size, _CHUNK):
-                chunk = self._spectra(flat[pixels[start:start + _CHUNK]])
-                total += chunk.sum(0)
-                squares += (chunk ** 2).sum(0)
-            var = np.maximum(squares / pixels.size - (total / pixels.size) ** 2, 0.0)
-            pca.mean_, pca.components_ = np.zeros(bands), np.eye(bands)
-            pca.explained_variance_ = var
-            pca.explained_variance_ratio_ = var / var.sum() if var.sum() > 0 else var
-            pca.n_components_ = pca.n_features_in_ = bands
-            pca.n_samples_seen_ = pixels.size
-        pca.batch_size_ = batch_size
-        scaler = None
-        if self.scale:
-            scaler = StandardScaler()
-            for start in range(0, pixels.size, _CHUNK):
-                chunk = self._spectra(flat[pixels[start:start + _CHUNK]])
-                scaler.partial_fit(pca.transform(chunk))
-        self.pca_, self.scaler_ = pca, scaler
+        # per-component statistics: the scaler, and without PCA the bands' variances
+        stats = StandardScaler()
+        for start in range(0, pixels.size, _CHUNK):
+            chunk = self._spectra(flat[pixels[start:start + _CHUNK]])
+            stats.partial_fit(chunk if pca is None else pca.transform(chunk))
+        if pca is None:
+            var = stats.var_
+            self.explained_variance_ = var
+            self.explained_variance_ratio_ = var / var.sum() if var.sum() > 0 else var
+        else:
+            self.explained_variance_ = pca.explained_variance_
+            self.explained_variance_ratio_ = pca.explained_variance_ratio_
+        self.pca_, self.scaler_ = pca, stats if self.scale else None
         self.n_bands_in_, self.n_pixels_fit_ = bands, int(pixels.size)
-        self.explained_variance_ratio_ = pca.explained_variance_ratio_
         return self
 
     def _spectra(self, pixels: np.ndarray) -> np.ndarray:
@@ -238,9 +240,11 @@ class SpectralReducer:
         if bands != self.n_bands_in_:
             raise DataError(f"cube must have {self.n_bands_in_} bands as at fit, got {bands}")
         flat = cube.reshape(-1, bands)
-        out = np.empty((h * w, self.pca_.n_components_), dtype=np.float32)
+        out = np.empty((h * w, self.n_components), dtype=np.float32)
         for start in range(0, h * w, _CHUNK):
-            z = self.pca_.transform(self._spectra(flat[start:start + _CHUNK]))
+            z = self._spectra(flat[start:start + _CHUNK])
+            if self.pca_ is not None:
+                z = self.pca_.transform(z)
             out[start:start + _CHUNK] = self.scaler_.transform(z) if self.scaler_ else z
         return out.reshape(h, w, -1)
 
@@ -254,9 +258,10 @@ class SpectralReducer:
                        "whiten": bool(self.whiten), "scale": bool(self.scale),
                        "pca": bool(self.pca), "unit_norm": bool(self.unit_norm)},
             "n_bands_in": int(self.n_bands_in_), "n_pixels_fit": int(self.n_pixels_fit_),
-            "mean": pca.mean_.tolist(), "components": pca.components_.tolist(),
-            "explained_variance": pca.explained_variance_.tolist(),
-            "explained_variance_ratio": pca.explained_variance_ratio_.tolist(),
+            "mean": None if pca is None else pca.mean_.tolist(),
+            "components": None if pca is None else pca.components_.tolist(),
+            "explained_variance": self.explained_variance_.tolist(),
+            "explained_variance_ratio": self.explained_variance_ratio_.tolist(),
             "scaler_mean": None if scaler is None else scaler.mean_.tolist(),
             "scaler_scale": None if scaler is None else scaler.scale_.tolist(),
         }
@@ -265,16 +270,20 @@ class SpectralReducer:
     def from_state(cls, state: dict[str, Any]) -> SpectralReducer:
         """Rebuild a fitted reducer from :meth:`to_state`; it transforms exactly as before.
 
-        States written before ``unit_norm`` existed have no such key and load as False.
+        States written before ``unit_norm`` existed have no such key and load as False. States
+        without PCA written before ``pca_`` could be None hold an identity projection with
+        zero mean, which is dropped (it changes nothing).
         """
         obj = cls(**state["params"])
-        pca = IncrementalPCA(obj.n_components, whiten=obj.whiten)
-        pca.mean_ = np.asarray(state["mean"], dtype=np.float64)
-        pca.components_ = np.asarray(state["components"], dtype=np.float64)
-        pca.explained_variance_ = np.asarray(state["explained_variance"], dtype=np.float64)
-        pca.explained_variance_ratio_ = np.asarray(state["explained_variance_ratio"],
-                                                   dtype=np.float64)
-        pca.n_components_, pca.n_features_in_ = pca.components_.shape
+        variance = np.asarray(state["explained_variance"], dtype=np.float64)
+        ratio = np.asarray(state["explained_variance_ratio"], dtype=np.float64)
+        pca = None
+        if obj.pca:
+            pca = IncrementalPCA(obj.n_components, whiten=obj.whiten)
+            pca.mean_ = np.asarray(state["mean"], dtype=np.float64)
+            pca.components_ = np.asarray(state["components"], dtype=np.float64)
+            pca.explained_variance_, pca.explained_variance_ratio_ = variance, ratio
+            pca.n_components_, pca.n_features_in_ = pca.components_.shape
         scaler = None
         if state["scaler_mean"] is not None:
             scaler = StandardScaler()
@@ -284,7 +293,7 @@ class SpectralReducer:
             scaler.n_features_in_ = scaler.mean_.size
         obj.pca_, obj.scaler_ = pca, scaler
         obj.n_bands_in_, obj.n_pixels_fit_ = state["n_bands_in"], state["n_pixels_fit"]
-        obj.explained_variance_ratio_ = pca.explained_variance_ratio_
+        obj.explained_variance_, obj.explained_variance_ratio_ = variance, ratio
         return obj
 
     def fit_transform(self, cube: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
