@@ -119,6 +119,11 @@ class HSIConfig:
         the scene's class ids, 0 = not in this set (see :mod:`spectranet.hsi.split_files` for
         the formats); without a validation map, ``val_fraction`` of each class's training
         pixels validate, drawn per seed.
+    validation : {"split", "none"}, default "split"
+        "split": the split's validation pixels score every epoch and the best epoch is kept;
+        "none": they train too (the same split and test pixels) and the last epoch is kept, a
+        fixed number of epochs that must have been chosen on validation beforehand (not in the
+        paper).
     split_buffer : bool, default False
         With ``split_file``: drop the training and validation pixels whose patch
         (``window x window``) contains a test pixel, so that the split is leakage-free.
@@ -180,6 +185,7 @@ class HSIConfig:
     train_per_class: int | float | None = None
     split_file: str | list[str] | None = None
     split_buffer: bool = False
+    validation: str = "split"
     model: str = "fast3dcnn"
     dropout: float | None = None
     optimizer: str = "adam"
@@ -220,6 +226,7 @@ class HSIConfig:
         check_choice("protocol", self.protocol, ("paper", "disjoint"))
         check_fraction("test_size", self.test_size)
         check_fraction("val_fraction", self.val_fraction)
+        check_choice("validation", self.validation, ("split", "none"))
         tpc = self.train_per_class
         if tpc is not None and not (
             (isinstance(tpc, int) and not isinstance(tpc, bool) and tpc >= 1)

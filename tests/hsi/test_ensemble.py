@@ -59,6 +59,18 @@ def test_ensemble_of_a_run_with_a_split_seed(tmp_path, user_scene):
     assert result["split_sizes"]["test"] == len(pixels)
 
 
+def test_ensemble_of_runs_without_validation_scores_the_test_set(tmp_path, user_scene):
+    config = make_config("hsi", "quick", window=9, components=16, epochs=2, seeds=[0, 1],
+                         split_seed=4, validation="none", **user_scene)
+    out = tmp_path / "run"
+    pipeline.train(config, out, progress=False)
+    result = ensemble(out)
+    assert set(result["ensemble"]) == {"test"} and result["split_sizes"]["val"] == 0
+    for member in result["members"]:
+        saved = json.loads((out / f"seed_{member['seed']}/metrics.json").read_text())
+        assert member["test"]["overall_accuracy"] == pytest.approx(saved["overall_accuracy"])
+
+
 def test_ensemble_refuses_members_of_other_splits(tmp_path, user_scene):
     files = user_scene
     config = make_config("hsi", "quick", window=9, components=16, epochs=1, seeds=[0, 1],

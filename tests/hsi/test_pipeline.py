@@ -279,6 +279,41 @@ def test_make_split_block_and_split_window(data_root):
     assert split.info["block"] == 40 and split.info["window"] == 11
 
 
+def test_validation_none_trains_on_the_validation_regions_same_test(data_root):
+    """`validation="none"`: the same regions, the validation pixels join training; the test
+    pixels are unchanged, no test pixel lies inside any training patch, and PCA and scaling
+    are fitted on the enlarged training set."""
+    from spectranet.hsi.datasets import load_scene
+    from spectranet.hsi.splits import leakage
+
+    scene = load_scene("indian_pines", root=data_root)
+    options = {"scene": "indian_pines", "protocol": "disjoint", "window": 9, "split_window": 11,
+               "block": 40}
+    held = pipeline.make_split(scene.labels, make_config("hsi", "paper", **options), 2)
+    config = make_config("hsi", "paper", validation="none", **options)
+    merged = pipeline.make_split(scene.labels, config, 2)
+    np.testing.assert_array_equal(merged.test, held.test)
+    np.testing.assert_array_equal(merged.train, np.union1d(held.train, held.val))
+    assert merged.val.size == 0 and merged.info["validation_pixels"] == held.val.size > 0
+    assert leakage(merged, scene.labels.shape, 9)["test_in_train"] == 0
+    assert pipeline._fit_reducer(scene, config, merged).n_pixels_fit_ == merged.train.size
+
+
+def test_cli_validation_none_keeps_the_last_epoch(tmp_path, user_scene):
+    out = tmp_path / "run"
+    code = main(["hsi", "train", "--cube", user_scene["cube"], "--gt", user_scene["gt"],
+                 "--preset", "quick", "--window", "9", "--components", "16", "--epochs", "3",
+                 "--validation", "none", "--out", str(out), "--no-progress"])
+    assert code == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["best_epoch"] == 3
+    assert all(h["val_accuracy"] is None for h in metrics["history"])
+    assert metrics["split_sizes"]["val"] == 0
+    split = json.loads((out / "seed_0/split.json").read_text())
+    assert split["val"] == [] and split["info"]["validation"] == "trained"
+    assert "Validation: none" in (out / "report.md").read_text()
+
+
 def test_split_seed_none_is_the_run_seed(data_root):
     """Unset, every seed draws its own split exactly as before split_seed existed: the same as
     split_seed = seed, and the class counts of the published line C (same regions)."""

@@ -62,6 +62,9 @@ def hsi() -> None:
                    "test pixel (a leakage-free split).")
 @click.option("--val-fraction", type=float, help=_p(
     "val_fraction", "Share of the non-test (with --split-file: training) pixels that validate."))
+@click.option("--validation", type=click.Choice(["split", "none"]), help=_p(
+    "validation", "split: the validation pixels pick the best epoch; none: they train too and "
+    "the last epoch is kept (same test pixels)."))
 @click.option("--model", type=LazyChoice(_models), help=_p("model"))
 @click.option("--epochs", type=int, help=_p("epochs"))
 @click.option("--batch-size", type=int, help=_p("batch_size"))

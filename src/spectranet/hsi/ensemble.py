@@ -103,8 +103,9 @@ def ensemble(runs: str | Path | Sequence[str | Path], *, root: str | Path | None
     Returns
     -------
     dict
-        ``members``: per member ``run``, ``seed`` and, per set (``val``, ``test``), its
-        metrics; ``ensemble``: per set, the metrics of the mean probabilities;
+        ``members``: per member ``run``, ``seed`` and, per set (``val``, ``test``; ``test``
+        alone for runs trained with ``validation="none"``), its metrics; ``ensemble``: per
+        set, the metrics of the mean probabilities;
         ``split_sizes``: pixels per set; ``n_members``.
 
     Raises
@@ -148,13 +149,14 @@ def ensemble(runs: str | Path | Sequence[str | Path], *, root: str | Path | None
     members = [m for p in paths for m in rescore(p, domain="hsi", build=model_from_metadata,
                                                  score=score, pattern="seed_*/checkpoint.pt")]
     n_classes = len(scene.class_names)
+    sets = [k for k in SETS if len(reference[k])]  # runs with --validation none have no val
     scored = {k: score_ensemble([m["probabilities"][k] for m in members],
-                                labels[reference[k]], n_classes=n_classes) for k in SETS}
+                                labels[reference[k]], n_classes=n_classes) for k in sets}
     return {
         "n_members": len(members),
         "members": [{"run": m["run"], "seed": m["seed"]}
-                    | {k: scored[k]["members"][i] for k in SETS}
+                    | {k: scored[k]["members"][i] for k in sets}
                     for i, m in enumerate(members)],
-        "ensemble": {k: scored[k]["ensemble"] for k in SETS},
+        "ensemble": {k: scored[k]["ensemble"] for k in sets},
         "split_sizes": {k: int(len(reference[k])) for k in ("train", *SETS)},
     }

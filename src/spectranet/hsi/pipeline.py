@@ -87,8 +87,17 @@ def make_split(labels: np.ndarray, config: HSIConfig, seed: int,
 
     The split is drawn with ``config.split_seed`` when it is set (the same split for every
     seed), else with ``seed``. ``class_names`` name the classes in errors and notes (the user's
-    ids and names); ``class_ids`` are the ids a split file holds (default 1..K).
+    ids and names); ``class_ids`` are the ids a split file holds (default 1..K). With
+    ``config.validation == "none"`` the validation pixels are moved into the training set
+    (:meth:`Split.with_validation_trained`): the same test pixels, no validation.
     """
+    split = _draw_split(labels, config, seed, class_names, class_ids)
+    return split.with_validation_trained() if config.validation == "none" else split
+
+
+def _draw_split(labels: np.ndarray, config: HSIConfig, seed: int,
+                class_names: Sequence[str] | None,
+                class_ids: Sequence[int] | None) -> Split:
     seed = seed if config.split_seed is None else config.split_seed
     if config.split_file is not None:
         return load_split_file(
@@ -298,7 +307,7 @@ def _train_seed(
     result = fit(
         model,
         batches(split.train, True, config.batch_size),
-        batches(split.val, False, config.map_batch_size),
+        batches(split.val, False, config.map_batch_size) if split.val.size else None,
         optimizer=optimizer,
         epochs=config.epochs,
         scheduler=make_scheduler(optimizer, name=config.scheduler, epochs=config.epochs),

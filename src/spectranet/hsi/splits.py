@@ -95,6 +95,17 @@ class Split:
         return {int(k): {n: int((flat[getattr(self, n)] == k).sum()) for n in names}
                 for k in np.unique(flat[flat >= 0])}
 
+    def with_validation_trained(self) -> Split:
+        """The same split with the validation pixels moved into the training set.
+
+        The test pixels and the discarded ones are unchanged; ``info["validation"]`` records
+        the move ("trained") and ``info["validation_pixels"]`` how many pixels moved.
+        """
+        return Split(np.union1d(self.train, self.val), _EMPTY.copy(), self.test,
+                     discarded=self.discarded, notes=self.notes,
+                     info=dict(self.info) | {"validation": "trained",
+                                             "validation_pixels": int(self.val.size)})
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable form; :meth:`from_dict` restores it exactly."""
         arrays = {n: getattr(self, n).tolist() for n in (*SETS, "discarded")}
