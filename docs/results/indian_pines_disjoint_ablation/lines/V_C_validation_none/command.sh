@@ -1,0 +1,5 @@
+#!/usr/bin/env bash
+cd /work/main
+export SPECTRANET_DATA=$(realpath ../shared/data) OMP_NUM_THREADS=1
+.venv/bin/spectranet hsi train --no-progress --scene indian_pines --protocol disjoint --seeds 0 1 2 \
+    --preset standard --validation none --out runs/p13/C_vnone
