@@ -36,3 +36,25 @@ def test_flat_and_rising_runs(tmp_path):
 
 def test_short_curves_are_not_judged():
     assert summarise_curves([[0.5] * 9]) is None
+
+
+def test_unsettled_runs_withhold_the_verdicts_that_rest_on_them(tmp_path):
+    from spectranet.experiments.convergence import unsettled_runs
+    from spectranet.experiments.verdicts import HOLDS, compare_paired, comparison_cells
+
+    for fold in (1, 2, 3, 10):
+        atomic_write_json(tmp_path / f"runs/a/fold_{fold}/seed_0/metrics.json",
+                          {"history": _curve(0.6, 0.0)})
+        atomic_write_json(tmp_path / f"runs/b/fold_{fold}/seed_0/metrics.json",
+                          {"history": _curve(0.5, 0.01)})
+    rows = [{"name": n, "status": "done"} for n in ("a", "b", "mfcc")]  # mfcc: no curves
+    assert unsettled_runs(tmp_path, rows) == {"b"}
+    c = compare_paired({1: 0.8, 2: 0.78, 3: 0.75, 10: 0.7}, {1: 0.75, 2: 0.74, 3: 0.72, 10: 0.66})
+    assert comparison_cells(c)[-1] == HOLDS
+    assert comparison_cells(c, unsettled=["b"])[-1] == (
+        "no verdict (b: validation curve not flat)")
+    # a published folder keeps no runs: the saved convergence.json still knows
+    convergence_section(Report("t", experiment="x y", scale="s", data="d", settings=[]),
+                        tmp_path, rows)
+    shutil.rmtree(tmp_path / "runs")
+    assert unsettled_runs(tmp_path, rows) == {"b"}

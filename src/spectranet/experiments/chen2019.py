@@ -36,7 +36,7 @@ from spectranet.experiments.chen2019_tables import (
     model_table,
     pairs_table,
 )
-from spectranet.experiments.convergence import convergence_section
+from spectranet.experiments.convergence import convergence_section, unsettled_runs
 from spectranet.experiments.grid import GridRun, is_finished, usable_cpus
 from spectranet.experiments.report import Report, pct, save_plot, status_section
 
@@ -256,7 +256,8 @@ def write_report(name: str, scale: str, out: Path, rows: Sequence[Mapping[str, A
                     f"The paper, {claim['where']}: {claim['text']}.")
         if name == "exp1":
             _exp1_numbers(rep, rows)
-        pairs_table(rep, group_pairs(rows, a, b), f"{a} better than {b}", a, b)
+        pairs_table(rep, group_pairs(rows, a, b), f"{a} better than {b}", a, b,
+                    unsettled_runs(out, rows))
         rep.section("Figures")
         fig_no = _FIGURE[name]
         bar_figure(rep, out, f"{name}_bars", f"{fig_no}: {a} vs {b} per group", rows, (a, b))
@@ -278,10 +279,10 @@ def write_report(name: str, scale: str, out: Path, rows: Sequence[Mapping[str, A
         _table4_paper_rows(rep, rows)
         by_model = {r.get("model"): r for r in rows}
         pairs_table(rep, [(f"dilated CNN vs {other}", by_model.get("dilated CNN"),
-                            by_model.get(other))
-                           for other in ("Piczak CNN", "MFCC + SVM", "MFCC + random forest")],
-                     "the dilated CNN above the other methods of Table 4", "dilated CNN",
-                     "the other")
+                           by_model.get(other))
+                          for other in ("Piczak CNN", "MFCC + SVM", "MFCC + random forest")],
+                    "the dilated CNN above the other methods of Table 4", "dilated CNN",
+                    "the other", unsettled_runs(out, rows))
         rep.add("Our dilated CNN is Table 1's Test 1, `Cov1 + Cov2 + Cov3 + DilaCov1(2)`: "
                 "Section 4.4 does not say which dilated structure gave the paper's 78%, so "
                 "this is our choice, fixed before the run, not picked on our test folds.", "")

@@ -15,6 +15,8 @@ from spectranet.experiments.verdicts import (
     RULE,
     compare_paired,
     comparison_cells,
+    unsettled_in,
+    withheld_note,
 )
 
 __all__ = ["clip_accuracy", "fold_accuracies", "model_table", "bar_figure", "Pair",
@@ -78,14 +80,18 @@ Pair = tuple[str, Mapping[str, Any] | None, Mapping[str, Any] | None]
 
 
 def pairs_table(rep: Report, pairs: Sequence[Pair], claim: str, first: str,
-                 second: str) -> None:
-    """Claim table: one line per (label, claimed better run, other run), paired over folds."""
-    body = [[label, *comparison_cells(compare_paired(fold_accuracies(a), fold_accuracies(b)))]
+                second: str, unsettled: set[str] = frozenset()) -> None:
+    """Claim table: one line per (label, claimed better run, other run), paired over folds.
+
+    Pairs with a run in ``unsettled`` (validation curve not flat) get no verdict.
+    """
+    body = [[label, *comparison_cells(compare_paired(fold_accuracies(a), fold_accuracies(b)),
+                                      unsettled=unsettled_in(unsettled, a, b))]
             for label, a, b in pairs]
     held = sum(line[-1] == HOLDS for line in body)
     rep.table(f"Claim: {claim}", ["pair", *COMPARISON_HEADERS], body,
               note=f"Differences: {first} minus {second}, clip accuracy, same test fold. "
-                   + RULE)
+                   + RULE + withheld_note(body))
     rep.add(f"The claim holds in {held} of {len(body)} comparisons.", "")
 
 

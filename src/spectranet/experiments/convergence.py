@@ -18,7 +18,8 @@ import numpy as np
 from spectranet.engine.runs import atomic_write_json, read_json
 from spectranet.experiments.report import Report, save_plot
 
-__all__ = ["LAST", "FLAT", "run_curves", "summarise_curves", "convergence_section"]
+__all__ = ["LAST", "FLAT", "run_curves", "summarise_curves", "unsettled_runs",
+           "convergence_section"]
 
 #: Epochs averaged at the end of a curve, and before them.
 LAST = 5
@@ -69,20 +70,40 @@ def summarise_curves(curves: Sequence[Sequence[float]]) -> dict[str, Any] | None
             "flat": abs(change) <= FLAT}
 
 
+def _summaries(out: Path, rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Per run name, its ``summary`` and ``mean_curve``.
+
+    From the run folders where they are, else from the grid's ``convergence.json`` (a
+    published folder keeps no runs).
+    """
+    saved_path = out / "convergence.json"
+    saved = read_json(saved_path) if saved_path.is_file() else {}
+    curves = {r["name"]: run_curves(out, r["name"]) for r in rows if r["status"] == "done"}
+    fresh = {name: {"summary": summarise_curves(cs),
+                    "mean_curve": np.mean([c[:min(map(len, cs))] for c in cs], axis=0).tolist()}
+             for name, cs in curves.items() if cs}
+    return saved | fresh
+
+
+def unsettled_runs(out: str | Path, rows: Sequence[Mapping[str, Any]]) -> set[str]:
+    """Names of the finished runs whose validation curves are not flat at the end.
+
+    Runs without validation curves (baselines, runs trained without validation) are not in it.
+    A claim resting on one of these runs gets no verdict (see
+    :func:`spectranet.experiments.verdicts.comparison_cells`).
+    """
+    merged = _summaries(Path(out), rows)
+    return {r["name"] for r in rows if r["status"] == "done"
+            and ((merged.get(r["name"]) or {}).get("summary") or {"flat": True})["flat"] is False}
+
+
 def convergence_section(rep: Report, out: str | Path, rows: Sequence[Mapping[str, Any]],
                         *, unit: str = "folds") -> None:
     """Append the convergence table and the mean validation curves of the finished runs."""
     out = Path(out)
-    saved_path = out / "convergence.json"
-    saved = read_json(saved_path) if saved_path.is_file() else {}
-    curves = {r["name"]: run_curves(out, r["name"]) for r in rows if r["status"] == "done"}
-    summary = {name: summarise_curves(c) for name, c in curves.items() if c}
-    mean_curves = {name: np.mean([c[:min(map(len, cs))] for c in cs], axis=0).tolist()
-                   for name, cs in curves.items() if cs}
-    merged = saved | {name: {"summary": summary[name], "mean_curve": mean_curves[name]}
-                      for name in summary}
+    merged = _summaries(out, rows)
     if merged:
-        atomic_write_json(saved_path, merged)
+        atomic_write_json(out / "convergence.json", merged)
     body = []
     for r in rows:
         s = (merged.get(r["name"]) or {}).get("summary")

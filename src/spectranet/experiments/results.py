@@ -37,6 +37,9 @@ def summarise_metrics(domain: str, metrics: Mapping[str, Any]) -> dict[str, Any]
             row[f"{key}_std"] = std.get(key, 0.0)
         for key in ("train_seconds", "epochs", "parameters", "map_seconds"):
             row[key] = metrics.get(key)
+        for key in ("epochs", "parameters"):  # counts, though several seeds' mean is a float
+            if row[key] is not None:
+                row[key] = int(round(row[key]))
         if row["train_seconds"] is not None and row["epochs"]:
             row["seconds_per_epoch"] = row["train_seconds"] / row["epochs"]
         row["n_seeds"] = len(metrics.get("seeds", [])) or 1

@@ -14,19 +14,22 @@ differences and the number of pairs that agree are printed beside every verdict.
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
 
 __all__ = ["Comparison", "compare_paired", "comparison_cells", "COMPARISON_HEADERS", "RULE",
-           "HOLDS", "REVERSED", "UNDECIDED"]
+           "HOLDS", "REVERSED", "UNDECIDED", "NO_VERDICT", "NO_VERDICT_NOTE", "unsettled_in",
+           "withheld_note"]
 
 HOLDS = "holds"
 REVERSED = "reversed"
 #: The third verdict, completed by the number of pairs: "not distinguishable with 4 folds".
 UNDECIDED = "not distinguishable"
+#: Instead of a verdict when a run behind the comparison has not settled.
+NO_VERDICT = "no verdict"
 
 #: One sentence for reports: how :func:`compare_paired` decides.
 RULE = ("Verdict rule: the paired differences (claimed better minus the other, same test fold "
@@ -122,20 +125,44 @@ def compare_paired(a: Mapping[Hashable, float], b: Mapping[Hashable, float], *,
                       int((diffs > 0).sum()), verdict)
 
 
-def comparison_cells(c: Comparison, *, scale: float = 100.0, digits: int = 1) -> list[str]:
+def comparison_cells(c: Comparison, *, scale: float = 100.0, digits: int = 1,
+                     unsettled: Iterable[str] = ()) -> list[str]:
     """Table cells of a comparison, in points (see :data:`COMPARISON_HEADERS`).
 
-    Per-pair differences, mean ± std, the 95 % interval, pairs agreeing, the verdict.
+    Per-pair differences, mean ± std, the 95 % interval, pairs agreeing, the verdict. The
+    verdict is withheld when ``unsettled`` names a run behind the comparison whose validation
+    curve is not flat (:func:`spectranet.experiments.convergence.unsettled_runs`): a run
+    still moving would end elsewhere with more epochs.
     """
+    verdict = c.verdict
+    if c.n and (names := sorted(set(unsettled))):
+        verdict = f"{NO_VERDICT} ({', '.join(names)}: validation curve not flat)"
     if c.n == 0:
-        return ["-", "-", "-", "-", c.verdict]
+        return ["-", "-", "-", "-", verdict]
     fmt = f"{{:+.{digits}f}}"
     per = ", ".join(f"{k}: {fmt.format(scale * d)}"
                     for k, d in zip(c.keys, c.differences, strict=True))
     spread = "" if math.isnan(c.std) else f" ± {scale * c.std:.{digits}f}"
     interval = ("-" if math.isnan(c.low) else
                 f"[{fmt.format(scale * c.low)}, {fmt.format(scale * c.high)}]")
-    return [per, fmt.format(scale * c.mean) + spread, interval, f"{c.agree}/{c.n}", c.verdict]
+    return [per, fmt.format(scale * c.mean) + spread, interval, f"{c.agree}/{c.n}", verdict]
+
+
+#: One sentence for reports whose claim tables may withhold verdicts.
+NO_VERDICT_NOTE = (" 'no verdict': a run behind the comparison has a validation curve that is "
+                   "not flat at the end (see the convergence table), so its accuracy would "
+                   "move with more epochs and no verdict is drawn.")
+
+
+def withheld_note(body: Sequence[Sequence[str]]) -> str:
+    """:data:`NO_VERDICT_NOTE` if a row of a claim table (verdict last) withholds its verdict."""
+    return NO_VERDICT_NOTE if any(row[-1].startswith(NO_VERDICT) for row in body) else ""
+
+
+def unsettled_in(unsettled: Iterable[str], *rows: Mapping[str, object] | None) -> list[str]:
+    """Names of the result ``rows`` (None skipped) that are in ``unsettled``."""
+    names = set(unsettled)
+    return [str(r["name"]) for r in rows if r is not None and r["name"] in names]
 
 
 #: Headers matching :func:`comparison_cells`.
