@@ -27,14 +27,17 @@ for run in runs:
     scored = ensemble(run)
     result.append({
         "split_seed": config["split_seed"],
-        "members": [{"seed": m["seed"], "val": compact(m["val"]), "test": compact(m["test"])}
+        "members": [{"seed": m["seed"]} | {k: compact(m[k]) for k in ("val", "test") if k in m}
                     for m in scored["members"]],
         "ensemble": {k: compact(v) for k, v in scored["ensemble"].items()},
         "split_sizes": scored["split_sizes"],
     })
+    def oa(metrics: dict, key: str) -> str:  # runs trained with --validation none have no val
+        return f"{100 * metrics[key]['overall_accuracy']:.1f}" if key in metrics else "-"
+
     print(f"split seed {config['split_seed']}: "
-          + ", ".join(f"seed {m['seed']} val {100 * m['val']['overall_accuracy']:.1f} test "
-                      f"{100 * m['test']['overall_accuracy']:.1f}" for m in scored["members"])
-          + f"; ensemble val {100 * scored['ensemble']['val']['overall_accuracy']:.1f} test "
-            f"{100 * scored['ensemble']['test']['overall_accuracy']:.1f}", flush=True)
+          + ", ".join(f"seed {m['seed']} val {oa(m, 'val')} test {oa(m, 'test')}"
+                      for m in scored["members"])
+          + f"; ensemble val {oa(scored['ensemble'], 'val')} test "
+            f"{oa(scored['ensemble'], 'test')}", flush=True)
 out.write_text(json.dumps(result, indent=1) + "\n")
