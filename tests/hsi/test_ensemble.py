@@ -5,7 +5,7 @@ import pytest
 
 from spectranet.config import make_config
 from spectranet.engine.run import rescore
-from spectranet.errors import DataError
+from spectranet.errors import ConfigError, DataError
 from spectranet.hsi import inference, pipeline
 from spectranet.hsi.ensemble import ensemble, score_ensemble
 
@@ -71,6 +71,38 @@ def test_ensemble_of_runs_without_validation_scores_the_test_set(tmp_path, user_
         assert member["test"]["overall_accuracy"] == pytest.approx(saved["overall_accuracy"])
 
 
+def test_spectral_svm_mixed_into_the_ensemble(tmp_path, user_scene):
+    """svm_weight 1 scores the SVM alone (as fitted here directly), 0 < w < 1 the mix; the SVM
+    is fitted on the split's training pixels only and ignores each spectrum's brightness."""
+    from spectranet.hsi.spectral_svm import fit_spectral_svm, spectral_svm_proba
+
+    config = make_config("hsi", "quick", window=9, components=16, epochs=1, seeds=[0],
+                         split_seed=1, **user_scene)
+    out = tmp_path / "run"
+    pipeline.train(config, out, progress=False)
+    scene = pipeline.load_scene_of(config)
+    split = json.loads((out / "seed_0/split.json").read_text())
+    svm = fit_spectral_svm(scene.cube, scene.labels, np.asarray(split["train"]))
+    test = np.asarray(split["test"])
+    proba = spectral_svm_proba(svm, scene.cube, test, scene.n_classes)
+    np.testing.assert_allclose(proba.sum(1), 1.0)
+    bright = spectral_svm_proba(svm, 3.0 * scene.cube, test, scene.n_classes)
+    np.testing.assert_allclose(bright, proba, atol=1e-6)  # unit length: brightness removed
+    truth = scene.labels.ravel()[test]
+    alone = ensemble(out, svm_weight=1.0)
+    assert alone["svm"]["test"]["overall_accuracy"] == pytest.approx(
+        (proba.argmax(1) == truth).mean())
+    assert alone["mixed"]["test"] == alone["svm"]["test"]
+    cnn = rescore(out, domain="hsi", build=inference.model_from_metadata,
+                  score=lambda saved: inference.saved_proba(saved, scene, test)[0],
+                  pattern="seed_*/checkpoint.pt")[0]
+    half = ensemble(out, svm_weight=0.5)["mixed"]["test"]["overall_accuracy"]
+    assert half == pytest.approx(((0.5 * cnn + 0.5 * proba).argmax(1) == truth).mean())
+    assert set(ensemble(out)) == {"n_members", "members", "ensemble", "split_sizes"}
+    with pytest.raises(ConfigError, match=r"svm_weight must be a number in \[0, 1\], got 1.5"):
+        ensemble(out, svm_weight=1.5)
+
+
 def test_ensemble_refuses_members_of_other_splits(tmp_path, user_scene):
     files = user_scene
     config = make_config("hsi", "quick", window=9, components=16, epochs=1, seeds=[0, 1],
@@ -78,3 +110,15 @@ def test_ensemble_refuses_members_of_other_splits(tmp_path, user_scene):
     pipeline.train(config, tmp_path / "run", progress=False)
     with pytest.raises(DataError, match="seed_1/split.json: not the split of the first member"):
         ensemble(tmp_path / "run")
+
+
+def test_spectral_svm_needs_two_pixels_per_class():
+    from spectranet.hsi.spectral_svm import fit_spectral_svm
+
+    rng = np.random.default_rng(0)
+    cube = rng.uniform(1, 2, size=(4, 5, 3))
+    labels = np.array([[0] * 5, [0] * 5, [1] * 5, [1, 1, 1, 1, 2]])
+    with pytest.raises(DataError, match="class index 2 has 1 training pixel"):
+        fit_spectral_svm(cube, labels, np.arange(20))
+    model = fit_spectral_svm(cube, labels, np.arange(19))  # classes 0 and 1, 10 and 9 pixels
+    np.testing.assert_array_equal(model.classes_, [0, 1])

@@ -20,9 +20,10 @@ from spectranet.engine.identity import read_run
 from spectranet.engine.metrics import classification_metrics
 from spectranet.engine.run import SavedModel, rescore
 from spectranet.engine.runs import read_json
-from spectranet.errors import DataError, DataNotFoundError
+from spectranet.errors import ConfigError, DataError, DataNotFoundError
 from spectranet.hsi.inference import model_from_metadata, saved_proba
 from spectranet.hsi.pipeline import load_scene_of
+from spectranet.hsi.spectral_svm import fit_spectral_svm, spectral_svm_proba
 
 __all__ = ["score_ensemble", "ensemble"]
 
@@ -85,7 +86,8 @@ def _rows_of(pixels: np.ndarray, ids: np.ndarray) -> np.ndarray:
 
 
 def ensemble(runs: str | Path | Sequence[str | Path], *, root: str | Path | None = None,
-             batch_size: int = 1024, progress: bool = False) -> dict[str, Any]:
+             batch_size: int = 1024, progress: bool = False,
+             svm_weight: float = 0.0) -> dict[str, Any]:
     """Score every seed of finished runs on their common split, alone and as an ensemble.
 
     Parameters
@@ -99,14 +101,19 @@ def ensemble(runs: str | Path | Sequence[str | Path], *, root: str | Path | None
     batch_size : int >= 1, default 1024
         Patches per forward pass.
     progress : bool, default False
+    svm_weight : float in [0, 1], default 0
+        Above 0, a spectral SVM (:mod:`spectranet.hsi.spectral_svm`) is fitted on the split's
+        training pixels and ``mixed`` scores ``(1 - svm_weight) * CNN mean + svm_weight *
+        SVM`` probabilities (not in the paper; choose the weight on validation).
 
     Returns
     -------
     dict
         ``members``: per member ``run``, ``seed`` and, per set (``val``, ``test``; ``test``
         alone for runs trained with ``validation="none"``), its metrics; ``ensemble``: per
-        set, the metrics of the mean probabilities;
-        ``split_sizes``: pixels per set; ``n_members``.
+        set, the metrics of the mean probabilities; with ``svm_weight``, ``svm`` and ``mixed``
+        likewise for the SVM alone and the mix; ``split_sizes``: pixels per set;
+        ``n_members``.
 
     Raises
     ------
@@ -115,6 +122,8 @@ def ensemble(runs: str | Path | Sequence[str | Path], *, root: str | Path | None
     DataNotFoundError
         A run folder, a checkpoint or a seed's ``split.json`` is missing.
     """
+    if isinstance(svm_weight, bool) or not 0 <= svm_weight <= 1:
+        raise ConfigError(f"svm_weight must be a number in [0, 1], got {svm_weight!r}")
     paths = [Path(runs)] if isinstance(runs, (str, Path)) else [Path(r) for r in runs]
     if not paths:
         raise DataError("ensemble needs at least one run folder, got none")
@@ -152,7 +161,17 @@ def ensemble(runs: str | Path | Sequence[str | Path], *, root: str | Path | None
     sets = [k for k in SETS if len(reference[k])]  # runs with --validation none have no val
     scored = {k: score_ensemble([m["probabilities"][k] for m in members],
                                 labels[reference[k]], n_classes=n_classes) for k in sets}
-    return {
+    mixed: dict[str, Any] = {}
+    if svm_weight > 0:
+        svm = fit_spectral_svm(scene.cube, scene.labels, reference["train"])
+        mixed = {"svm": {}, "mixed": {}}
+        for k in sets:
+            p = spectral_svm_proba(svm, scene.cube, reference[k], n_classes)
+            mix = (1 - svm_weight) * scored[k]["probabilities"] + svm_weight * p
+            for name, q in (("svm", p), ("mixed", mix)):
+                mixed[name][k] = classification_metrics(labels[reference[k]], q.argmax(1),
+                                                        n_classes=n_classes)
+    return mixed | {
         "n_members": len(members),
         "members": [{"run": m["run"], "seed": m["seed"]}
                     | {k: scored[k]["members"][i] for k in sets}
