@@ -33,6 +33,7 @@ __all__ = [
     "PRECISION_CHOICES",
     "PRESETS",
     "SCHEDULERS",
+    "STEM_INITS",
     "HSIConfig",
     "AudioConfig",
     "load_preset",
@@ -45,6 +46,7 @@ PRESETS = ("paper", "standard", "quick")
 #: Allowed values of the pipelines' own options (the engine's come from engine.options).
 SAMPLINGS = ("windows", "clips")
 VALIDATIONS = ("fold", "none")
+STEM_INITS = ("random", "pca")
 VAL_WINDOWS = ("all", "middle")
 BASELINES = ("none", "rf", "svm")
 _C = TypeVar("_C", "HSIConfig", "AudioConfig")
@@ -77,6 +79,9 @@ def _recipe_extras(cfg: HSIConfig) -> None:
         raise ConfigError(f"pca must be true or false, got {cfg.pca!r}")
     if not isinstance(cfg.unit_norm, bool):
         raise ConfigError(f"unit_norm must be true or false, got {cfg.unit_norm!r}")
+    check_choice("stem_init", cfg.stem_init, STEM_INITS)
+    if cfg.stem_init == "pca" and cfg.model != "fast3dcnn_stem":
+        raise ConfigError(f"stem_init 'pca' needs model 'fast3dcnn_stem', got {cfg.model!r}")
     if cfg.split_seed is not None:
         check_positive("split_seed", cfg.split_seed, integer=True, allow_zero=True)
     check_positive("spectral_noise", cfg.spectral_noise, allow_zero=True)
@@ -163,6 +168,9 @@ class HSIConfig:
     unit_norm : bool, default False
         Divide each pixel's spectrum by its L2 norm before the PCA and scaling (removes its
         brightness; see :class:`spectranet.hsi.reduce.SpectralReducer`; not in the paper).
+    stem_init : {"random", "pca"}, default "random"
+        ``fast3dcnn_stem`` only: "pca" starts the stem as the whitened PCA of the training
+        pixels' spectra (see :func:`spectranet.hsi.stem_init.init_stem_pca`; not in the paper).
     spectral_noise : float >= 0, default 0.0
         Gaussian noise added to training patches, in units of the scaled components.
     label_smoothing : float in [0, 1), default 0.0
@@ -206,6 +214,7 @@ class HSIConfig:
     flips: bool = False
     pca: bool = True
     unit_norm: bool = False
+    stem_init: str = "random"
     spectral_noise: float = 0.0
     label_smoothing: float = 0.0
     mixup: float = 0.0

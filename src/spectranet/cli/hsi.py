@@ -15,7 +15,7 @@ from spectranet.cli._common import (
     is_main_process,
     preset_option,
 )
-from spectranet.config import CLASS_WEIGHTS, PRECISION_CHOICES, SCHEDULERS
+from spectranet.config import CLASS_WEIGHTS, PRECISION_CHOICES, SCHEDULERS, STEM_INITS
 
 __all__ = ["hsi"]
 
@@ -88,6 +88,9 @@ def hsi() -> None:
 @click.option("--unit-norm/--no-unit-norm", default=None,
               help="Divide each pixel's spectrum by its L2 norm before PCA and scaling. "
                    "Default: off.")
+@click.option("--stem-init", type=click.Choice(STEM_INITS), help=_p(
+    "stem_init", "fast3dcnn_stem: start the stem at random or as the whitened PCA of the "
+    "training spectra."))
 @click.option("--spectral-noise", type=float,
               help=_p("spectral_noise", "Std of Gaussian noise added to training patches."))
 @click.option("--label-smoothing", type=float, help=_p("label_smoothing"))

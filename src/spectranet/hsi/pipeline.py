@@ -50,6 +50,7 @@ from spectranet.hsi.readers import read_class_names
 from spectranet.hsi.reduce import SpectralReducer, check_components_without_pca
 from spectranet.hsi.split_files import load_split_file, save_split_file
 from spectranet.hsi.splits import Split, leakage, per_class_split, random_split
+from spectranet.hsi.stem_init import init_stem_pca
 
 __all__ = ["train", "make_split", "load_scene_of", "data_fingerprint", "summarise"]
 
@@ -289,6 +290,8 @@ def _train_seed(
 
     model_kwargs = _model_kwargs(config, n_classes)
     model = build_model(config.model, **model_kwargs)
+    if config.stem_init == "pca":
+        init_stem_pca(model, cube.reshape(-1, cube.shape[-1])[split.train])
     optimizer = make_optimizer(model.parameters(), name=config.optimizer, lr=config.lr,
                                weight_decay=config.weight_decay)
     metadata = {

@@ -32,7 +32,8 @@ def _extras(config: HSIConfig) -> str:
                           "block", "split_window") if getattr(config, name)]
     return ("random flips and rotations, " if config.flips else "") + (
         "spectra divided by their L2 norm, " if config.unit_norm else "") + (
-        "no PCA (standardised bands), " if not config.pca else "") + "".join(
+        "no PCA (standardised bands), " if not config.pca else "") + (
+        "stem started as the training PCA, " if config.stem_init == "pca" else "") + "".join(
         f"{p}, " for p in parts)
 
 
