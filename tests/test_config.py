@@ -36,13 +36,24 @@ def test_hsi_standard_preset_is_the_paper_recipe_plus_measured_changes():
     paper, std = make_config("hsi", "paper", scene="indian_pines"), make_config(
         "hsi", "standard", scene="indian_pines")
     assert (std.window, std.flips, std.block, std.split_window) == (9, True, 40, 11)
-    same = ("components", "protocol", "test_size", "val_fraction", "model", "optimizer", "lr",
-            "batch_size", "epochs", "dropout", "weight_decay", "class_weight", "spectral_noise",
-            "label_smoothing", "mixup")
+    assert (std.model, std.components, std.pca, std.unit_norm, std.stem_init) == (
+        "fast3dcnn_stem", "all", False, True, "pca")
+    same = ("protocol", "test_size", "val_fraction", "optimizer", "lr", "batch_size", "epochs",
+            "dropout", "weight_decay", "class_weight", "spectral_noise", "label_smoothing",
+            "mixup", "validation", "scheduler")
     assert all(getattr(std, k) == getattr(paper, k) for k in same)
     # the paper preset stays the paper's recipe
     assert (paper.window, paper.flips, paper.block, paper.split_window, paper.mixup) == (
         11, False, None, None, 0.0)
+    assert (paper.model, paper.components, paper.pca, paper.unit_norm, paper.stem_init) == (
+        "fast3dcnn", 20, True, False, "random")
+
+
+@pytest.mark.parametrize("components", [0, -3, 2.5, True, "every"])
+def test_components_is_a_count_or_all(components):
+    with pytest.raises(ConfigError, match=r"components must be an integer >= 1 or 'all', got"):
+        make_config("hsi", "quick", scene="indian_pines", components=components)
+    assert make_config("hsi", "quick", scene="indian_pines", components="all").components == "all"
 
 
 def test_list_presets():

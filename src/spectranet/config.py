@@ -106,8 +106,9 @@ class HSIConfig:
         :func:`spectranet.hsi.datasets.read_class_names`); default ``class <id>``.
     window : odd int >= 3, pixels, default 11
         Patch side S; the paper uses 11 to 25.
-    components : int >= 1, default 20
-        PCA components kept (paper: 20).
+    components : int >= 1 or "all", default 20
+        PCA components kept (paper: 20); "all": as many as the cube has bands (with
+        ``pca=False``, every band), resolved when the cube is read.
     protocol : {"paper", "disjoint"}, default "paper"
         ``paper``: stratified random split, PCA on the whole cube; ``disjoint``: spatially
         disjoint regions, PCA and scaling fitted on training pixels only.
@@ -163,8 +164,8 @@ class HSIConfig:
     flips : bool, default False
         Random 90-degree rotations and mirroring of training patches (not in the paper).
     pca : bool, default True
-        False: no PCA, the model gets every band standardised (``components`` must then equal
-        the cube's bands), e.g. for ``fast3dcnn_stem`` (not in the paper).
+        False: no PCA, the model gets every band standardised (``components`` must then be
+        "all" or the cube's bands), e.g. for ``fast3dcnn_stem`` (not in the paper).
     unit_norm : bool, default False
         Divide each pixel's spectrum by its L2 norm before the PCA and scaling (removes its
         brightness; see :class:`spectranet.hsi.reduce.SpectralReducer`; not in the paper).
@@ -186,7 +187,7 @@ class HSIConfig:
     gt_variable: str | None = None
     class_names: str | None = None
     window: int = 11
-    components: int = 20
+    components: int | str = 20
     protocol: str = "paper"
     test_size: float = 0.3
     val_fraction: float = 0.5
@@ -231,7 +232,9 @@ class HSIConfig:
         w = self.window
         if isinstance(w, bool) or not isinstance(w, int) or w < 3 or w % 2 == 0:
             raise ConfigError(f"window must be an odd integer >= 3, got {w!r}")
-        check_positive("components", self.components, integer=True)
+        c = self.components
+        if c != "all" and (isinstance(c, bool) or not isinstance(c, int) or c < 1):
+            raise ConfigError(f"components must be an integer >= 1 or 'all', got {c!r}")
         check_choice("protocol", self.protocol, ("paper", "disjoint"))
         check_fraction("test_size", self.test_size)
         check_fraction("val_fraction", self.val_fraction)

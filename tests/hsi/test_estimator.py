@@ -151,7 +151,8 @@ def test_malformed_inputs_name_the_problem(change, error, match):
 @pytest.mark.parametrize("options, match", [
     ({"window": 4}, "window must be an odd integer >= 3, got 4"),
     ({"window": 17}, r"window must not exceed the scene's smaller side \(16\), got 17"),
-    ({"components": 9}, r"components must be <= the cube's number of bands \(8\), got 9"),
+    ({"components": 9},
+     r"components must be <= the cube's 8 bands \(the cube given to fit\), got 9"),
     ({"validation_fraction": 1.0}, r"validation_fraction must be a number in \[0, 1\)"),
     ({"lr": -1.0}, "lr must be a number > 0"),
     ({"model": "resnet"}, "model must be one of"),

@@ -26,6 +26,15 @@ def _p(key: str, text: str = "") -> str:
     return from_preset("hsi", key, text)
 
 
+def _components(value: str | None) -> int | str | None:
+    if value is None or value == "all":
+        return value
+    try:
+        return int(value)
+    except ValueError:
+        raise click.BadParameter(f"an integer or 'all', got {value!r}") from None
+
+
 def _models() -> list[str]:
     from spectranet.hsi.models import list_models
 
@@ -48,7 +57,8 @@ def hsi() -> None:
 @click.option("--gt-variable", help="Variable name inside a .mat/.npz label file.")
 @preset_option("hsi", "paper")
 @click.option("--window", type=int, help=_p("window", "Odd patch side in pixels."))
-@click.option("--components", type=int, help=_p("components", "PCA components."))
+@click.option("--components", callback=lambda _ctx, _param, value: _components(value),
+              help=_p("components", "PCA components, or 'all' (every band)."))
 @click.option("--protocol", type=click.Choice(["paper", "disjoint"]),
               help=_p("protocol", "paper: random split; disjoint: spatially separate regions."))
 @click.option("--train-per-class", type=float,

@@ -23,6 +23,13 @@ from spectranet.errors import ConfigError, DataError
 from spectranet.hsi.maps import predict_map
 from spectranet.hsi.models import build_model
 from spectranet.hsi.patches import PatchBatches, PatchDataset, check_window
+from spectranet.hsi.recipe import (
+    make_reducer,
+    model_kwargs,
+    resolve_components,
+    start_model,
+    training_transforms,
+)
 from spectranet.hsi.reduce import SpectralReducer
 from spectranet.hsi.splits import random_split
 
@@ -184,9 +191,7 @@ class HSIClassifier(ClassifierMixin, BaseEstimator):
         cube = _check_cube(cube)
         labels = _check_label_map(label_map, cube.shape[:2])
         check_window(config.window, cube.shape[:2])
-        if config.components > cube.shape[2]:
-            raise ConfigError(f"components must be <= the cube's number of bands "
-                              f"({cube.shape[2]}), got {config.components}")
+        config = resolve_components(config, cube.shape[2], "the cube given to fit")
         check_device(config.device)
         classes, codes = _encode(labels)
         train, val = _holdout(codes, classes, fraction, config.seeds[0])
@@ -264,18 +269,17 @@ def _train(cube: np.ndarray, codes: np.ndarray, train: np.ndarray, val: np.ndarr
     """Seed, build the model, reduce the cube and run the engine's ``fit`` (pipeline order)."""
     seed = config.seeds[0]
     training.seed_everything(seed)
-    kwargs: dict[str, Any] = {"bands": config.components, "window": config.window,
-                              "n_classes": n_classes}
-    if config.dropout is not None:  # else the model's own default
-        kwargs["dropout"] = config.dropout
-    model = build_model(config.model, **kwargs)  # validates before the PCA
-    reducer = SpectralReducer(config.components).fit(cube)
-    patches = PatchDataset(reducer.transform(cube), codes, train, window=config.window)
+    model = build_model(config.model, **model_kwargs(config, n_classes))  # validates first
+    reducer = make_reducer(config).fit(cube)
+    reduced = reducer.transform(cube)
+    start_model(config, model, reduced, train)
+    patches = PatchDataset(reduced, codes, train, window=config.window)
     optimizer = make_optimizer(model.parameters(), name=config.optimizer, lr=config.lr,
                                weight_decay=config.weight_decay)
     result = training.fit(
         model,
-        PatchBatches(patches, config.batch_size, shuffle=True, seed=seed),
+        PatchBatches(patches, config.batch_size, shuffle=True, seed=seed,
+                     transforms=training_transforms(config)),
         None if val is None else PatchBatches(patches.subset(val), config.map_batch_size),
         optimizer=optimizer, epochs=config.epochs, device=config.device, precision=precision,
         scheduler=make_scheduler(optimizer, name=config.scheduler, epochs=config.epochs),

@@ -31,9 +31,7 @@ from spectranet.engine.run import Run
 from spectranet.engine.runs import RunDir, save_npy
 from spectranet.engine.scoring import predict_proba
 from spectranet.engine.training import fit
-from spectranet.errors import ConfigError
 from spectranet.hsi import report
-from spectranet.hsi.augment import make_augment
 from spectranet.hsi.datasets import (
     Scene,
     load_cube,
@@ -47,10 +45,16 @@ from spectranet.hsi.models import build_model, count_parameters
 from spectranet.hsi.patches import PatchBatches, PatchDataset, check_window
 from spectranet.hsi.plots import plot_regions
 from spectranet.hsi.readers import read_class_names
-from spectranet.hsi.reduce import SpectralReducer, check_components_without_pca
+from spectranet.hsi.recipe import (
+    make_reducer,
+    model_kwargs,
+    resolve_components,
+    start_model,
+    training_transforms,
+)
+from spectranet.hsi.reduce import SpectralReducer
 from spectranet.hsi.split_files import load_split_file, save_split_file
 from spectranet.hsi.splits import Split, leakage, per_class_split, random_split
-from spectranet.hsi.stem_init import init_stem_pca
 
 __all__ = ["train", "make_split", "load_scene_of", "data_fingerprint", "summarise"]
 
@@ -127,14 +131,6 @@ def _draw_split(labels: np.ndarray, config: HSIConfig, seed: int,
                         seed=seed, class_names=class_names)
 
 
-def _model_kwargs(config: HSIConfig, n_classes: int) -> dict[str, Any]:
-    kwargs: dict[str, Any] = {"bands": config.components, "window": config.window,
-                              "n_classes": n_classes}
-    if config.dropout is not None:  # else the model's own default
-        kwargs["dropout"] = config.dropout
-    return kwargs
-
-
 def train(
     config: HSIConfig,
     out: str | Path,
@@ -168,16 +164,12 @@ def train(
     """
     scene = load_scene_of(config, root)
     check_window(config.window, scene.labels.shape)
-    if config.components > scene.n_bands:
-        raise ConfigError(f"components must be <= the cube's {scene.n_bands} bands "
-                          f"({scene.source.get('cube', scene.name)}), got {config.components}")
-    if not config.pca:
-        check_components_without_pca(config.components, scene.n_bands)
+    config = resolve_components(config, scene.n_bands, scene.source.get("cube", scene.name))
     names = [str(i) if n == f"class {i}" else f"{i} ({n})"  # the user's ids, and names if any
              for i, n in zip(scene.class_ids, scene.class_names, strict=True)]
     splits = {seed: make_split(scene.labels, config, seed, names, scene.class_ids)
               for seed in config.seeds}
-    build_model(config.model, **_model_kwargs(config, scene.n_classes))  # validates early
+    build_model(config.model, **model_kwargs(config, scene.n_classes))  # validates early
     check_device(config.device)
     precision = resolve_precision(config.precision)
     resolved = dataclasses.asdict(config) | {"precision_resolved": precision}
@@ -233,8 +225,7 @@ def _scene_meta(scene: Scene) -> dict[str, Any]:
 
 
 def _fit_reducer(scene: Scene, config: HSIConfig, split: Split) -> SpectralReducer:
-    reducer = SpectralReducer(n_components=config.components, pca=config.pca,
-                              unit_norm=config.unit_norm)
+    reducer = make_reducer(config)
     if preprocessing_on_training(config, split):
         mask = np.zeros(scene.labels.size, dtype=bool)
         mask[split.train] = True  # leakage-free: PCA and scaling see training pixels only
@@ -284,20 +275,17 @@ def _train_seed(
     n_classes = scene.n_classes
 
     def batches(indices: np.ndarray, shuffle: bool, batch_size: int) -> PatchBatches:
-        augment = make_augment(flips=config.flips, spectral_noise=config.spectral_noise)
         return PatchBatches(patches.subset(indices), batch_size, shuffle=shuffle, seed=seed,
-                            transforms=augment if shuffle else None)  # training batches only
+                            transforms=training_transforms(config) if shuffle else None)
 
-    model_kwargs = _model_kwargs(config, n_classes)
-    model = build_model(config.model, **model_kwargs)
-    if config.stem_init == "pca":
-        init_stem_pca(model, cube.reshape(-1, cube.shape[-1])[split.train])
+    model = build_model(config.model, **model_kwargs(config, n_classes))
+    start_model(config, model, cube, split.train)
     optimizer = make_optimizer(model.parameters(), name=config.optimizer, lr=config.lr,
                                weight_decay=config.weight_decay)
     metadata = {
         "domain": "hsi",
         "model": config.model,
-        "model_kwargs": model_kwargs,
+        "model_kwargs": model_kwargs(config, n_classes),
         "parameters": count_parameters(model),
         "class_ids": [int(c) for c in scene.class_ids],
         "class_names": list(scene.class_names),

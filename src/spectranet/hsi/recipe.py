@@ -1,0 +1,85 @@
+"""The parts of a hyperspectral recipe that a run and the estimator build alike.
+
+:func:`spectranet.hsi.pipeline.train` (run folders) and
+:class:`spectranet.hsi.estimator.HSIClassifier` (arrays in memory) both turn an
+:class:`~spectranet.config.HSIConfig` into a band reducer, training-patch transforms, model
+arguments and the model's start through these functions, so that a preset means the same
+recipe in both.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from torch import nn
+
+from spectranet.config import HSIConfig
+from spectranet.errors import ConfigError
+from spectranet.hsi.augment import make_augment
+from spectranet.hsi.reduce import SpectralReducer, check_components_without_pca
+from spectranet.hsi.stem_init import init_stem_pca
+
+__all__ = ["resolve_components", "model_kwargs", "make_reducer", "training_transforms",
+           "start_model"]
+
+
+def resolve_components(config: HSIConfig, n_bands: int, source: str) -> HSIConfig:
+    """``config`` with ``components`` checked against a cube of ``n_bands`` bands.
+
+    ``"all"`` becomes ``n_bands``; ``source`` names the cube in messages.
+
+    Raises
+    ------
+    ConfigError
+        More components than bands, or, without PCA, fewer.
+    """
+    if config.components == "all":
+        return dataclasses.replace(config, components=int(n_bands))
+    if config.components > n_bands:
+        raise ConfigError(f"components must be <= the cube's {n_bands} bands ({source}), "
+                          f"got {config.components}")
+    if not config.pca:
+        check_components_without_pca(config.components, n_bands)
+    return config
+
+
+def model_kwargs(config: HSIConfig, n_classes: int) -> dict[str, Any]:
+    """Keyword arguments of :func:`~spectranet.hsi.models.build_model` (resolved config)."""
+    kwargs: dict[str, Any] = {"bands": config.components, "window": config.window,
+                              "n_classes": n_classes}
+    if config.dropout is not None:  # else the model's own default
+        kwargs["dropout"] = config.dropout
+    return kwargs
+
+
+def make_reducer(config: HSIConfig) -> SpectralReducer:
+    """The unfitted band reducer of the recipe (PCA or not, unit length or not)."""
+    return SpectralReducer(n_components=config.components, pca=config.pca,
+                           unit_norm=config.unit_norm)
+
+
+def training_transforms(config: HSIConfig) -> Callable[..., Any] | None:
+    """Augmentation of training patches (flips, spectral noise), or None."""
+    return make_augment(flips=config.flips, spectral_noise=config.spectral_noise)
+
+
+def start_model(config: HSIConfig, model: nn.Module, reduced: np.ndarray,
+                train: np.ndarray) -> None:
+    """Start a freshly built model as the recipe says, in place (``stem_init``).
+
+    Parameters
+    ----------
+    config : HSIConfig
+        Resolved (:func:`resolve_components`).
+    model : torch.nn.Module
+        Built from :func:`model_kwargs`, not yet trained.
+    reduced : ndarray, shape (rows, cols, components)
+        The reduced cube the model will see.
+    train : ndarray of int
+        Flat indices of the training pixels (``stem_init="pca"`` fits on their spectra only).
+    """
+    if config.stem_init == "pca":
+        init_stem_pca(model, reduced.reshape(-1, reduced.shape[-1])[train])
