@@ -49,11 +49,13 @@ class _NotFittedError(errors.NotFittedError, sklearn.exceptions.NotFittedError):
 class HSIClassifier(ClassifierMixin, BaseEstimator):
     """Patch-based CNN classifier of a hyperspectral cube's pixels (Ahmad 2020 by default).
 
-    ``fit`` reduces the bands (:class:`~spectranet.hsi.reduce.SpectralReducer`: PCA on every
-    pixel of the cube, then scaling, as in the paper protocol), holds out
-    ``validation_fraction`` of each class's labelled pixels to keep the best epoch
+    ``fit`` reduces the bands (:class:`~spectranet.hsi.reduce.SpectralReducer` fitted on every
+    pixel of the cube, as in the paper protocol: PCA then scaling with the ``paper`` preset),
+    holds out ``validation_fraction`` of each class's labelled pixels to keep the best epoch
     (:func:`~spectranet.hsi.splits.random_split`), and trains on ``window x window`` patches
-    centred on the other labelled pixels. ``predict`` labels every pixel of a cube, border
+    centred on the other labelled pixels. The preset's recipe beyond the listed options
+    (reducer, flips, the stem's start) is built as a run builds it
+    (:mod:`spectranet.hsi.recipe`). ``predict`` labels every pixel of a cube, border
     pixels included. Nothing is written to disk.
 
     Parameters
