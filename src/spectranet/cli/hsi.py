@@ -57,7 +57,8 @@ def hsi() -> None:
 @click.option("--gt-variable", help="Variable name inside a .mat/.npz label file.")
 @preset_option("hsi", "paper")
 @click.option("--window", type=int, help=_p("window", "Odd patch side in pixels."))
-@click.option("--components", callback=lambda _ctx, _param, value: _components(value),
+@click.option("--components", metavar="N|all",
+              callback=lambda _ctx, _param, value: _components(value),
               help=_p("components", "PCA components, or 'all' (every band)."))
 @click.option("--protocol", type=click.Choice(["paper", "disjoint"]),
               help=_p("protocol", "paper: random split; disjoint: spatially separate regions."))
@@ -92,12 +93,10 @@ def hsi() -> None:
               "sized for (default --window), to test several windows on the same regions.")
 @click.option("--flips/--no-flips", default=None,
               help=_p("flips", "Random 90-degree rotations and mirroring of training patches."))
-@click.option("--pca/--no-pca", default=None,
-              help="--no-pca: the model gets every band standardised, no PCA (set "
-                   "--components to the cube's bands). Default: PCA.")
-@click.option("--unit-norm/--no-unit-norm", default=None,
-              help="Divide each pixel's spectrum by its L2 norm before PCA and scaling. "
-                   "Default: off.")
+@click.option("--pca/--no-pca", default=None, help=_p(
+    "pca", "--no-pca: the model gets every band standardised, no PCA (--components all)."))
+@click.option("--unit-norm/--no-unit-norm", default=None, help=_p(
+    "unit_norm", "Divide each pixel's spectrum by its L2 norm before PCA and scaling."))
 @click.option("--stem-init", type=click.Choice(STEM_INITS), help=_p(
     "stem_init", "fast3dcnn_stem: start the stem at random or as the whitened PCA of the "
     "training spectra."))
