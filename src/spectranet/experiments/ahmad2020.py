@@ -35,7 +35,8 @@ from spectranet.experiments.ahmad2020_tables import (
     first_seed,
     oa_aa_kappa_cells,
     printed_cells,
-    seed_oas,
+    table4_claims,
+    window_claims,
 )
 from spectranet.experiments.convergence import convergence_section, unsettled_runs
 from spectranet.experiments.grid import GridRun, run_dir
@@ -45,14 +46,6 @@ from spectranet.experiments.report import (
     pct,
     save_plot,
     status_section,
-)
-from spectranet.experiments.verdicts import (
-    COMPARISON_HEADERS,
-    RULE,
-    compare_paired,
-    comparison_cells,
-    unsettled_in,
-    withheld_note,
 )
 from spectranet.hsi import paper_tables
 from spectranet.hsi.paper_tables import TABLE_II_MINUTES, TABLE_III, TABLE_IV, TABLE_IV_COLUMNS
@@ -248,7 +241,7 @@ def _window_report(rep: Report, scene: str, rows: Sequence[Mapping[str, Any]], o
     if len(printed) > 1:
         rep.add(best_window_line("Ahmad's Table III, same windows", printed))
     rep.add("")
-    _window_claims(rep, scene, rows, windows, printed, unsettled_runs(out, rows))
+    window_claims(rep, scene, rows, windows, printed, unsettled_runs(out, rows), PROTOCOLS)
     rep.section(f"{scene}: Figures 4-8, training curves and maps per window")
     for w in windows:
         for p in PROTOCOLS:
@@ -264,65 +257,6 @@ def _window_report(rep: Report, scene: str, rows: Sequence[Mapping[str, Any]], o
                     f"{pct(r['overall_accuracy'], digits=2)} %", "")
             rep.figure(f"training curves, {w} x {w}, {p}", curves)
             rep.figure(f"classification map, {w} x {w}, {p}", mapped)
-
-
-def _window_claims(rep: Report, scene: str, rows: Sequence[Mapping[str, Any]],
-                   windows: Sequence[int], printed: Mapping[int, float],
-                   unsettled: set[str]) -> None:
-    """Claim table: each larger window above the smallest, per protocol, paired by seed.
-
-    Claims resting on a run in ``unsettled`` (validation curve not flat) get no verdict.
-    """
-    base = min(windows)
-    body = []
-    for w in (w for w in windows if w != base):
-        paper = (f"{printed[w]:.2f} vs {printed[base]:.2f}" if w in printed and base in printed
-                 else "-")
-        for p in PROTOCOLS:
-            a = find_done(rows, scene=scene, window=w, protocol=p)
-            b = find_done(rows, scene=scene, window=base, protocol=p)
-            c = compare_paired(seed_oas(a), seed_oas(b), unit="seeds")
-            body.append([f"{w} x {w} above {base} x {base}", p, paper if p == "paper" else "-",
-                         *comparison_cells(c, digits=2,
-                                           unsettled=unsettled_in(unsettled, a, b))])
-    if not body:
-        return
-    label = paper_tables.LABELS.get(scene, {}).get("III", "-")
-    rep.table(f"Claim: a larger window than {base} x {base} gives a higher OA ({scene})",
-              ["claim", "protocol", f"Ahmad Table III ({label}): OA %", *COMPARISON_HEADERS],
-              body,
-              note="The claim is read from the paper's Table III, whose OA on this scene rises "
-                   "from the 11 x 11 row to the 25 x 25 row (its text discusses the windows of "
-                   "the other scenes only). Differences: OA of the larger window minus OA at "
-                   f"{base} x {base}, same seed. " + RULE + withheld_note(body))
-
-
-def _table4_claims(rep: Report, scene: str, rows: Sequence[Mapping[str, Any]],
-                   label: str, unsettled: set[str]) -> None:
-    """Claim table: the fast 3D CNN above each comparison model, per split, paired by seed.
-
-    Claims resting on a run in ``unsettled`` (validation curve not flat) get no verdict.
-    """
-    printed = TABLE_IV.get(label, {})
-    ours = printed.get(TABLE_IV_COLUMNS["fast3dcnn"])
-    body = []
-    for split in SPLITS:
-        fast = find_done(rows, scene=scene, model="fast3dcnn", split=split)
-        for model in (m for m in MODELS if m != "fast3dcnn"):
-            other = printed.get(TABLE_IV_COLUMNS.get(model, ""))
-            paper = (f"{ours[0] - other[0]:+.2f}" if ours and other and split != "disjoint"
-                     else "-")
-            rival = find_done(rows, scene=scene, model=model, split=split)
-            c = compare_paired(seed_oas(fast), seed_oas(rival), unit="seeds")
-            body.append([MODELS[model], split, paper,
-                         *comparison_cells(c, digits=2,
-                                           unsettled=unsettled_in(unsettled, fast, rival))])
-    rep.table(f"Claim: the fast 3D CNN above each comparison model ({scene}, OA)",
-              ["comparison model", "split", f"Ahmad Table IV ({label}): Proposed minus it, OA "
-               "points", *COMPARISON_HEADERS], body,
-              note="The paper states that its model outperforms the compared methods (Table IV "
-                   "and its conclusion). Differences: OA of the fast 3D CNN minus OA of the "
-                   "comparison model, same seed and split. " + RULE + withheld_note(body))
 
 
 def _table4_report(rep: Report, scene: str, rows: Sequence[Mapping[str, Any]],
@@ -356,7 +290,7 @@ def _table4_report(rep: Report, scene: str, rows: Sequence[Mapping[str, Any]],
                    "addition.")
     caveat = paper_tables.table4_vs_table3(scene)
     rep.add(_TEN_PERCENT, "", *([caveat, ""] if caveat else []))
-    _table4_claims(rep, scene, rows, label, unsettled_runs(out, rows))
+    table4_claims(rep, scene, rows, label, unsettled_runs(out, rows), SPLITS, MODELS)
     series = {SPLITS[s][2]: [(find_done(rows, scene=scene, model=m, split=s) or
                               {"overall_accuracy": np.nan})["overall_accuracy"]
                              for m in MODELS] for s in SPLITS}
