@@ -78,6 +78,7 @@ def render(
         f"| test inference | {pm([r['test_seconds'] for r in per_seed], percent=False)} |",
         f"| full-scene map | {pm([r['map_seconds'] for r in per_seed], percent=False)} |",
         "",
+        *_seed_lines(per_seed),
         *_paper_section(scene.name, config, per_seed),
         "## Per class",
         "",
@@ -106,6 +107,24 @@ def render(
             "",
         ]
     return "\n".join(lines) + "\n"
+
+
+def _seed_lines(per_seed: list[dict[str, Any]]) -> list[str]:
+    """Per-seed table and the OA spread between seeds (max - min), for runs of several seeds."""
+    if len(per_seed) < 2:
+        return []
+    lines = ["## Per seed (test set)", "",
+             "| seed | OA (%) | AA (%) | kappa x 100 | best epoch | best validation OA (%) |",
+             "|---|---|---|---|---|---|"]
+    for r in per_seed:
+        val = [e["val_accuracy"] for e in r.get("history", [])
+               if e.get("val_accuracy") is not None]
+        lines.append(f"| {r['seed']} | {100 * r['overall_accuracy']:.2f} | "
+                     f"{100 * r['average_accuracy']:.2f} | {100 * r['kappa']:.2f} | "
+                     f"{r['best_epoch']} | {f'{100 * max(val):.2f}' if val else '-'} |")
+    oa = [100 * r["overall_accuracy"] for r in per_seed]
+    return lines + ["", f"OA spread between seeds (max - min): {max(oa) - min(oa):.2f} points.",
+                    ""]
 
 
 def _paper_section(scene: str, config: HSIConfig, per_seed: list[dict[str, Any]]) -> list[str]:
