@@ -176,3 +176,12 @@ def test_split_seed_and_unit_norm_as_toml_keys():
     assert (cfg.split_seed, cfg.unit_norm) == (2, True)
     default = make_config("hsi", "paper", scene="indian_pines")
     assert (default.split_seed, default.unit_norm) == (None, False)
+
+
+def test_spectral_shift_needs_bands_in_order():
+    with pytest.raises(ConfigError, match="spectral_shift needs bands in spectral order"):
+        make_config("hsi", "quick", scene="indian_pines", spectral_shift=2)
+    with pytest.raises(ConfigError, match="spectral_shift must be"):
+        make_config("hsi", "standard", scene="indian_pines", spectral_shift=-1)
+    config = make_config("hsi", "standard", scene="indian_pines", spectral_shift=2)
+    assert config.spectral_shift == 2

@@ -85,6 +85,9 @@ def _recipe_extras(cfg: HSIConfig) -> None:
     if cfg.split_seed is not None:
         check_positive("split_seed", cfg.split_seed, integer=True, allow_zero=True)
     check_positive("spectral_noise", cfg.spectral_noise, allow_zero=True)
+    check_positive("spectral_shift", cfg.spectral_shift, integer=True, allow_zero=True)
+    if cfg.spectral_shift and cfg.pca:
+        raise ConfigError("spectral_shift needs bands in spectral order: use it with pca false")
     check_positive("mixup", cfg.mixup, allow_zero=True)
     if isinstance(cfg.label_smoothing, bool) or not 0 <= cfg.label_smoothing < 1:
         raise ConfigError(f"label_smoothing must be in [0, 1), got {cfg.label_smoothing!r}")
@@ -174,6 +177,9 @@ class HSIConfig:
         pixels' spectra (see :func:`spectranet.hsi.stem_init.init_stem_pca`; not in the paper).
     spectral_noise : float >= 0, default 0.0
         Gaussian noise added to training patches, in units of the scaled components.
+    spectral_shift : int >= 0, bands, default 0
+        Training patches' spectra moved by up to this many bands (``pca=False`` only; see
+        :class:`spectranet.hsi.augment.SpectralShift`; not in the paper).
     label_smoothing : float in [0, 1), default 0.0
         Label smoothing of the training loss (not in the paper).
     mixup : float >= 0, default 0.0
@@ -217,6 +223,7 @@ class HSIConfig:
     unit_norm: bool = False
     stem_init: str = "random"
     spectral_noise: float = 0.0
+    spectral_shift: int = 0
     label_smoothing: float = 0.0
     mixup: float = 0.0
 

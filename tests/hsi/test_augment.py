@@ -3,7 +3,13 @@ import pytest
 import torch
 
 from spectranet.errors import ConfigError
-from spectranet.hsi.augment import Compose, Dihedral, SpectralNoise, make_augment
+from spectranet.hsi.augment import (
+    Compose,
+    Dihedral,
+    SpectralNoise,
+    SpectralShift,
+    make_augment,
+)
 
 
 def _batch(n=64, bands=3, s=3):
@@ -83,3 +89,32 @@ def test_spectral_noise_errors(bad):
 def test_wrong_shape():
     with pytest.raises(ConfigError, match="must have shape"):
         Dihedral()({"x": torch.zeros(2, 3, 4)})
+
+
+def test_spectral_shift_moves_whole_spectra_with_edges_repeated():
+    batch = _batch(n=200, bands=6, s=3)
+    out = SpectralShift(2, generator=torch.Generator().manual_seed(0))(batch)
+    x, y = batch["x"].numpy(), out["x"].numpy()
+    assert torch.equal(out["y"], batch["y"]) and torch.equal(out["id"], batch["id"])
+    seen = set()
+    for i in range(200):
+        # by hand: band b of the result is band clip(b - k) of the input, the same k per pixel
+        matches = [k for k in range(-2, 3)
+                   if np.array_equal(y[i], x[i][:, np.clip(np.arange(6) - k, 0, 5)])]
+        assert len(matches) == 1, i
+        seen.add(matches[0])
+    assert seen == {-2, -1, 0, 1, 2}
+    again = SpectralShift(2, generator=torch.Generator().manual_seed(0))(batch)["x"]
+    assert torch.equal(out["x"], again)
+    assert torch.equal(SpectralShift(0)(batch)["x"], batch["x"])
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, True])
+def test_spectral_shift_errors(bad):
+    with pytest.raises(ConfigError, match="max_shift must be an integer >= 0"):
+        SpectralShift(bad)
+
+
+def test_make_augment_shifts_before_the_noise():
+    t = make_augment(flips=True, spectral_noise=0.05, spectral_shift=1)
+    assert [type(p) for p in t.transforms] == [Dihedral, SpectralShift, SpectralNoise]

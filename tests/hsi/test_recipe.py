@@ -65,3 +65,13 @@ def test_estimator_follows_the_standard_presets_recipe(data_root):
     np.testing.assert_allclose(np.cov(scores[labelled].numpy(), rowvar=False), np.eye(20),
                                atol=1e-3)
     assert np.abs(np.cov(scores.numpy(), rowvar=False) - np.eye(20)).max() > 0.01
+
+
+def test_training_transforms_follow_the_config():
+    from spectranet.hsi.augment import Dihedral, SpectralShift
+    from spectranet.hsi.recipe import training_transforms
+
+    config = make_config("hsi", "standard", scene="indian_pines", spectral_shift=2)
+    parts = training_transforms(config).transforms
+    assert [type(p) for p in parts] == [Dihedral, SpectralShift] and parts[1].max_shift == 2
+    assert training_transforms(make_config("hsi", "paper", scene="indian_pines")) is None

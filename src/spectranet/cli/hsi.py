@@ -102,6 +102,8 @@ def hsi() -> None:
     "training spectra."))
 @click.option("--spectral-noise", type=float,
               help=_p("spectral_noise", "Std of Gaussian noise added to training patches."))
+@click.option("--spectral-shift", type=int, help=_p(
+    "spectral_shift", "Move training spectra by up to this many bands (with --no-pca)."))
 @click.option("--label-smoothing", type=float, help=_p("label_smoothing"))
 @click.option("--mixup", type=float,
               help=_p("mixup", "Beta(a, a) mixup of training batches; 0 off."))

@@ -1,4 +1,4 @@
-"""Augmentation of training patch batches: flips and 90-degree rotations, spectral noise.
+"""Augmentation of training patch batches: flips and 90-degree rotations, spectral noise, shifts.
 
 Transforms take and return a batch dict ``{"x": (N, 1, bands, S, S), "y", "id"}`` (see
 :class:`spectranet.hsi.patches.PatchBatches`, ``transforms=``) and change ``x`` only. The
@@ -20,7 +20,7 @@ import torch
 
 from spectranet.errors import ConfigError
 
-__all__ = ["Dihedral", "SpectralNoise", "Compose", "make_augment"]
+__all__ = ["Dihedral", "SpectralNoise", "SpectralShift", "Compose", "make_augment"]
 
 Batch = Mapping[str, torch.Tensor]
 
@@ -97,6 +97,39 @@ class SpectralNoise:
         return f"SpectralNoise(std={self.std})"
 
 
+class SpectralShift:
+    """Each patch's spectrum moved by a random whole number of bands, edges repeated.
+
+    The shift ``k`` is drawn uniformly from ``-max_shift .. max_shift`` per patch; band ``b`` of
+    the result is band ``clip(b - k, 0, bands - 1)`` of the input, for every pixel of the
+    patch. On bands in spectral order (no PCA) this mimics a small wavelength calibration
+    difference between fields or flights; on standardised bands it is an approximation
+    (neighbouring bands have similar means and deviations). Meaningless after a PCA.
+
+    Parameters
+    ----------
+    max_shift : int >= 0, bands
+    generator : torch.Generator, optional
+        Source of the draws; default torch's global generator.
+    """
+
+    def __init__(self, max_shift: int, *, generator: torch.Generator | None = None) -> None:
+        if isinstance(max_shift, bool) or not isinstance(max_shift, int) or max_shift < 0:
+            raise ConfigError(f"max_shift must be an integer >= 0, got {max_shift!r}")
+        self.max_shift, self.generator = max_shift, generator
+
+    def __call__(self, batch: Batch) -> dict[str, torch.Tensor]:
+        """Return ``batch`` with every patch's spectrum shifted."""
+        x = _check_x(batch)
+        n, bands = x.shape[0], x.shape[2]
+        k = torch.randint(-self.max_shift, self.max_shift + 1, (n, 1), generator=self.generator)
+        source = (torch.arange(bands)[None, :] - k).clamp(0, bands - 1)
+        return dict(batch, x=x.gather(2, source[:, None, :, None, None].expand_as(x)))
+
+    def __repr__(self) -> str:
+        return f"SpectralShift(max_shift={self.max_shift})"
+
+
 class Compose:
     """Apply ``transforms`` in order."""
 
@@ -114,7 +147,7 @@ class Compose:
         return f"Compose({self.transforms!r})"
 
 
-def make_augment(*, flips: bool = False, spectral_noise: float = 0.0,
+def make_augment(*, flips: bool = False, spectral_noise: float = 0.0, spectral_shift: int = 0,
                  generator: torch.Generator | None = None) -> Compose | None:
     """The training-batch transform of a configuration, or None when nothing is switched on.
 
@@ -124,11 +157,15 @@ def make_augment(*, flips: bool = False, spectral_noise: float = 0.0,
         :class:`Dihedral` (random 90-degree rotations and mirroring of each patch).
     spectral_noise : float >= 0, default 0.0
         :class:`SpectralNoise` standard deviation; 0 is off.
+    spectral_shift : int >= 0, default 0
+        :class:`SpectralShift` largest shift in bands; 0 is off. Applied before the noise.
     generator : torch.Generator, optional
     """
     parts: list[Callable[[Batch], dict[str, torch.Tensor]]] = []
     if flips:
         parts.append(Dihedral(generator=generator))
+    if spectral_shift:
+        parts.append(SpectralShift(spectral_shift, generator=generator))
     if spectral_noise:
         parts.append(SpectralNoise(spectral_noise, generator=generator))
     return Compose(parts) if parts else None

@@ -62,8 +62,9 @@ def make_reducer(config: HSIConfig) -> SpectralReducer:
 
 
 def training_transforms(config: HSIConfig) -> Callable[..., Any] | None:
-    """Augmentation of training patches (flips, spectral noise), or None."""
-    return make_augment(flips=config.flips, spectral_noise=config.spectral_noise)
+    """Augmentation of training patches (flips, spectral shifts and noise), or None."""
+    return make_augment(flips=config.flips, spectral_noise=config.spectral_noise,
+                        spectral_shift=config.spectral_shift)
 
 
 def start_model(config: HSIConfig, model: nn.Module, reduced: np.ndarray,

@@ -28,8 +28,8 @@ def pm(values: list[float | None], *, percent: bool = True) -> str:
 def _extras(config: HSIConfig) -> str:
     """The options beyond the paper's recipe that are switched on, e.g. "flips, mixup 0.4, "."""
     parts = [f"{name.replace('_', ' ')} {getattr(config, name)}"
-             for name in ("weight_decay", "spectral_noise", "label_smoothing", "mixup",
-                          "block", "split_window") if getattr(config, name)]
+             for name in ("weight_decay", "spectral_noise", "spectral_shift", "label_smoothing",
+                          "mixup", "block", "split_window") if getattr(config, name)]
     return ("random flips and rotations, " if config.flips else "") + (
         "spectra divided by their L2 norm, " if config.unit_norm else "") + (
         "no PCA (standardised bands), " if not config.pca else "") + (
