@@ -75,3 +75,12 @@ def test_several_seeds_get_a_per_seed_table_and_the_spread():
     assert "| 2 | 66.30 | 65.30 | 64.30 | 3 | - |" in text
     assert "OA spread between seeds (max - min): 13.90 points." in text
     assert "## Per seed" not in _render("indian_pines")  # one seed: no table
+
+
+def test_reports_say_band_scaling_when_there_is_no_pca():
+    disjoint = _render("indian_pines", protocol="disjoint", components="all", pca=False)
+    assert "band scaling (no PCA) fitted on training pixels only" in disjoint
+    assert "PCA and scaling" not in disjoint
+    paper = _render("indian_pines", components="all", pca=False)
+    assert "band scaling (no PCA) fitted on the whole cube, as in the paper" in paper
+    assert "PCA fitted on the whole cube, as in the paper" in _render("indian_pines")

@@ -278,14 +278,15 @@ def _train_seed(
         return PatchBatches(patches.subset(indices), batch_size, shuffle=shuffle, seed=seed,
                             transforms=training_transforms(config) if shuffle else None)
 
-    model = build_model(config.model, **model_kwargs(config, n_classes))
+    kwargs = model_kwargs(config, n_classes)
+    model = build_model(config.model, **kwargs)
     start_model(config, model, cube, split.train)
     optimizer = make_optimizer(model.parameters(), name=config.optimizer, lr=config.lr,
                                weight_decay=config.weight_decay)
     metadata = {
         "domain": "hsi",
         "model": config.model,
-        "model_kwargs": model_kwargs(config, n_classes),
+        "model_kwargs": kwargs,
         "parameters": count_parameters(model),
         "class_ids": [int(c) for c in scene.class_ids],
         "class_names": list(scene.class_names),

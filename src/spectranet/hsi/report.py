@@ -180,7 +180,7 @@ def _leakage_lines(config: HSIConfig, per_seed: list[dict[str, Any]]) -> list[st
     fitted = ("training pixels only" if fit == "train"
               else "every pixel of the cube (test pixels included)")
     lines = ["## Leakage check", "",
-             f"Patches of {config.window} x {config.window} pixels; PCA and scaling fitted on "
+             f"Patches of {config.window} x {config.window} pixels; {_fitted(config)} fitted on "
              f"{fitted}.", "",
              "| seed | test pixels inside a training patch | inside a validation patch | "
              "validation pixels inside a training patch |", "|---|---|---|---|"]
@@ -189,6 +189,13 @@ def _leakage_lines(config: HSIConfig, per_seed: list[dict[str, Any]]) -> list[st
         lines.append(f"| {seed} | {leak['test_in_train']:,} of {leak['test']:,} ({share:.1%}) "
                      f"| {leak['test_in_val']:,} | {leak['val_in_train']:,} |")
     return [*lines, ""]
+
+
+def _fitted(config: HSIConfig, *, first: bool = False) -> str:
+    """What the reducer fits: "PCA and scaling", or "band scaling (no PCA)" ("Band" ``first``)."""
+    if config.pca:
+        return "PCA and scaling"
+    return ("Band" if first else "band") + " scaling (no PCA)"
 
 
 def _protocol_text(config: HSIConfig, first: dict[str, Any]) -> str:
@@ -208,8 +215,8 @@ def _split_text(config: HSIConfig, first: dict[str, Any]) -> str:
     if config.protocol == "disjoint":
         return (
             "Leakage-free protocol: spatially disjoint training, validation and test regions; "
-            "no training or validation patch contains a test pixel; PCA and scaling fitted on "
-            "training pixels only."
+            f"no training or validation patch contains a test pixel; {_fitted(config)} fitted "
+            "on training pixels only."
         )
     if config.train_per_class is not None:
         return (f"Fixed training share per class: {config.train_per_class} "
@@ -217,7 +224,7 @@ def _split_text(config: HSIConfig, first: dict[str, Any]) -> str:
     return (
         f"Paper protocol: stratified random split, {config.test_size:.0%} test, the rest split "
         f"{1 - config.val_fraction:.0%}/{config.val_fraction:.0%} into training and validation; "
-        "PCA fitted on the whole cube, as in the paper."
+        f"{'PCA' if config.pca else _fitted(config)} fitted on the whole cube, as in the paper."
     )
 
 
@@ -239,10 +246,10 @@ def _split_file_text(config: HSIConfig, info: dict[str, Any]) -> str:
                     f"{dropped.get('val', 0):,} validation pixels whose {window} x {window} "
                     "patch held a test pixel were dropped (per class under Split notes).")
     if info.get("leakage_free"):
-        text.append("PCA and scaling fitted on training pixels only: no test pixel lies inside "
-                    "a training or validation patch.")
+        text.append(f"{_fitted(config, first=True)} fitted on training pixels only: no test "
+                    "pixel lies inside a training or validation patch.")
     else:
-        text.append(f"PCA and scaling fitted on the whole cube: "
+        text.append(f"{_fitted(config, first=True)} fitted on the whole cube: "
                     f"{info.get('test_in_patches_before_buffer', 0):,} test pixels lie inside "
                     "training or validation patches (see the leakage check; `--split-buffer` "
                     "drops the training and validation pixels near them).")

@@ -20,7 +20,7 @@ from spectranet.hsi.models import StemFast3DCNN
 __all__ = ["init_stem_pca"]
 
 
-def init_stem_pca(model: StemFast3DCNN, spectra: np.ndarray) -> PCA:
+def init_stem_pca(model: StemFast3DCNN, spectra: np.ndarray) -> None:
     """Set a full-projection stem to the whitened PCA of ``spectra``, in place.
 
     After the call, ``model.stem`` maps a pixel's spectrum ``x`` to
@@ -34,11 +34,6 @@ def init_stem_pca(model: StemFast3DCNN, spectra: np.ndarray) -> PCA:
     spectra : ndarray, shape (n_pixels, B)
         The training pixels' spectra as the model sees them (after the reducer); at least
         ``C + 1`` pixels, ``B`` equal to the model's bands.
-
-    Returns
-    -------
-    sklearn.decomposition.PCA
-        The fitted PCA (``C`` components), e.g. to report its explained variance.
 
     Raises
     ------
@@ -71,4 +66,3 @@ def init_stem_pca(model: StemFast3DCNN, spectra: np.ndarray) -> PCA:
         model.stem.weight.copy_(torch.as_tensor(weight, dtype=model.stem.weight.dtype)
                                 .reshape(model.stem.weight.shape))
         model.stem.bias.copy_(torch.as_tensor(bias, dtype=model.stem.bias.dtype))
-    return pca
