@@ -82,7 +82,8 @@ def test_help_lists_experiments_models_and_preset_values(capsys):
     assert "chen2019 exp1" in text and "ahmad2020 table4" in text
     assert main(["hsi", "train", "--help"]) == 0
     text = " ".join(capsys.readouterr().out.split())  # help wraps lines
-    assert "--model [conv2d|fast3dcnn|fast3dcnn_stem|hamida|he_multiscale|hybridsn]" in text
+    assert ("--model [conv2d|fast3dcnn|fast3dcnn_stem|fast3dcnn_stem_pixel|hamida|he_multiscale|"
+            "hybridsn]") in text
     assert "--epochs INTEGER [preset paper: 50, quick: 20, standard: 50]" in text
     assert "auto: bf16 autocast where the CPU has native bfloat16" in text
     for command in (["hsi", "predict"], ["audio", "predict"]):

@@ -124,6 +124,36 @@ def test_stem_fast3dcnn_strided_stem_shapes_and_parameters():
     assert model(torch.zeros(2, 1, 200, 9, 9)).shape == (2, 16)
 
 
+def test_pixel_branch_adds_the_centre_pixels_logits():
+    # 213,044 (the stem model) + Linear(200, 128) 25,728 + Linear(128, 16) 2,064
+    model = build_model("fast3dcnn_stem_pixel", bands=200, window=9, n_classes=16, dropout=0.0)
+    assert count_parameters(model) == 213_044 + 25_728 + 2_064 == 240_836
+    x = torch.randn(64, 1, 200, 9, 9, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        patch = model.classifier(model.features(model._stem(x)))
+        pixel = model.pixel(x[:, 0, :, 4, 4])
+        model.eval()
+        assert torch.allclose(model(x), patch + pixel, atol=1e-6)
+        moved = x.clone()
+        moved[:, :, :, 4, 4] += 1.0  # only the centre pixel feeds the branch
+        assert not torch.allclose(model.pixel(moved[:, 0, :, 4, 4]), pixel)
+        model.train()
+        torch.manual_seed(0)
+        out = model(x)
+    alone = torch.isclose(out, pixel, atol=1e-6).all(1)
+    summed = torch.isclose(out, patch + pixel, atol=1e-6).all(1)
+    assert bool((alone ^ summed).all())  # each sample: patch logits dropped or kept, whole
+    assert 16 < int(alone.sum()) < 48  # about half of 64 at branch_dropout 0.5
+
+
+def test_stem_model_without_pixel_branch_has_none():
+    assert StemFast3DCNN(200, 9, 16).pixel is None
+    with pytest.raises(ConfigError, match="branch_dropout"):
+        StemFast3DCNN(200, 9, 16, pixel_hidden=8, branch_dropout=1.0)
+    with pytest.raises(ConfigError, match="pixel_hidden"):
+        StemFast3DCNN(200, 9, 16, pixel_hidden=-1)
+
+
 @pytest.mark.parametrize(("kwargs", "match"), [
     ({"stem_channels": 14}, "15 spectral planes"),
     ({"stem_kernel": 201}, "stem_kernel"),
@@ -144,6 +174,9 @@ DECLARED_11x20_K16 = {
     # StemFast3DCNN, default full projection of the 20 bands to 20 planes: stem 20 * 20 + 20,
     # then the fast 3D CNN at 11 x 11 x 20
     "fast3dcnn_stem": 20 * 20 + 20 + CONVS + 3456 * 256 + 256 + 256 * 128 + 128 + 128 * 16 + 16,
+    # the same plus the pixel branch: Linear(20, 128) and Linear(128, 16)
+    "fast3dcnn_stem_pixel": 20 * 20 + 20 + CONVS + 3456 * 256 + 256 + 256 * 128 + 128
+    + 128 * 16 + 16 + 20 * 128 + 128 + 128 * 16 + 16,
     # Hamida: conv1 20*27+20, pool1 20*20*3+20, conv2 35*20*27+35, pool2 35*35*3+35,
     # conv3 35*35*3+35, conv4 35*35*2+35, fc (35 * 3 * 7 * 7) * 16 + 16
     "hamida": 560 + 1_220 + 18_935 + 3_710 + 3_710 + 2_485 + 5_145 * 16 + 16,  # 112,956

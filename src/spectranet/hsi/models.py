@@ -14,6 +14,7 @@ from __future__ import annotations
 import inspect
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from functools import partial
 
 import torch
 from torch import nn
@@ -172,6 +173,13 @@ class StemFast3DCNN(nn.Module):
     stem_channels : int >= 1, default 20
         Output channels ``C``; with a full projection they are the planes of the paper's
         network, so ``C >= 15``; otherwise ``D >= 15`` is required.
+    pixel_hidden : int >= 0, default 0
+        With ``H > 0``, a pixel branch: the centre pixel's ``B`` input bands through
+        ``Linear(B, H)``, ReLU, dropout and ``Linear(H, K)``, whose logits are added to the
+        network's (``fast3dcnn_stem_pixel``: ``H = 128``). 0: no branch.
+    branch_dropout : float in [0, 1), default 0.5
+        With a pixel branch, in training only: the share of samples whose patch logits are
+        dropped, so that the pixel branch also learns to classify alone.
 
     Raises
     ------
@@ -190,15 +198,17 @@ class StemFast3DCNN(nn.Module):
     def __init__(
         self, bands: int, window: int, n_classes: int, *, dropout: float = 0.4,
         stem_kernel: int | None = None, stem_stride: int | None = None,
-        stem_channels: int = 20,
+        stem_channels: int = 20, pixel_hidden: int = 0, branch_dropout: float = 0.5,
     ) -> None:
         super().__init__()
         _check_dims(bands, window, n_classes, min_bands=1, min_window=9)
         _check_rate("dropout", dropout)
         k = bands if stem_kernel is None else stem_kernel
         s = k if stem_stride is None else stem_stride
+        _check_rate("branch_dropout", branch_dropout)
         for name, value, low, high in (("stem_kernel", k, 1, bands), ("stem_stride", s, 1, None),
-                                       ("stem_channels", stem_channels, 1, None)):
+                                       ("stem_channels", stem_channels, 1, None),
+                                       ("pixel_hidden", pixel_hidden, 0, None)):
             if (isinstance(value, bool) or not isinstance(value, int) or value < low
                     or (high is not None and value > high)):
                 bound = f"in [{low}, {high}]" if high is not None else f">= {low}"
@@ -217,6 +227,10 @@ class StemFast3DCNN(nn.Module):
         with torch.no_grad():
             width = self.features(self._stem(torch.zeros(1, 1, bands, window, window))).numel()
         self.classifier = _table_i_head(width, n_classes, dropout)
+        self.pixel = None if pixel_hidden == 0 else nn.Sequential(
+            nn.Linear(bands, pixel_hidden), nn.ReLU(), nn.Dropout(dropout),
+            nn.Linear(pixel_hidden, n_classes))
+        self.branch_dropout = branch_dropout
         self.apply(_keras_init)
 
     def _stem(self, x: torch.Tensor) -> torch.Tensor:
@@ -232,13 +246,21 @@ class StemFast3DCNN(nn.Module):
             If ``x`` is not ``(N, 1, bands, window, window)``.
         """
         _check_input(x, self.bands, self.window)
-        return self.classifier(self.features(self._stem(x)))
+        logits = self.classifier(self.features(self._stem(x)))
+        if self.pixel is None:
+            return logits
+        if self.training and self.branch_dropout > 0:
+            keep = torch.rand(len(x), 1, device=x.device) >= self.branch_dropout
+            logits = logits * keep.to(logits.dtype)
+        centre = self.window // 2
+        return logits + self.pixel(x[:, 0, :, centre, centre])
 
 
 #: Model name -> builder ``(bands, window, n_classes, **options) -> nn.Module``.
 MODELS: dict[str, Callable[..., nn.Module]] = {
     "fast3dcnn": Fast3DCNN,
     "fast3dcnn_stem": StemFast3DCNN,
+    "fast3dcnn_stem_pixel": partial(StemFast3DCNN, pixel_hidden=128),
     "hamida": Hamida3DCNN,
     "conv2d": Conv2DCNN,
     "he_multiscale": MultiScale3DCNN,

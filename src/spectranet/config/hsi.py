@@ -1,67 +1,14 @@
-"""Typed, validated experiment configuration and the papers' presets.
-
-A configuration is a frozen dataclass: :class:`HSIConfig` for hyperspectral runs and
-:class:`AudioConfig` for sound runs. Presets are TOML files in :mod:`spectranet.presets`
-(``paper``, ``standard`` and ``quick`` for each domain); explicit options override a preset.
-A run writes its resolved configuration to ``config.json``.
-"""
+"""The configuration of a hyperspectral run (:class:`HSIConfig`)."""
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
 
-from spectranet.engine.options import CLASS_WEIGHTS, OPTIMIZERS, PRECISION_CHOICES, SCHEDULERS
+from spectranet.config.checks import STEM_INITS, STEM_MODELS, check_training
 from spectranet.errors import ConfigError
-from spectranet.presets import describe_preset, list_presets, load_preset
-from spectranet.validation import (
-    check_choice,
-    check_fraction,
-    check_positive,
-    check_seeds,
-    check_split_file,
-)
+from spectranet.validation import check_choice, check_fraction, check_positive, check_split_file
 
-__all__ = [
-    "BASELINES",
-    "CLASS_WEIGHTS",
-    "OPTIMIZERS",
-    "SAMPLINGS",
-    "VAL_WINDOWS",
-    "VALIDATIONS",
-    "PRECISION_CHOICES",
-    "PRESETS",
-    "SCHEDULERS",
-    "STEM_INITS",
-    "HSIConfig",
-    "AudioConfig",
-    "load_preset",
-    "describe_preset",
-    "make_config",
-    "list_presets",
-]
-
-PRESETS = ("paper", "standard", "quick")
-#: Allowed values of the pipelines' own options (the engine's come from engine.options).
-SAMPLINGS = ("windows", "clips")
-VALIDATIONS = ("fold", "none")
-STEM_INITS = ("random", "pca")
-VAL_WINDOWS = ("all", "middle")
-BASELINES = ("none", "rf", "svm")
-_C = TypeVar("_C", "HSIConfig", "AudioConfig")
-
-
-def _training(cfg: HSIConfig | AudioConfig) -> None:
-    check_choice("optimizer", cfg.optimizer, OPTIMIZERS)
-    check_positive("lr", cfg.lr)
-    check_positive("batch_size", cfg.batch_size, integer=True)
-    check_positive("epochs", cfg.epochs, integer=True)
-    check_choice("precision", cfg.precision, PRECISION_CHOICES)
-    check_positive("weight_decay", cfg.weight_decay, allow_zero=True)
-    check_choice("scheduler", cfg.scheduler, SCHEDULERS)
-    check_choice("class_weight", cfg.class_weight, CLASS_WEIGHTS)
-    check_seeds(cfg.seeds)
+__all__ = ["HSIConfig"]
 
 
 def _recipe_extras(cfg: HSIConfig) -> None:
@@ -80,8 +27,9 @@ def _recipe_extras(cfg: HSIConfig) -> None:
     if not isinstance(cfg.unit_norm, bool):
         raise ConfigError(f"unit_norm must be true or false, got {cfg.unit_norm!r}")
     check_choice("stem_init", cfg.stem_init, STEM_INITS)
-    if cfg.stem_init == "pca" and cfg.model != "fast3dcnn_stem":
-        raise ConfigError(f"stem_init 'pca' needs model 'fast3dcnn_stem', got {cfg.model!r}")
+    if cfg.stem_init == "pca" and cfg.model not in STEM_MODELS:
+        raise ConfigError(f"stem_init 'pca' needs model 'fast3dcnn_stem' or "
+                          f"'fast3dcnn_stem_pixel', got {cfg.model!r}")
     if cfg.split_seed is not None:
         check_positive("split_seed", cfg.split_seed, integer=True, allow_zero=True)
     check_positive("spectral_noise", cfg.spectral_noise, allow_zero=True)
@@ -259,171 +207,5 @@ class HSIConfig:
         if self.dropout is not None and not 0 <= self.dropout < 1:
             raise ConfigError(f"dropout must be in [0, 1), got {self.dropout!r}")
         check_positive("map_batch_size", self.map_batch_size, integer=True)
-        _training(self)
+        check_training(self)
 
-
-@dataclass(frozen=True)
-class AudioConfig:
-    """Settings of a sound run (Chen et al. 2019 unless stated).
-
-    Parameters
-    ----------
-    dataset : str, default "urbansound8k"
-        ``urbansound8k``, ``esc50``, ``esc10`` or a folder of audio files with a labels CSV.
-    folds : list of int, optional
-        Test folds to run (default: every fold present).
-    arch : str, default "Cov1 + Cov2 + Cov3 + DilaCov1(2)"
-        Layer spec in the paper's notation, or a registered model name (``piczak``).
-    filters : list of int, optional
-        Filters per convolution; default 32, 32, 64, 64, then 64 (our assumption).
-    sr, n_fft, hop_length, n_mels : feature settings (22,050 Hz, 1024, 512, 64)
-    frames : int, default 41
-        Frames per window; ``overlap`` 0.5.
-    short_clip : {"repeat", "zeros"}, default "repeat"
-        How a clip shorter than one window is padded to one window.
-    drop_silent : bool, default True
-        Drop silent windows from training (never from validation or test).
-    aggregate : {"mean", "vote"}, default "mean"
-        Clip score: mean of window probabilities or majority vote.
-    optimizer, lr, momentum, nesterov, batch_size, epochs
-        Paper: SGD with Nesterov momentum 0.9, 0.001, 32, 500.
-    batch_norm : bool, default False
-        Batch normalisation after each convolution (not in the paper).
-    scheduler : {"none", "cosine", "onecycle"}, default "none"
-        Learning-rate schedule per epoch (see :func:`spectranet.engine.optim.make_scheduler`);
-        the paper uses none.
-    augment : bool, default False
-        Random circular time shift and time/frequency masking of training windows (not in
-        the paper).
-    sampling : {"windows", "clips"}, default "windows"
-        What an epoch is: every training window (the paper), or one window drawn at random
-        from each training clip (every window is still scored at validation and test).
-    validation : {"fold", "none"}, default "fold"
-        "fold": the previous fold present validates (best epoch kept); "none": every fold but
-        the test fold trains and the last epoch is kept, a fixed schedule that must have been
-        chosen on validation folds beforehand (the MFCC baseline trains on the same folds).
-    val_windows : {"all", "middle"}, default "all"
-        Windows of the validation fold scored after every epoch (to keep the best epoch): all,
-        or the middle window of each clip (several times faster; test folds are always scored
-        on every window).
-    mixup : float >= 0, default 0.0
-        Mixup of training batches with Beta(mixup, mixup) weights; 0 is off (not in the paper).
-    label_smoothing : float in [0, 1), default 0.0
-        Label smoothing of the training loss (not in the paper).
-    baseline : {"none", "rf", "svm"}, default "none"
-        Also run the MFCC + random forest (or SVM) baseline on the same folds and put it
-        beside the CNN in the report and ``metrics.json``.
-    class_weight : {"none", "balanced"}, default "none"
-        "balanced" weights the training loss by inverse class frequency in the training set
-        (not in the paper; see :func:`spectranet.engine.optim.make_loss`).
-    feature_cache : bool, default True
-        Reuse features cached under ``$SPECTRANET_CACHE`` (default ``~/.cache/spectranet``).
-    """
-
-    dataset: str = "urbansound8k"
-    folds: list[int] | None = None
-    arch: str = "Cov1 + Cov2 + Cov3 + DilaCov1(2)"
-    filters: list[int] | None = None
-    dropout: float = 0.5
-    sr: int = 22050
-    n_fft: int = 1024
-    hop_length: int = 512
-    n_mels: int = 64
-    frames: int = 41
-    overlap: float = 0.5
-    short_clip: str = "repeat"
-    drop_silent: bool = True
-    aggregate: str = "mean"
-    optimizer: str = "sgd"
-    lr: float = 0.001
-    momentum: float = 0.9
-    nesterov: bool = True
-    batch_size: int = 32
-    epochs: int = 500
-    weight_decay: float = 0.0
-    batch_norm: bool = False
-    scheduler: str = "none"
-    augment: bool = False
-    sampling: str = "windows"
-    validation: str = "fold"
-    val_windows: str = "all"
-    mixup: float = 0.0
-    label_smoothing: float = 0.0
-    baseline: str = "none"
-    class_weight: str = "none"
-    feature_cache: bool = True
-    precision: str = "auto"
-    seeds: list[int] = field(default_factory=lambda: [0])
-    jobs: int = 2
-    on_error: str = "raise"
-    device: str = "cpu"
-    preset: str | None = None
-
-    def __post_init__(self) -> None:
-        for name in ("sr", "n_fft", "hop_length", "n_mels", "frames", "jobs"):
-            check_positive(name, getattr(self, name), integer=True)
-        if not 0 <= self.overlap < 1:
-            raise ConfigError(f"overlap must be in [0, 1), got {self.overlap!r}")
-        if not 0 <= self.dropout < 1:
-            raise ConfigError(f"dropout must be in [0, 1), got {self.dropout!r}")
-        if not 0 <= self.momentum < 1:
-            raise ConfigError(f"momentum must be in [0, 1), got {self.momentum!r}")
-        check_choice("short_clip", self.short_clip, ("repeat", "zeros"))
-        check_choice("aggregate", self.aggregate, ("mean", "vote"))
-        check_choice("sampling", self.sampling, SAMPLINGS)
-        check_choice("val_windows", self.val_windows, VAL_WINDOWS)
-        check_choice("validation", self.validation, VALIDATIONS)
-        check_choice("baseline", self.baseline, BASELINES)
-        check_positive("mixup", self.mixup, allow_zero=True)
-        if isinstance(self.label_smoothing, bool) or not 0 <= self.label_smoothing < 1:
-            raise ConfigError(f"label_smoothing must be in [0, 1), got {self.label_smoothing!r}")
-        check_choice("on_error", self.on_error, ("raise", "skip"))
-        if self.folds is not None and (
-            not self.folds or any(isinstance(f, bool) or not isinstance(f, int) for f in self.folds)
-        ):
-            raise ConfigError(f"folds must be a non-empty list of integers, got {self.folds!r}")
-        if self.filters is not None and any(
-            isinstance(f, bool) or not isinstance(f, int) or f < 1 for f in self.filters
-        ):
-            raise ConfigError(f"filters must be positive integers, got {self.filters!r}")
-        _training(self)
-
-
-_CLASSES: dict[str, type] = {"hsi": HSIConfig, "audio": AudioConfig}
-
-
-def make_config(domain: str, preset: str | None = "paper", **overrides: Any) -> Any:
-    """Build a validated configuration: a preset's settings, then ``overrides``.
-
-    Overrides equal to ``None`` are ignored, so command-line options left unset keep the preset.
-
-    Parameters
-    ----------
-    domain : {"hsi", "audio"}
-    preset : str or None, default "paper"
-    **overrides
-        Any field of the configuration class.
-
-    Raises
-    ------
-    ConfigError
-        Unknown preset, unknown option or invalid value.
-    """
-    check_choice("domain", domain, tuple(_CLASSES))
-    cls = _CLASSES[domain]
-    settings = load_preset(domain, preset) if preset is not None else {}
-    settings.update({k: v for k, v in overrides.items() if v is not None})
-    settings["preset"] = preset
-    return from_dict(cls, settings)
-
-
-def from_dict(cls: type[_C], data: dict[str, Any]) -> _C:
-    """Build ``cls`` from a dict, rejecting unknown keys with the list of valid ones."""
-    valid = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - valid)
-    if unknown:
-        raise ConfigError(
-            f"unknown option(s) {', '.join(unknown)}; valid: {', '.join(sorted(valid))}"
-        )
-    values = {k: list(v) if isinstance(v, tuple) else v for k, v in data.items()}
-    return cls(**values)

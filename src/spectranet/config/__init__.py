@@ -1,0 +1,92 @@
+"""Typed, validated experiment configuration and the papers' presets.
+
+A configuration is a frozen dataclass: :class:`HSIConfig` for hyperspectral runs and
+:class:`AudioConfig` for sound runs. Presets are TOML files in :mod:`spectranet.presets`
+(``paper``, ``standard`` and ``quick`` for each domain); explicit options override a preset.
+A run writes its resolved configuration to ``config.json``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, TypeVar
+
+from spectranet.config.audio import AudioConfig
+from spectranet.config.checks import (
+    BASELINES,
+    CLASS_WEIGHTS,
+    OPTIMIZERS,
+    PRECISION_CHOICES,
+    PRESETS,
+    SAMPLINGS,
+    SCHEDULERS,
+    STEM_INITS,
+    STEM_MODELS,
+    VAL_WINDOWS,
+    VALIDATIONS,
+)
+from spectranet.config.hsi import HSIConfig
+from spectranet.errors import ConfigError
+from spectranet.presets import describe_preset, list_presets, load_preset
+from spectranet.validation import check_choice
+
+__all__ = [
+    "BASELINES",
+    "CLASS_WEIGHTS",
+    "OPTIMIZERS",
+    "SAMPLINGS",
+    "VAL_WINDOWS",
+    "VALIDATIONS",
+    "PRECISION_CHOICES",
+    "PRESETS",
+    "SCHEDULERS",
+    "STEM_INITS",
+    "STEM_MODELS",
+    "HSIConfig",
+    "AudioConfig",
+    "load_preset",
+    "describe_preset",
+    "make_config",
+    "list_presets",
+]
+
+_C = TypeVar("_C", HSIConfig, AudioConfig)
+
+_CLASSES: dict[str, type] = {"hsi": HSIConfig, "audio": AudioConfig}
+
+
+def make_config(domain: str, preset: str | None = "paper", **overrides: Any) -> Any:
+    """Build a validated configuration: a preset's settings, then ``overrides``.
+
+    Overrides equal to ``None`` are ignored, so command-line options left unset keep the preset.
+
+    Parameters
+    ----------
+    domain : {"hsi", "audio"}
+    preset : str or None, default "paper"
+    **overrides
+        Any field of the configuration class.
+
+    Raises
+    ------
+    ConfigError
+        Unknown preset, unknown option or invalid value.
+    """
+    check_choice("domain", domain, tuple(_CLASSES))
+    cls = _CLASSES[domain]
+    settings = load_preset(domain, preset) if preset is not None else {}
+    settings.update({k: v for k, v in overrides.items() if v is not None})
+    settings["preset"] = preset
+    return from_dict(cls, settings)
+
+
+def from_dict(cls: type[_C], data: dict[str, Any]) -> _C:
+    """Build ``cls`` from a dict, rejecting unknown keys with the list of valid ones."""
+    valid = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - valid)
+    if unknown:
+        raise ConfigError(
+            f"unknown option(s) {', '.join(unknown)}; valid: {', '.join(sorted(valid))}"
+        )
+    values = {k: list(v) if isinstance(v, tuple) else v for k, v in data.items()}
+    return cls(**values)
