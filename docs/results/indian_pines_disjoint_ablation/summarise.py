@@ -53,6 +53,13 @@ def pm(values: np.ndarray) -> str:
     return f"{values.mean():.1f} ± {values.std():.1f}" if values.size > 1 else f"{values[0]:.1f}"
 
 
+def settled_val_oa(seed: dict) -> float:
+    """Mean validation OA over the last 10 epochs: the level a flat curve settles at, free of
+    the best-of-all-epochs selection (NaN without validation)."""
+    values = [e.get("val_accuracy") for e in seed["history"][-10:]]
+    return np.nan if None in values else float(np.mean(values))
+
+
 def val_oa(seed: dict) -> float:
     """Validation OA of the kept (best-on-validation) epoch; NaN without validation."""
     value = seed["history"][seed["best_epoch"] - 1].get("val_accuracy")
@@ -60,9 +67,9 @@ def val_oa(seed: dict) -> float:
 
 
 print("| line | settings other than the paper preset's (on block 40, split window 11) | test OA (%) | spread (max-min) | test AA (%) | val OA (%) "
-      "| per-seed test OA | per-seed val OA | best epochs | train s/seed | classes at 0 % test "
+      "| val OA, last 10 epochs (%) | per-seed test OA | per-seed val OA | best epochs | train s/seed | classes at 0 % test "
       "(per seed) |")
-print("|---|---|---|---|---|---|---|---|---|---|---|")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|")
 for folder in sorted((here / "lines").iterdir()):
     if not (folder / "metrics.json").is_file():
         continue
@@ -70,9 +77,10 @@ for folder in sorted((here / "lines").iterdir()):
     oa = np.array([s["overall_accuracy"] for s in seeds]) * 100
     aa = np.array([s["average_accuracy"] for s in seeds]) * 100
     val = np.array([val_oa(s) for s in seeds]) * 100
+    settled = np.array([settled_val_oa(s) for s in seeds]) * 100
     zero = [sum(a == 0 for a in s["per_class_accuracy"]) for s in seeds]
     spread = f"{np.ptp(oa):.1f}" if oa.size > 1 else "-"
-    print(f"| {folder.name} | `{options(folder)}` | {pm(oa)} | {spread} | {pm(aa)} | {pm(val)} "
+    print(f"| {folder.name} | `{options(folder)}` | {pm(oa)} | {spread} | {pm(aa)} | {pm(val)} | {pm(settled)} "
           f"| {', '.join(f'{v:.1f}' for v in oa)} | {', '.join(f'{v:.1f}' for v in val if v == v) or '-'} "
           f"| {', '.join(str(s['best_epoch']) for s in seeds)} "
           f"| {np.mean([s['train_seconds'] for s in seeds]):.0f} "
