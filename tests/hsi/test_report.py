@@ -84,3 +84,12 @@ def test_reports_say_band_scaling_when_there_is_no_pca():
     paper = _render("indian_pines", components="all", pca=False)
     assert "band scaling (no PCA) fitted on the whole cube, as in the paper" in paper
     assert "PCA fitted on the whole cube, as in the paper" in _render("indian_pines")
+
+
+def test_reports_state_the_split_shares():
+    standard = make_config("hsi", "standard", scene="indian_pines", protocol="disjoint")
+    fake = SimpleNamespace(name="indian_pines", class_ids=(1, 2), class_names=("a", "b"))
+    text = render(fake, standard, "fp32", [_per_seed(0.9)])
+    assert ("(30% of each class's kept pixels test, the rest split 75%/25% into training and "
+            "validation)") in text
+    assert "the rest split 50%/50% into training and validation" in _render("indian_pines")

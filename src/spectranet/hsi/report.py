@@ -214,9 +214,11 @@ def _split_text(config: HSIConfig, first: dict[str, Any]) -> str:
         return _split_file_text(config, first.get("split_info", {}))
     if config.protocol == "disjoint":
         return (
-            "Leakage-free protocol: spatially disjoint training, validation and test regions; "
-            f"no training or validation patch contains a test pixel; {_fitted(config)} fitted "
-            "on training pixels only."
+            "Leakage-free protocol: spatially disjoint training, validation and test regions "
+            f"({config.test_size:.0%} of each class's kept pixels test, the rest split "
+            f"{1 - config.val_fraction:.0%}/{config.val_fraction:.0%} into training and "
+            "validation); no training or validation patch contains a test pixel; "
+            f"{_fitted(config)} fitted on training pixels only."
         )
     if config.train_per_class is not None:
         return (f"Fixed training share per class: {config.train_per_class} "
