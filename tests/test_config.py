@@ -95,7 +95,7 @@ def test_audio_standard_preset_is_a_full_width_recipe_independent_of_the_dataset
     ({"split_seed": 1.5}, "split_seed must be an integer >= 0, got 1.5"),
     ({"split_seed": True}, "split_seed must be an integer >= 0, got True"),
     ({"split_seed": "0"}, "split_seed must be an integer >= 0, got '0'"),
-    ({"validation": "fold"}, "validation must be one of 'split', 'none', got 'fold'"),
+    ({"validation": "fold"}, "validation must be one of 'split', 'monitor', 'none', got 'fold'"),
     ({"split_window": 9}, r"split_window must be an odd integer >= window \(11\)"),
     ({"split_window": 12}, "split_window must be an odd integer"),
     ({"spectral_noise": -0.1}, "spectral_noise must be a number >= 0"),

@@ -334,3 +334,21 @@ def test_log_gets_every_epoch_and_the_resumption(tmp_path):
     fit(model, Batches(x, y), None, optimizer=opt, epochs=2, progress=False, desc="seed 0",
         checkpoint_path=tmp_path / "c.pt", log=lines.append)
     assert [m.split(" loss ")[0] for m in lines] == ["seed 0: epoch 1/2", "seed 0: epoch 2/2"]
+
+
+def test_keep_last_returns_the_last_epochs_weights_and_still_scores_validation():
+    x, y = blobs()
+    val = Batches(x[:50], y[:50], shuffle=False)
+    model, _ = model_and_opt()
+    # training that diverges after the first epochs: best and last differ
+    opt = make_optimizer(model.parameters(), name="sgd", lr=0.5, momentum=0.9)
+    res = fit(model, Batches(x, y), val, optimizer=opt, epochs=8, progress=False, keep="last")
+    from spectranet.engine.scoring import evaluate
+
+    _, acc = evaluate(model, val)
+    assert res.best_epoch == 8
+    assert acc == pytest.approx(res.history[-1]["val_accuracy"]) == res.best_val_accuracy
+    assert all(h["val_accuracy"] is not None for h in res.history)
+    assert max(h["val_accuracy"] for h in res.history) > res.history[-1]["val_accuracy"]
+    with pytest.raises(ConfigError, match="keep must be one of"):
+        fit(model, Batches(x, y), val, optimizer=opt, epochs=1, progress=False, keep="first")

@@ -314,6 +314,20 @@ def test_cli_validation_none_keeps_the_last_epoch(tmp_path, user_scene):
     assert "Validation: none" in (out / "report.md").read_text()
 
 
+def test_cli_validation_monitor_scores_every_epoch_and_keeps_the_last(tmp_path, user_scene):
+    out = tmp_path / "run"
+    code = main(["hsi", "train", "--cube", user_scene["cube"], "--gt", user_scene["gt"],
+                 "--preset", "quick", "--window", "9", "--components", "16", "--epochs", "3",
+                 "--validation", "monitor", "--out", str(out), "--no-progress"])
+    assert code == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    history = metrics["history"]
+    assert metrics["best_epoch"] == 3 and metrics["split_sizes"]["val"] > 0
+    assert all(h["val_accuracy"] is not None for h in history)
+    assert "Validation: scored every epoch, the last of 3 epochs kept" in (
+        out / "report.md").read_text()
+
+
 def test_split_seed_none_is_the_run_seed(data_root):
     """Unset, every seed draws its own split exactly as before split_seed existed: the same as
     split_seed = seed, and the class counts of the published line C (same regions)."""

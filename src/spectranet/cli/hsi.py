@@ -15,7 +15,13 @@ from spectranet.cli._common import (
     is_main_process,
     preset_option,
 )
-from spectranet.config import CLASS_WEIGHTS, PRECISION_CHOICES, SCHEDULERS, STEM_INITS
+from spectranet.config import (
+    CLASS_WEIGHTS,
+    HSI_VALIDATIONS,
+    PRECISION_CHOICES,
+    SCHEDULERS,
+    STEM_INITS,
+)
 
 __all__ = ["hsi"]
 
@@ -73,9 +79,10 @@ def hsi() -> None:
                    "test pixel (a leakage-free split).")
 @click.option("--val-fraction", type=float, help=_p(
     "val_fraction", "Share of the non-test (with --split-file: training) pixels that validate."))
-@click.option("--validation", type=click.Choice(["split", "none"]), help=_p(
-    "validation", "split: the validation pixels pick the best epoch; none: they train too and "
-    "the last epoch is kept (same test pixels)."))
+@click.option("--validation", type=click.Choice(HSI_VALIDATIONS), help=_p(
+    "validation", "split: the validation pixels pick the best epoch; monitor: they score every "
+    "epoch and the last epoch is kept; none: they train too and the last epoch is kept (same "
+    "test pixels)."))
 @click.option("--model", type=LazyChoice(_models), help=_p("model"))
 @click.option("--epochs", type=int, help=_p("epochs"))
 @click.option("--batch-size", type=int, help=_p("batch_size"))

@@ -15,6 +15,7 @@ from spectranet.config.audio import AudioConfig
 from spectranet.config.checks import (
     BASELINES,
     CLASS_WEIGHTS,
+    HSI_VALIDATIONS,
     OPTIMIZERS,
     PRECISION_CHOICES,
     PRESETS,
@@ -33,6 +34,7 @@ from spectranet.validation import check_choice
 __all__ = [
     "BASELINES",
     "CLASS_WEIGHTS",
+    "HSI_VALIDATIONS",
     "OPTIMIZERS",
     "SAMPLINGS",
     "VAL_WINDOWS",

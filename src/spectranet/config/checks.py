@@ -11,14 +11,15 @@ if TYPE_CHECKING:
     from spectranet.config.audio import AudioConfig
     from spectranet.config.hsi import HSIConfig
 
-__all__ = ["PRESETS", "SAMPLINGS", "VALIDATIONS", "STEM_INITS", "STEM_MODELS", "VAL_WINDOWS",
-           "BASELINES", "CLASS_WEIGHTS", "OPTIMIZERS", "PRECISION_CHOICES", "SCHEDULERS",
-           "check_training"]
+__all__ = ["PRESETS", "SAMPLINGS", "VALIDATIONS", "HSI_VALIDATIONS", "STEM_INITS", "STEM_MODELS",
+           "VAL_WINDOWS", "BASELINES", "CLASS_WEIGHTS", "OPTIMIZERS", "PRECISION_CHOICES",
+           "SCHEDULERS", "check_training"]
 
 PRESETS = ("paper", "standard", "quick")
 #: Allowed values of the pipelines' own options (the engine's come from engine.options).
 SAMPLINGS = ("windows", "clips")
 VALIDATIONS = ("fold", "none")
+HSI_VALIDATIONS = ("split", "monitor", "none")
 STEM_INITS = ("random", "pca")
 STEM_MODELS = ("fast3dcnn_stem", "fast3dcnn_stem_pixel")  # models with a learned stem
 VAL_WINDOWS = ("all", "middle")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from spectranet.config.checks import STEM_INITS, STEM_MODELS, check_training
+from spectranet.config.checks import HSI_VALIDATIONS, STEM_INITS, STEM_MODELS, check_training
 from spectranet.errors import ConfigError
 from spectranet.validation import check_choice, check_fraction, check_positive, check_split_file
 
@@ -76,11 +76,12 @@ class HSIConfig:
         the scene's class ids, 0 = not in this set (see :mod:`spectranet.hsi.split_files` for
         the formats); without a validation map, ``val_fraction`` of each class's training
         pixels validate, drawn per seed.
-    validation : {"split", "none"}, default "split"
+    validation : {"split", "monitor", "none"}, default "split"
         "split": the split's validation pixels score every epoch and the best epoch is kept;
-        "none": they train too (the same split and test pixels) and the last epoch is kept, a
-        fixed number of epochs that must have been chosen on validation beforehand (not in the
-        paper).
+        "monitor": they score every epoch (the curve) but the last epoch is kept, no early
+        stopping (not in the paper); "none": they train too (the same split and test pixels)
+        and the last epoch is kept, a fixed number of epochs that must have been chosen on
+        validation beforehand (not in the paper).
     split_buffer : bool, default False
         With ``split_file``: drop the training and validation pixels whose patch
         (``window x window``) contains a test pixel, so that the split is leakage-free.
@@ -193,7 +194,7 @@ class HSIConfig:
         check_choice("protocol", self.protocol, ("paper", "disjoint"))
         check_fraction("test_size", self.test_size)
         check_fraction("val_fraction", self.val_fraction)
-        check_choice("validation", self.validation, ("split", "none"))
+        check_choice("validation", self.validation, HSI_VALIDATIONS)
         tpc = self.train_per_class
         if tpc is not None and not (
             (isinstance(tpc, int) and not isinstance(tpc, bool) and tpc >= 1)

@@ -44,7 +44,10 @@ from spectranet.engine.progress import bar, interactive, line
 from spectranet.engine.scoring import batches_of, logits_of, score_sums
 from spectranet.errors import ConfigError, SpectranetError
 
-__all__ = ["DivergedError", "FitResult", "seed_everything", "fit", "train_one_epoch"]
+__all__ = ["DivergedError", "FitResult", "KEEPS", "seed_everything", "fit", "train_one_epoch"]
+
+#: Which epoch's weights :func:`fit` keeps: the best on validation, or the last.
+KEEPS = ("best", "last")
 
 
 class DivergedError(SpectranetError, ArithmeticError):
@@ -177,6 +180,7 @@ def fit(
     loss_fn: nn.Module | None = None,
     mixup: float = 0.0,
     log: Callable[[str], None] | None = None,
+    keep: str = "best",
 ) -> FitResult:
     """Train ``model`` for ``epochs`` epochs and keep the best weights on validation.
 
@@ -236,6 +240,10 @@ def fit(
     log : callable, optional
         Receives the resumption line and one line per epoch whatever ``progress`` is (e.g. a
         run folder's ``run.log``).
+    keep : {"best", "last"}, default "best"
+        The weights returned and checkpointed: those of the epoch with the highest validation
+        accuracy, or those of the last epoch (validation still scored every epoch: the curve
+        without early stopping; ``best_val_accuracy`` is then the last epoch's).
 
     Returns
     -------
@@ -247,6 +255,8 @@ def fit(
         raise ConfigError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     if isinstance(mixup, bool) or not isinstance(mixup, (int, float)) or mixup < 0:
         raise ConfigError(f"mixup must be a number >= 0, got {mixup!r}")
+    if keep not in KEEPS:
+        raise ConfigError(f"keep must be one of {KEEPS}, got {keep!r}")
     layouts = memory_layouts(memory_format, precision)
     dist.init_from_env()
     rank, world = dist.rank(), dist.world_size()
@@ -302,7 +312,7 @@ def fit(
                 }
             )
             # without validation the last epoch is kept (a fixed schedule)
-            improved = val_acc is None or val_acc > result.best_val_accuracy
+            improved = keep == "last" or val_acc is None or val_acc > result.best_val_accuracy
             checkpoint = path is not None and main and epoch + 1 < epochs
             # one copy serves both; torch.save stores the shared tensors once
             current = _cpu_copy(model.state_dict()) if improved or checkpoint else None

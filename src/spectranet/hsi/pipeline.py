@@ -313,6 +313,7 @@ def _train_seed(
                           label_smoothing=config.label_smoothing),
         mixup=config.mixup,
         log=unit.log,
+        keep="last" if config.validation == "monitor" else "best",
     )
     tic = time.perf_counter()
     probs, ids = predict_proba(model, batches(split.test, False, config.map_batch_size),

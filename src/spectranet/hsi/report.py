@@ -203,6 +203,9 @@ def _protocol_text(config: HSIConfig, first: dict[str, Any]) -> str:
     if config.split_seed is not None:
         text += (f" Every seed uses the split drawn with split seed {config.split_seed}; the "
                  "seed only sets the model's initialisation and the batch order.")
+    if config.validation == "monitor":
+        text += (f" Validation: scored every epoch, the last of {config.epochs} epochs kept (no "
+                 "early stopping).")
     if config.validation == "none":
         text += (f" Validation: none. The validation pixels of this split trained too "
                  f"({config.epochs} epochs, the last kept); the test pixels are the split's own.")
