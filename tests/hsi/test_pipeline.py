@@ -299,13 +299,18 @@ def test_validation_none_trains_on_the_validation_regions_same_test(data_root):
     assert pipeline._fit_reducer(scene, config, merged).n_pixels_fit_ == merged.train.size
 
 
-def test_cli_validation_none_keeps_the_last_epoch(tmp_path, user_scene):
+def _train_three_epochs(tmp_path, user_scene, validation):
+    """A 3-epoch quick run on the user scene with ``--validation``: (run folder, metrics)."""
     out = tmp_path / "run"
     code = main(["hsi", "train", "--cube", user_scene["cube"], "--gt", user_scene["gt"],
                  "--preset", "quick", "--window", "9", "--components", "16", "--epochs", "3",
-                 "--validation", "none", "--out", str(out), "--no-progress"])
+                 "--validation", validation, "--out", str(out), "--no-progress"])
     assert code == 0
-    metrics = json.loads((out / "metrics.json").read_text())
+    return out, json.loads((out / "metrics.json").read_text())
+
+
+def test_cli_validation_none_keeps_the_last_epoch(tmp_path, user_scene):
+    out, metrics = _train_three_epochs(tmp_path, user_scene, "none")
     assert metrics["best_epoch"] == 3
     assert all(h["val_accuracy"] is None for h in metrics["history"])
     assert metrics["split_sizes"]["val"] == 0
@@ -315,15 +320,9 @@ def test_cli_validation_none_keeps_the_last_epoch(tmp_path, user_scene):
 
 
 def test_cli_validation_monitor_scores_every_epoch_and_keeps_the_last(tmp_path, user_scene):
-    out = tmp_path / "run"
-    code = main(["hsi", "train", "--cube", user_scene["cube"], "--gt", user_scene["gt"],
-                 "--preset", "quick", "--window", "9", "--components", "16", "--epochs", "3",
-                 "--validation", "monitor", "--out", str(out), "--no-progress"])
-    assert code == 0
-    metrics = json.loads((out / "metrics.json").read_text())
-    history = metrics["history"]
+    out, metrics = _train_three_epochs(tmp_path, user_scene, "monitor")
     assert metrics["best_epoch"] == 3 and metrics["split_sizes"]["val"] > 0
-    assert all(h["val_accuracy"] is not None for h in history)
+    assert all(h["val_accuracy"] is not None for h in metrics["history"])
     assert "Validation: scored every epoch, the last of 3 epochs kept" in (
         out / "report.md").read_text()
 
