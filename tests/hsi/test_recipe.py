@@ -75,3 +75,12 @@ def test_training_transforms_follow_the_config():
     parts = training_transforms(config).transforms
     assert [type(p) for p in parts] == [Dihedral, SpectralShift] and parts[1].max_shift == 2
     assert training_transforms(make_config("hsi", "paper", scene="indian_pines")) is None
+
+
+def test_kept_epoch_follows_the_validation_setting():
+    from spectranet.hsi.recipe import kept_epoch
+
+    assert kept_epoch(make_config("hsi", "standard", scene="indian_pines")) == "last"
+    assert kept_epoch(make_config("hsi", "paper", scene="indian_pines")) == "best"
+    assert kept_epoch(make_config("hsi", "paper", scene="indian_pines",
+                                  validation="monitor")) == "last"

@@ -24,6 +24,7 @@ from spectranet.hsi.maps import predict_map
 from spectranet.hsi.models import build_model
 from spectranet.hsi.patches import PatchBatches, PatchDataset, check_window
 from spectranet.hsi.recipe import (
+    kept_epoch,
     make_reducer,
     model_kwargs,
     resolve_components,
@@ -287,6 +288,7 @@ def _train(cube: np.ndarray, codes: np.ndarray, train: np.ndarray, val: np.ndarr
         scheduler=make_scheduler(optimizer, name=config.scheduler, epochs=config.epochs),
         progress=verbose, desc="HSIClassifier",
         loss_fn=make_loss(config.class_weight, codes.ravel()[train], n_classes),
+        keep=kept_epoch(config),
     )
     return model, reducer, result
 

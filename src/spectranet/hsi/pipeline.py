@@ -46,6 +46,7 @@ from spectranet.hsi.patches import PatchBatches, PatchDataset, check_window
 from spectranet.hsi.plots import plot_regions
 from spectranet.hsi.readers import read_class_names
 from spectranet.hsi.recipe import (
+    kept_epoch,
     make_reducer,
     model_kwargs,
     resolve_components,
@@ -313,7 +314,7 @@ def _train_seed(
                           label_smoothing=config.label_smoothing),
         mixup=config.mixup,
         log=unit.log,
-        keep="last" if config.validation == "monitor" else "best",
+        keep=kept_epoch(config),
     )
     tic = time.perf_counter()
     probs, ids = predict_proba(model, batches(split.test, False, config.map_batch_size),

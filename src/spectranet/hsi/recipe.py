@@ -23,7 +23,7 @@ from spectranet.hsi.reduce import SpectralReducer, check_components_without_pca
 from spectranet.hsi.stem_init import init_stem_pca
 
 __all__ = ["resolve_components", "model_kwargs", "make_reducer", "training_transforms",
-           "start_model"]
+           "start_model", "kept_epoch"]
 
 
 def resolve_components(config: HSIConfig, n_bands: int, source: str) -> HSIConfig:
@@ -65,6 +65,11 @@ def training_transforms(config: HSIConfig) -> Callable[..., Any] | None:
     """Augmentation of training patches (flips, spectral shifts and noise), or None."""
     return make_augment(flips=config.flips, spectral_noise=config.spectral_noise,
                         spectral_shift=config.spectral_shift)
+
+
+def kept_epoch(config: HSIConfig) -> str:
+    """The engine's ``keep``: "last" under ``validation = "monitor"``, else "best"."""
+    return "last" if config.validation == "monitor" else "best"
 
 
 def start_model(config: HSIConfig, model: nn.Module, reduced: np.ndarray,
