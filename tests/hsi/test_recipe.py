@@ -84,3 +84,23 @@ def test_kept_epoch_follows_the_validation_setting():
     assert kept_epoch(make_config("hsi", "paper", scene="indian_pines")) == "best"
     assert kept_epoch(make_config("hsi", "paper", scene="indian_pines",
                                   validation="monitor")) == "last"
+
+
+def test_fit_options_carry_the_whole_training_recipe():
+    """Runs and the estimator pass these to the engine: the loss's smoothing, mixup, schedule
+    and kept epoch all come from the config (the estimator once dropped smoothing and mixup)."""
+    from torch import nn
+
+    from spectranet.hsi.recipe import fit_options
+
+    config = make_config("hsi", "standard", scene="indian_pines", label_smoothing=0.1,
+                         mixup=0.4, scheduler="cosine", class_weight="balanced", epochs=7,
+                         lr=0.002, weight_decay=0.0005)
+    model = nn.Linear(3, 2)
+    options = fit_options(config, model, np.array([0, 0, 0, 1]), 2)
+    assert (options["epochs"], options["mixup"], options["keep"]) == (7, 0.4, "last")
+    assert options["loss_fn"].label_smoothing == 0.1
+    np.testing.assert_allclose(options["loss_fn"].weight.numpy(), [4 / 6, 4 / 2])
+    group = options["optimizer"].param_groups[0]
+    assert (group["lr"], group["weight_decay"]) == (0.002, 0.0005)
+    assert type(options["scheduler"]).__name__ == "CosineAnnealingLR"

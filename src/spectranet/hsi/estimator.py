@@ -17,14 +17,13 @@ from spectranet import errors
 from spectranet.config import HSIConfig, make_config
 from spectranet.engine import training
 from spectranet.engine.distributed import check_device
-from spectranet.engine.optim import make_loss, make_optimizer, make_scheduler
 from spectranet.engine.precision import resolve_precision
 from spectranet.errors import ConfigError, DataError
 from spectranet.hsi.maps import predict_map
 from spectranet.hsi.models import build_model
 from spectranet.hsi.patches import PatchBatches, PatchDataset, check_window
 from spectranet.hsi.recipe import (
-    kept_epoch,
+    fit_options,
     make_reducer,
     model_kwargs,
     resolve_components,
@@ -277,18 +276,13 @@ def _train(cube: np.ndarray, codes: np.ndarray, train: np.ndarray, val: np.ndarr
     reduced = reducer.transform(cube)
     start_model(config, model, reduced, train)
     patches = PatchDataset(reduced, codes, train, window=config.window)
-    optimizer = make_optimizer(model.parameters(), name=config.optimizer, lr=config.lr,
-                               weight_decay=config.weight_decay)
     result = training.fit(
         model,
         PatchBatches(patches, config.batch_size, shuffle=True, seed=seed,
                      transforms=training_transforms(config)),
         None if val is None else PatchBatches(patches.subset(val), config.map_batch_size),
-        optimizer=optimizer, epochs=config.epochs, device=config.device, precision=precision,
-        scheduler=make_scheduler(optimizer, name=config.scheduler, epochs=config.epochs),
-        progress=verbose, desc="HSIClassifier",
-        loss_fn=make_loss(config.class_weight, codes.ravel()[train], n_classes),
-        keep=kept_epoch(config),
+        device=config.device, precision=precision, progress=verbose, desc="HSIClassifier",
+        **fit_options(config, model, codes.ravel()[train], n_classes),
     )
     return model, reducer, result
 

@@ -24,7 +24,6 @@ from spectranet.config import HSIConfig
 from spectranet.engine.distributed import check_device
 from spectranet.engine.identity import fingerprint_files
 from spectranet.engine.metrics import classification_metrics, mean_std
-from spectranet.engine.optim import make_loss, make_optimizer, make_scheduler
 from spectranet.engine.plots import plot_confusion_matrix, plot_history
 from spectranet.engine.precision import resolve_precision
 from spectranet.engine.run import Run
@@ -46,7 +45,7 @@ from spectranet.hsi.patches import PatchBatches, PatchDataset, check_window
 from spectranet.hsi.plots import plot_regions
 from spectranet.hsi.readers import read_class_names
 from spectranet.hsi.recipe import (
-    kept_epoch,
+    fit_options,
     make_reducer,
     model_kwargs,
     resolve_components,
@@ -282,8 +281,6 @@ def _train_seed(
     kwargs = model_kwargs(config, n_classes)
     model = build_model(config.model, **kwargs)
     start_model(config, model, cube, split.train)
-    optimizer = make_optimizer(model.parameters(), name=config.optimizer, lr=config.lr,
-                               weight_decay=config.weight_decay)
     metadata = {
         "domain": "hsi",
         "model": config.model,
@@ -301,20 +298,14 @@ def _train_seed(
         model,
         batches(split.train, True, config.batch_size),
         batches(split.val, False, config.map_batch_size) if split.val.size else None,
-        optimizer=optimizer,
-        epochs=config.epochs,
-        scheduler=make_scheduler(optimizer, name=config.scheduler, epochs=config.epochs),
         checkpoint_path=unit.checkpoint,
         device=config.device,
         precision=precision,
         metadata=metadata,
         progress=progress,
         desc=f"seed {seed}",
-        loss_fn=make_loss(config.class_weight, labels[split.train], n_classes,
-                          label_smoothing=config.label_smoothing),
-        mixup=config.mixup,
         log=unit.log,
-        keep=kept_epoch(config),
+        **fit_options(config, model, labels[split.train], n_classes),
     )
     tic = time.perf_counter()
     probs, ids = predict_proba(model, batches(split.test, False, config.map_batch_size),

@@ -17,13 +17,14 @@ import numpy as np
 from torch import nn
 
 from spectranet.config import HSIConfig
+from spectranet.engine.optim import make_loss, make_optimizer, make_scheduler
 from spectranet.errors import ConfigError
 from spectranet.hsi.augment import make_augment
 from spectranet.hsi.reduce import SpectralReducer, check_components_without_pca
 from spectranet.hsi.stem_init import init_stem_pca
 
 __all__ = ["resolve_components", "model_kwargs", "make_reducer", "training_transforms",
-           "start_model", "kept_epoch"]
+           "start_model", "kept_epoch", "fit_options"]
 
 
 def resolve_components(config: HSIConfig, n_bands: int, source: str) -> HSIConfig:
@@ -89,3 +90,23 @@ def start_model(config: HSIConfig, model: nn.Module, reduced: np.ndarray,
     """
     if config.stem_init == "pca":
         init_stem_pca(model, reduced.reshape(-1, reduced.shape[-1])[train])
+
+
+def fit_options(config: HSIConfig, model: nn.Module, train_labels: np.ndarray,
+                n_classes: int) -> dict[str, Any]:
+    """The recipe's keyword arguments of :func:`spectranet.engine.training.fit`.
+
+    Optimizer (on ``model``'s parameters), epochs, learning-rate schedule, training loss
+    (class weights from ``train_labels``, label smoothing), mixup and the kept epoch.
+    """
+    optimizer = make_optimizer(model.parameters(), name=config.optimizer, lr=config.lr,
+                               weight_decay=config.weight_decay)
+    return {
+        "optimizer": optimizer,
+        "epochs": config.epochs,
+        "scheduler": make_scheduler(optimizer, name=config.scheduler, epochs=config.epochs),
+        "loss_fn": make_loss(config.class_weight, train_labels, n_classes,
+                             label_smoothing=config.label_smoothing),
+        "mixup": config.mixup,
+        "keep": kept_epoch(config),
+    }
