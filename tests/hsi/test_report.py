@@ -68,11 +68,13 @@ def test_several_seeds_get_a_per_seed_table_and_the_spread():
     fake = SimpleNamespace(name="indian_pines", class_ids=(1, 2), class_names=("a", "b"))
     seeds = [_per_seed(oa) | {"seed": s} for s, oa in enumerate((0.524, 0.6417, 0.663))]
     seeds[0]["history"] = [{"val_accuracy": 0.5}, {"val_accuracy": 0.682}, {"val_accuracy": 0.6}]
+    seeds[0]["best_epoch"] = 2
     seeds[1]["history"] = [{"val_accuracy": None}]  # trained with validation "none"
-    text = render(fake, config, "fp32", seeds)
-    assert "| 0 | 52.40 | 51.40 | 50.40 | 3 | 68.20 |" in text
+    seeds[2]["history"] = [{"val_accuracy": 0.7}, {"val_accuracy": 0.5}, {"val_accuracy": 0.55}]
+    text = render(fake, config, "fp32", seeds)  # seed 2 as under "monitor": the last epoch kept
+    assert "| 0 | 52.40 | 51.40 | 50.40 | 2 | 68.20 |" in text
+    assert "| 2 | 66.30 | 65.30 | 64.30 | 3 | 55.00 |" in text
     assert "| 1 | 64.17 | 63.17 | 62.17 | 3 | - |" in text
-    assert "| 2 | 66.30 | 65.30 | 64.30 | 3 | - |" in text
     assert "OA spread between seeds (max - min): 13.90 points." in text
     assert "## Per seed" not in _render("indian_pines")  # one seed: no table
 
