@@ -52,7 +52,8 @@ class HSIClassifier(ClassifierMixin, BaseEstimator):
     ``fit`` reduces the bands (:class:`~spectranet.hsi.reduce.SpectralReducer` fitted on every
     pixel of the cube, as in the paper protocol: PCA then scaling with the ``paper`` preset),
     holds out ``validation_fraction`` of each class's labelled pixels to keep the best epoch
-    (:func:`~spectranet.hsi.splits.random_split`), and trains on ``window x window`` patches
+    (:func:`~spectranet.hsi.splits.random_split`; the ``standard`` preset keeps the last epoch
+    and only scores them), and trains on ``window x window`` patches
     centred on the other labelled pixels. The preset's recipe beyond the listed options
     (reducer, flips, the stem's start) is built as a run builds it
     (:mod:`spectranet.hsi.recipe`). ``predict`` labels every pixel of a cube, border
