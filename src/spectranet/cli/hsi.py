@@ -114,6 +114,8 @@ def hsi() -> None:
 @click.option("--label-smoothing", type=float, help=_p("label_smoothing"))
 @click.option("--mixup", type=float,
               help=_p("mixup", "Beta(a, a) mixup of training batches; 0 off."))
+@click.option("--svm-weight", type=float, help=_p(
+    "svm_weight", "Share of a spectral SVM's probabilities mixed into the CNN's; 0 off."))
 @click.option("--precision", type=click.Choice(PRECISION_CHOICES), help=_p("precision",
                                                                           PRECISION_HELP))
 @click.option("--seeds", type=int, multiple=True,

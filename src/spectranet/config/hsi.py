@@ -39,6 +39,9 @@ def _recipe_extras(cfg: HSIConfig) -> None:
     check_positive("mixup", cfg.mixup, allow_zero=True)
     if isinstance(cfg.label_smoothing, bool) or not 0 <= cfg.label_smoothing < 1:
         raise ConfigError(f"label_smoothing must be in [0, 1), got {cfg.label_smoothing!r}")
+    if isinstance(cfg.svm_weight, bool) or not isinstance(cfg.svm_weight, (int, float)) \
+            or not 0 <= cfg.svm_weight <= 1:
+        raise ConfigError(f"svm_weight must be a number in [0, 1], got {cfg.svm_weight!r}")
 
 
 @dataclass(frozen=True)
@@ -133,6 +136,11 @@ class HSIConfig:
         Label smoothing of the training loss (not in the paper).
     mixup : float >= 0, default 0.0
         Mixup of training batches with Beta(mixup, mixup) weights; 0 is off (not in the paper).
+    svm_weight : float in [0, 1], default 0.0
+        Above 0, a spectral SVM (:class:`spectranet.hsi.spectral_svm.SVMMix`) is fitted on the
+        training pixels and each pixel is classified by ``(1 - svm_weight) * CNN + svm_weight
+        * SVM`` probabilities: test metrics, maps, ``evaluate`` and ``predict``. The
+        validation curve is the CNN's (not in the paper).
     """
 
     scene: str | None = None
@@ -175,6 +183,7 @@ class HSIConfig:
     spectral_shift: int = 0
     label_smoothing: float = 0.0
     mixup: float = 0.0
+    svm_weight: float = 0.0
 
     def __post_init__(self) -> None:
         _recipe_extras(self)

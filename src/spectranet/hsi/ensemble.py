@@ -96,6 +96,8 @@ def ensemble(runs: str | Path | Sequence[str | Path], *, root: str | Path | None
         Finished hsi run folders (with checkpoints) of one scene; every seed of every run is a
         member, and all must share one split (train, validation and test pixels), e.g. the
         seeds of a run trained with ``split_seed``.
+        A member of a run trained with ``svm_weight`` brings its own SVM mix, as its run
+        scored it.
     root : path-like, optional
         Data root for registered scenes (default ``$SPECTRANET_DATA``).
     batch_size : int >= 1, default 1024

@@ -31,6 +31,7 @@ from spectranet.hsi.recipe import (
     training_transforms,
 )
 from spectranet.hsi.reduce import SpectralReducer
+from spectranet.hsi.spectral_svm import SVMMix
 from spectranet.hsi.splits import random_split
 
 __all__ = ["HSIClassifier"]
@@ -38,7 +39,7 @@ __all__ = ["HSIClassifier"]
 #: Constructor arguments that are :class:`~spectranet.config.HSIConfig` fields (None = preset).
 _OPTIONS = ("window", "components", "model", "dropout", "optimizer", "lr", "batch_size",
             "epochs", "weight_decay", "scheduler", "class_weight", "precision", "device",
-            "map_batch_size")
+            "map_batch_size", "svm_weight")
 _IN_MEMORY = "<in-memory>"  # HSIConfig wants a data source; the estimator is given arrays
 
 
@@ -73,6 +74,9 @@ class HSIClassifier(ClassifierMixin, BaseEstimator):
     weight_decay, scheduler, class_weight, precision, device, map_batch_size : optional
         Likewise (paper: 0, "none", "none", "auto", "cpu", 1024 patches per forward pass at
         validation and prediction).
+    svm_weight : float in [0, 1] or None, default None
+        Share of a spectral SVM's probabilities mixed into the CNN's (the SVM is fitted on the
+        training pixels); None keeps the preset's (paper: 0, off; standard: 0.5).
     validation_fraction : float in [0, 1) or None, default None
         Share of each class's labelled pixels held out to keep the best epoch; None = the
         preset's ``val_fraction`` (0.5: the paper halves its non-test pixels); 0 trains on
@@ -92,6 +96,8 @@ class HSIClassifier(ClassifierMixin, BaseEstimator):
         Fitted on the training cube; applied to every cube given to ``predict``.
     model_ : torch.nn.Module
         Weights of the best validation epoch (the last epoch without validation).
+    svm_mix_ : SVMMix or None
+        The spectral SVM mixed into :meth:`predict_proba` (``svm_weight`` > 0), else None.
     n_bands_in_ : int
     precision_ : {"fp32", "bf16"}
         ``precision`` resolved ("auto": bf16 on CPUs with native bfloat16).
@@ -136,6 +142,7 @@ class HSIClassifier(ClassifierMixin, BaseEstimator):
         precision: str | None = None,
         device: str | None = None,
         map_batch_size: int | None = None,
+        svm_weight: float | None = None,
         seed: int = 0,
         verbose: bool = False,
     ) -> None:
@@ -156,6 +163,7 @@ class HSIClassifier(ClassifierMixin, BaseEstimator):
         self.precision = precision
         self.device = device
         self.map_batch_size = map_batch_size
+        self.svm_weight = svm_weight
         self.seed = seed
         self.verbose = verbose
 
@@ -201,6 +209,8 @@ class HSIClassifier(ClassifierMixin, BaseEstimator):
         precision = resolve_precision(config.precision)
         self.model_, self.reducer_, result = _train(cube, codes, train, val, config, precision,
                                                     len(classes), self.verbose)
+        self.svm_mix_ = (SVMMix.fit(cube, codes, train, weight=config.svm_weight,
+                                    seed=config.seeds[0]) if config.svm_weight else None)
         self.config_, self.classes_, self.precision_ = config, classes, precision
         self.n_bands_in_ = int(cube.shape[2])
         self.history_, self.best_epoch_ = result.history, result.best_epoch
@@ -216,8 +226,9 @@ class HSIClassifier(ClassifierMixin, BaseEstimator):
 
         Returns
         -------
-        ndarray, shape (rows, cols, n_classes), float32
-            Softmax outputs; column k is the class ``classes_[k]``.
+        ndarray, shape (rows, cols, n_classes), float
+            Softmax outputs (float32), mixed with the spectral SVM's (float64) when
+            ``svm_weight`` > 0; column k is the class ``classes_[k]``.
         """
         return self._predict(cube, "predict_proba")[1]
 
@@ -261,9 +272,14 @@ class HSIClassifier(ClassifierMixin, BaseEstimator):
         if min(cube.shape[:2]) < window:
             raise DataError(f"cube must be at least {window} x {window} pixels (the window), "
                             f"got {cube.shape[0]} x {cube.shape[1]}")
-        return predict_map(self.model_, self.reducer_.transform(cube), window=window,
-                           batch_size=self.config_.map_batch_size, device=self.config_.device,
-                           precision=self.precision_, progress=self.verbose, return_proba=True)
+        class_map, proba = predict_map(
+            self.model_, self.reducer_.transform(cube), window=window,
+            batch_size=self.config_.map_batch_size, device=self.config_.device,
+            precision=self.precision_, progress=self.verbose, return_proba=True)
+        if self.svm_mix_ is None:
+            return class_map, proba
+        proba = self.svm_mix_.mix(proba, cube)
+        return proba.argmax(-1), proba
 
 
 def _train(cube: np.ndarray, codes: np.ndarray, train: np.ndarray, val: np.ndarray | None,

@@ -28,6 +28,7 @@ from spectranet.hsi.models import build_model
 from spectranet.hsi.patches import PatchBatches, PatchDataset
 from spectranet.hsi.pipeline import load_scene_of, summarise
 from spectranet.hsi.reduce import SpectralReducer
+from spectranet.hsi.spectral_svm import SVMMix
 
 __all__ = ["evaluate", "predict", "load_run_model", "saved_proba"]
 
@@ -46,12 +47,20 @@ def load_run_model(run: str | Path, *, seed: int | None = None) -> tuple[torch.n
         In eval mode, best-on-validation weights.
     metadata : dict
         Class ids and names, palette, the fitted reducer (a :class:`SpectralReducer`), window,
-        precision, seed.
+        precision, seed, and ``svm_mix``: the :class:`SVMMix` of a run trained with
+        ``svm_weight``, else None.
     """
     saved = best_model(run, domain="hsi", build=model_from_metadata,
                        pattern=f"seed_{'*' if seed is None else seed}/checkpoint.pt")
     return saved.model, saved.metadata | {
-        "reducer": SpectralReducer.from_state(saved.metadata["reducer"])}
+        "reducer": SpectralReducer.from_state(saved.metadata["reducer"]),
+        "svm_mix": _svm_mix(saved.metadata)}
+
+
+def _svm_mix(meta: dict[str, Any]) -> SVMMix | None:
+    """The checkpoint's spectral SVM, fitted again from its stored pixels; None without one."""
+    state = meta.get("svm_mix")  # absent from checkpoints written before svm_weight existed
+    return None if state is None else SVMMix.from_state(state)
 
 
 def saved_proba(saved: SavedModel, scene: Scene, pixels: np.ndarray, *,
@@ -59,7 +68,8 @@ def saved_proba(saved: SavedModel, scene: Scene, pixels: np.ndarray, *,
     """Class probabilities of a saved unit's model on some pixels of its scene.
 
     The scene's cube goes through the unit's own fitted reducer (PCA, scaling, unit norm as at
-    training), then the model scores the ``window x window`` patch of every pixel.
+    training), then the model scores the ``window x window`` patch of every pixel; a unit
+    trained with ``svm_weight`` mixes in its spectral SVM's probabilities.
 
     Parameters
     ----------
@@ -75,7 +85,8 @@ def saved_proba(saved: SavedModel, scene: Scene, pixels: np.ndarray, *,
 
     Returns
     -------
-    probabilities : float32 ndarray, shape (N', K)
+    probabilities : float ndarray, shape (N', K)
+        float32; float64 when mixed with a spectral SVM.
     ids : int64 ndarray, shape (N',)
         The pixels scored, in the order of the rows of ``probabilities``.
     """
@@ -83,8 +94,11 @@ def saved_proba(saved: SavedModel, scene: Scene, pixels: np.ndarray, *,
     reducer = SpectralReducer.from_state(meta["reducer"])
     patches = PatchDataset(reducer.transform(scene.cube), scene.labels, pixels,
                            window=meta["model_kwargs"]["window"])
-    return predict_proba(saved.model, PatchBatches(patches, batch_size),
-                         precision=meta["precision"], progress=progress)
+    probs, ids = predict_proba(saved.model, PatchBatches(patches, batch_size),
+                               precision=meta["precision"], progress=progress)
+    if (svm := _svm_mix(meta)) is not None:
+        probs = svm.mix(probs, scene.cube.reshape(-1, scene.n_bands)[ids])
+    return probs, ids
 
 
 def evaluate(run: str | Path, *, root: str | Path | None = None,
@@ -162,8 +176,10 @@ def predict(
     window = meta["model_kwargs"]["window"]
     reduced = meta["reducer"].transform(data)
     tic = time.perf_counter()
-    label_map = predict_map(model, reduced, window=window, precision=meta["precision"],
-                            device=device, progress=progress)
+    label_map, proba = predict_map(model, reduced, window=window, precision=meta["precision"],
+                                   device=device, progress=progress, return_proba=True)
+    if meta["svm_mix"] is not None:
+        label_map = meta["svm_mix"].mix(proba, data).argmax(-1)
     seconds = time.perf_counter() - tic
     out_dir = RunDir(out)
     class_ids = np.asarray(meta["class_ids"])

@@ -53,6 +53,7 @@ from spectranet.hsi.recipe import (
     training_transforms,
 )
 from spectranet.hsi.reduce import SpectralReducer
+from spectranet.hsi.spectral_svm import SVMMix
 from spectranet.hsi.split_files import load_split_file, save_split_file
 from spectranet.hsi.splits import Split, leakage, per_class_split, random_split
 
@@ -281,6 +282,8 @@ def _train_seed(
     kwargs = model_kwargs(config, n_classes)
     model = build_model(config.model, **kwargs)
     start_model(config, model, cube, split.train)
+    svm = (SVMMix.fit(scene.cube, scene.labels, split.train, weight=config.svm_weight, seed=seed)
+           if config.svm_weight else None)
     metadata = {
         "domain": "hsi",
         "model": config.model,
@@ -293,6 +296,7 @@ def _train_seed(
         "reducer": reducer.to_state(),
         "precision": precision,
         "seed": seed,
+        "svm_mix": None if svm is None else svm.to_state(),
     }
     result = fit(
         model,
@@ -310,13 +314,24 @@ def _train_seed(
     tic = time.perf_counter()
     probs, ids = predict_proba(model, batches(split.test, False, config.map_batch_size),
                                device=config.device, precision=precision)
+    scored = {"test": (probs, ids)}
+    if svm is not None:
+        probs = svm.mix(probs, scene.cube.reshape(-1, scene.n_bands)[ids])
     test_seconds = time.perf_counter() - tic
     metrics = classification_metrics(labels[ids], probs.argmax(1), n_classes=n_classes)
+    if svm is not None:
+        if split.val.size:
+            scored["val"] = predict_proba(model, batches(split.val, False, config.map_batch_size),
+                                          device=config.device, precision=precision)
+        metrics["svm_mix"] = _mix_scores(svm, scene, scored)
     if run is not None:  # the map is only written, so only rank 0 draws it
         tic = time.perf_counter()
-        label_map = predict_map(model, cube, window=config.window,
-                                batch_size=config.map_batch_size, device=config.device,
-                                precision=precision, progress=progress)
+        label_map, map_proba = predict_map(model, cube, window=config.window,
+                                           batch_size=config.map_batch_size,
+                                           device=config.device, precision=precision,
+                                           progress=progress, return_proba=True)
+        if svm is not None:
+            label_map = svm.mix(map_proba, scene.cube).argmax(-1)
         map_seconds = time.perf_counter() - tic
         save_npy(unit.path / "map.npy", np.asarray(scene.class_ids)[label_map])  # the scene's ids
         _seed_figures(run, scene, label_map, metrics, result.history, seed)
@@ -339,6 +354,22 @@ def _train_seed(
         "history": result.history,
     }
     return unit.finish(metrics)
+
+
+def _mix_scores(svm: SVMMix, scene: Scene,
+                scored: dict[str, tuple[np.ndarray, np.ndarray]]) -> dict[str, Any]:
+    """OA of the CNN alone, the SVM alone and their mix on each set of ``scored``.
+
+    ``scored`` maps a set name to the CNN's (probabilities, pixel ids) on it.
+    """
+    labels, spectra = scene.labels.ravel(), scene.cube.reshape(-1, scene.n_bands)
+    out: dict[str, Any] = {"weight": svm.weight}
+    only_svm = dataclasses.replace(svm, weight=1.0)
+    for name, (cnn, ids) in scored.items():
+        for part, proba in (("cnn", cnn), ("svm", only_svm.mix(cnn, spectra[ids])),
+                            ("mixed", svm.mix(cnn, spectra[ids]))):
+            out[f"{name}_accuracy_{part}"] = float(np.mean(proba.argmax(1) == labels[ids]))
+    return out
 
 
 def _seed_figures(run: RunDir, scene: Scene, label_map: np.ndarray, metrics: dict[str, Any],

@@ -34,7 +34,9 @@ def _extras(config: HSIConfig) -> str:
         "spectra divided by their L2 norm, " if config.unit_norm else "") + (
         "no PCA (standardised bands), " if not config.pca else "") + (
         "stem started as the training PCA, " if config.stem_init == "pca" else "") + "".join(
-        f"{p}, " for p in parts)
+        f"{p}, " for p in parts) + (
+        f"a spectral SVM's probabilities mixed in at weight {config.svm_weight}, "
+        if config.svm_weight else "")
 
 
 def render(

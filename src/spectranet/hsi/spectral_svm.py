@@ -5,11 +5,20 @@ CNNs: in the leakage-free ablation, half and half with the mean of three CNNs
 (:func:`spectranet.hsi.ensemble.ensemble`, ``svm_weight=0.5``) was better than either on the
 validation regions of every split (docs/results/indian_pines_disjoint_ablation/mixed_proxy.txt,
 measured with scikit-learn's older ``SVC(probability=True)`` calibration).
+
+:class:`SVMMix` is the SVM as part of a run's model (``svm_weight``): fitted on the run's
+training pixels, its probabilities mixed into the CNN's. A checkpoint stores the SVM as data,
+its training spectra and labels, and :meth:`SVMMix.from_state` fits it again (deterministic);
+no fitted object is pickled.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
+import torch
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline, make_pipeline
@@ -19,11 +28,14 @@ from sklearn.svm import SVC
 from spectranet.errors import ConfigError, DataError
 from spectranet.hsi.reduce import unit_normalise
 
-__all__ = ["fit_spectral_svm", "spectral_svm_proba"]
+__all__ = ["fit_spectral_svm", "spectral_svm_proba", "SVMMix"]
+
+#: The SVM's regularisation (the ablation's value, not tuned further).
+_C = 100.0
 
 
 def fit_spectral_svm(cube: np.ndarray, labels: np.ndarray, pixels: np.ndarray, *,
-                     C: float = 100.0, seed: int = 0) -> Pipeline:
+                     C: float = _C, seed: int = 0) -> Pipeline:
     """Fit the spectral SVM on some labelled pixels of a scene.
 
     Parameters
@@ -46,9 +58,14 @@ def fit_spectral_svm(cube: np.ndarray, labels: np.ndarray, pixels: np.ndarray, *
         a class has fewer than 5; at least 2 pixels per class)
         (:class:`~sklearn.calibration.CalibratedClassifierCV`, ``ensemble=False``).
     """
+    spectra = cube.reshape(-1, cube.shape[-1])[pixels]
+    return _fit_spectra(spectra, labels.ravel()[pixels], C=C, seed=seed)
+
+
+def _fit_spectra(x: np.ndarray, y: np.ndarray, *, C: float, seed: int) -> Pipeline:
+    """:func:`fit_spectral_svm` on spectra (N, bands) and their class indices (N,)."""
     if not C > 0:
         raise ConfigError(f"C must be a number > 0, got {C!r}")
-    y = labels.ravel()[pixels]
     if y.size == 0 or (y < 0).any():
         raise DataError("the spectral SVM's training pixels must be labelled, and at least one")
     counts = np.bincount(y)
@@ -57,7 +74,6 @@ def fit_spectral_svm(cube: np.ndarray, labels: np.ndarray, pixels: np.ndarray, *
     if counts[rare] < 2:
         raise DataError(f"class index {rare} has 1 training pixel; the spectral SVM calibrates "
                         "its probabilities on folds and needs at least 2 per class")
-    x = cube.reshape(-1, cube.shape[-1])[pixels]
     # scikit-learn's replacement for SVC(probability=True), deprecated in 1.9
     folds = StratifiedKFold(min(5, int(counts[rare])), shuffle=True, random_state=seed)
     svm = CalibratedClassifierCV(SVC(C=C, gamma="scale", random_state=seed), method="sigmoid",
@@ -72,7 +88,80 @@ def spectral_svm_proba(model: Pipeline, cube: np.ndarray, pixels: np.ndarray,
 
     Classes the SVM never saw in training get probability 0.
     """
-    proba = model.predict_proba(cube.reshape(-1, cube.shape[-1])[pixels])
-    out = np.zeros((len(pixels), n_classes))
-    out[:, model.classes_] = proba
+    return _proba(model, cube.reshape(-1, cube.shape[-1])[pixels], n_classes)
+
+
+def _proba(model: Pipeline, spectra: np.ndarray, n_classes: int) -> np.ndarray:
+    out = np.zeros((len(spectra), n_classes))
+    out[:, model.classes_] = model.predict_proba(spectra)
     return out
+
+
+@dataclass(frozen=True)
+class SVMMix:
+    """A spectral SVM mixed into a CNN: ``(1 - weight) * CNN + weight * SVM`` probabilities.
+
+    Build it with :meth:`fit`; :meth:`to_state` and :meth:`from_state` carry it through a
+    checkpoint.
+
+    Attributes
+    ----------
+    weight : float in (0, 1]
+        The SVM's share of the mixed probabilities.
+    spectra : float32 ndarray, shape (N, bands)
+        The training pixels' spectra, as in the cube (the SVM scales them itself).
+    labels : int64 ndarray, shape (N,)
+        Their class indices 0..K-1.
+    seed : int >= 0
+        Seeds the SVM's calibration folds.
+    model : sklearn.pipeline.Pipeline
+        The fitted SVM (:func:`fit_spectral_svm`).
+    """
+
+    weight: float
+    spectra: np.ndarray
+    labels: np.ndarray
+    seed: int
+    model: Pipeline
+
+    @classmethod
+    def fit(cls, cube: np.ndarray, labels: np.ndarray, pixels: np.ndarray, *, weight: float,
+            seed: int = 0) -> SVMMix:
+        """Fit the SVM on some labelled pixels of a scene (as :func:`fit_spectral_svm`).
+
+        ``cube`` (H, W, bands) and ``labels`` (H, W, -1 = unlabelled) are the scene's;
+        ``pixels`` the flat indices of the training pixels.
+        """
+        if isinstance(weight, bool) or not 0 < weight <= 1:
+            raise ConfigError(f"weight must be a number in (0, 1], got {weight!r}")
+        spectra = np.asarray(cube.reshape(-1, cube.shape[-1])[pixels], dtype=np.float32)
+        y = np.asarray(labels.ravel()[pixels], dtype=np.int64)
+        return cls(float(weight), spectra, y, int(seed), _fit_spectra(spectra, y, C=_C,
+                                                                      seed=int(seed)))
+
+    def to_state(self) -> dict[str, Any]:
+        """Tensors and numbers only (a checkpoint's ``weights_only`` load accepts them)."""
+        return {"weight": self.weight, "seed": self.seed, "C": _C,
+                "spectra": torch.from_numpy(self.spectra),
+                "labels": torch.from_numpy(self.labels)}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> SVMMix:
+        """The SVM of :meth:`to_state`, fitted again on the stored pixels: the same model."""
+        spectra, y = state["spectra"].numpy(), state["labels"].numpy()
+        return cls(float(state["weight"]), spectra, y, int(state["seed"]),
+                   _fit_spectra(spectra, y, C=float(state["C"]), seed=int(state["seed"])))
+
+    def mix(self, cnn_proba: np.ndarray, spectra: np.ndarray) -> np.ndarray:
+        """Mixed class probabilities, float64, the shape of ``cnn_proba``.
+
+        Parameters
+        ----------
+        cnn_proba : float ndarray, shape (..., K)
+            The CNN's softmax outputs, e.g. (N, K) for pixels or (H, W, K) for a map.
+        spectra : real ndarray, shape (..., bands)
+            The same pixels' spectra, as in the cube.
+        """
+        k = cnn_proba.shape[-1]
+        svm = _proba(self.model, spectra.reshape(-1, spectra.shape[-1]), k)
+        return (1 - self.weight) * cnn_proba + self.weight * svm.reshape(cnn_proba.shape)
