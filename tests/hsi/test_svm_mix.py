@@ -100,7 +100,10 @@ def test_run_with_svm_weight_scores_maps_and_reloads_the_mix(tmp_path, user_scen
     assert parts["test_accuracy_cnn"] == pytest.approx((cnn.argmax(1) == truth).mean())
     assert parts["test_accuracy_svm"] == pytest.approx((svm.argmax(1) == truth).mean())
     assert {"val_accuracy_cnn", "val_accuracy_svm", "val_accuracy_mixed"} <= set(parts)
-    assert "spectral SVM's probabilities mixed in at weight 0.5" in (out / "report.md").read_text()
+    text = (out / "report.md").read_text()
+    assert "spectral SVM's probabilities mixed in at weight 0.5" in text
+    assert (f"| test | {100 * parts['test_accuracy_cnn']:.2f} | "
+            f"{100 * parts['test_accuracy_svm']:.2f} | {100 * mixed:.2f} |") in text
     again = inference.evaluate(out, progress=False)
     assert again["overall_accuracy"] == metrics["overall_accuracy"]
     inference.predict(out, user_scene["cube"], out=tmp_path / "pred", progress=False)

@@ -81,6 +81,7 @@ def render(
         f"| full-scene map | {pm([r['map_seconds'] for r in per_seed], percent=False)} |",
         "",
         *_seed_lines(per_seed),
+        *_svm_mix_lines(per_seed),
         *_paper_section(scene.name, config, per_seed),
         "## Per class",
         "",
@@ -131,6 +132,21 @@ def _seed_lines(per_seed: list[dict[str, Any]]) -> list[str]:
     oa = [100 * r["overall_accuracy"] for r in per_seed]
     return lines + ["", f"OA spread between seeds (max - min): {max(oa) - min(oa):.2f} points.",
                     ""]
+
+
+def _svm_mix_lines(per_seed: list[dict[str, Any]]) -> list[str]:
+    """OA of the CNN alone, the spectral SVM alone and their mix, per set (runs with an SVM)."""
+    if "svm_mix" not in per_seed[0]:
+        return []
+    lines = [f"## The CNN and the spectral SVM (weight {per_seed[0]['svm_mix']['weight']})", "",
+             "OA (%) of each part alone and of the mix that the results above score.", "",
+             "| set | CNN alone | SVM alone | mix |", "|---|---|---|---|"]
+    for name, label in (("val", "validation"), ("test", "test")):
+        if f"{name}_accuracy_mixed" in per_seed[0]["svm_mix"]:
+            lines.append(f"| {label} | " + " | ".join(
+                pm([r["svm_mix"][f"{name}_accuracy_{part}"] for r in per_seed])
+                for part in ("cnn", "svm", "mixed")) + " |")
+    return lines + [""]
 
 
 def _paper_section(scene: str, config: HSIConfig, per_seed: list[dict[str, Any]]) -> list[str]:
