@@ -58,6 +58,9 @@ def test_estimator_follows_the_standard_presets_recipe(data_root):
                         validation_fraction=0).fit(cube, label_map)  # trains on every label
     assert est.config_.components == 200 and not est.reducer_.pca and est.reducer_.unit_norm
     assert isinstance(est.model_, StemFast3DCNN)
+    # the preset's spectral SVM, fitted on the labelled pixels the CNN trained on
+    assert est.svm_mix_.weight == 0.5
+    np.testing.assert_array_equal(est.svm_mix_.spectra, cube[label_map > 0])
     spectra = torch.as_tensor(est.reducer_.transform(cube).reshape(-1, 200)).float()
     with torch.no_grad():
         scores = est.model_.stem(spectra[:, None, :, None, None]).reshape(-1, 20).double()
