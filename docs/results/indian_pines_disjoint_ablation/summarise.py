@@ -1,7 +1,9 @@
 """Ablation table from lines/*/metrics.json, printed as markdown (run.sh writes table.md).
 
 Test OA and AA, validation OA (mean +- std over seeds, the std of numpy with ddof=0 as in every
-spectranet report), spread of test OA (max - min); one seed is printed as its value.
+spectranet report), spread of test OA (max - min); one seed is printed as its value. The
+validation OA is the kept epoch's, of the CNN + SVM mix for lines with `svm_weight`; the
+last-10-epochs level stays the CNN's curve.
 
 A line's seeds are those of its metrics.json (one seed, or several under "seeds") and of the
 run folders beside it named seeds_*/ (lines whose seed 0 ran first, the others after). Lines
@@ -61,7 +63,10 @@ def settled_val_oa(seed: dict) -> float:
 
 
 def val_oa(seed: dict) -> float:
-    """Validation OA of the kept (best-on-validation) epoch; NaN without validation."""
+    """Validation OA of the kept (best-on-validation) epoch, mixed with the spectral SVM when
+    the line has one (`svm_weight`); NaN without validation."""
+    if "val_accuracy_mixed" in seed.get("svm_mix", {}):
+        return seed["svm_mix"]["val_accuracy_mixed"]
     value = seed["history"][seed["best_epoch"] - 1].get("val_accuracy")
     return np.nan if value is None else value
 
