@@ -174,6 +174,13 @@ def _hsi(run: Path, seed: int | None,
                      "padded[r:r + window, c:c + window, :].transpose(2, 0, 1)[None]",
         },
     }
+    if meta["svm_mix"] is not None:
+        fields["svm_mix"] = {
+            "weight": meta["svm_mix"].weight, "exported": False,
+            "note": "the run classifies a pixel by (1 - weight) * softmax(logits) + weight * "
+                    "the probabilities of a spectral SVM fitted on its training pixels; the "
+                    "SVM is not in this file, so the file's argmax is the CNN's alone and can "
+                    "differ from the run's maps (spectranet hsi predict applies both)"}
     return model, (1, bands, window, window), fields
 
 

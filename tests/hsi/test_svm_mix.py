@@ -6,6 +6,7 @@ import json
 import numpy as np
 import pytest
 
+from spectranet.cli import main
 from spectranet.config import make_config
 from spectranet.engine.checkpoints import load_checkpoint, save_checkpoint
 from spectranet.engine.run import rescore
@@ -126,3 +127,15 @@ def test_estimator_mixes_the_svm_into_its_probabilities(user_scene):
     np.testing.assert_array_equal(est.predict(cube),
                                   est.classes_[est.predict_proba(cube).argmax(-1)])
     assert cnn_only.svm_mix_ is None
+
+
+def test_export_says_the_svm_is_not_in_the_exported_file(tmp_path, user_scene, capsys):
+    config = make_config("hsi", "quick", window=9, components=16, epochs=1, seeds=[0],
+                         svm_weight=0.5, **user_scene)
+    pipeline.train(config, tmp_path / "run", progress=False)
+    code = main(["export", str(tmp_path / "run"), "--format", "torchscript",
+                 "--out", str(tmp_path / "m.pt")])
+    assert code == 0
+    assert "note: the run mixes a spectral SVM into the CNN (weight 0.5)" in capsys.readouterr().out
+    mix = json.loads((tmp_path / "m.pt.json").read_text())["svm_mix"]
+    assert mix["weight"] == 0.5 and mix["exported"] is False

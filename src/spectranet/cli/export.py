@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import click
 
 __all__ = ["export"]
@@ -29,3 +31,7 @@ def export(run: str, fmt: str, out: str | None, seed: int | None) -> None:
 
     path = export_run(run, out, format=fmt, seed=seed)
     click.echo(f"model: {path}\nsidecar: {sidecar_path(path)}")
+    mix = json.loads(sidecar_path(path).read_text()).get("svm_mix")
+    if mix is not None:
+        click.echo(f"note: the run mixes a spectral SVM into the CNN (weight {mix['weight']}); "
+                   "the exported file is the CNN alone (see the sidecar's svm_mix)")
