@@ -139,3 +139,26 @@ def test_export_says_the_svm_is_not_in_the_exported_file(tmp_path, user_scene, c
     assert "note: the run mixes a spectral SVM into the CNN (weight 0.5)" in capsys.readouterr().out
     mix = json.loads((tmp_path / "m.pt.json").read_text())["svm_mix"]
     assert mix["weight"] == 0.5 and mix["exported"] is False
+
+
+def test_a_class_with_one_training_pixel_is_refused_before_anything_is_written(tmp_path,
+                                                                               user_scene):
+    from spectranet.errors import DataError
+
+    config = make_config("hsi", "quick", window=9, components=16, epochs=1, seeds=[0],
+                         train_per_class=1, svm_weight=0.5, **user_scene)
+    with pytest.raises(DataError, match=r"gt.npy: seed 0's split: class 3 has 1 training "
+                                        r"pixel; .* train with --svm-weight 0"):
+        pipeline.train(config, tmp_path / "run", progress=False)
+    assert not (tmp_path / "run").exists()
+
+
+def test_estimator_refuses_a_class_with_one_training_pixel_before_training(user_scene):
+    from spectranet.errors import DataError
+
+    cube, gt = np.load(user_scene["cube"]), np.load(user_scene["gt"])
+    gt[gt == 7] = 0
+    gt[20, 20] = 7  # class 7: one labelled pixel
+    with pytest.raises(DataError, match="class 7 has 1 training pixel"):
+        HSIClassifier("quick", window=9, components=16, epochs=1, svm_weight=0.5,
+                      validation_fraction=0).fit(cube, gt)

@@ -31,7 +31,7 @@ from spectranet.hsi.recipe import (
     training_transforms,
 )
 from spectranet.hsi.reduce import SpectralReducer
-from spectranet.hsi.spectral_svm import SVMMix
+from spectranet.hsi.spectral_svm import SVMMix, check_svm_training
 from spectranet.hsi.splits import random_split
 
 __all__ = ["HSIClassifier"]
@@ -206,6 +206,8 @@ class HSIClassifier(ClassifierMixin, BaseEstimator):
         check_device(config.device)
         classes, codes = _encode(labels)
         train, val = _holdout(codes, classes, fraction, config.seeds[0])
+        if config.svm_weight:  # before training, not after
+            check_svm_training(codes.ravel()[train], [str(c) for c in classes])
         precision = resolve_precision(config.precision)
         self.model_, self.reducer_, result = _train(cube, codes, train, val, config, precision,
                                                     len(classes), self.verbose)

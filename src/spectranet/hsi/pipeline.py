@@ -30,6 +30,7 @@ from spectranet.engine.run import Run
 from spectranet.engine.runs import RunDir, save_npy
 from spectranet.engine.scoring import predict_proba
 from spectranet.engine.training import fit
+from spectranet.errors import DataError
 from spectranet.hsi import report
 from spectranet.hsi.datasets import (
     Scene,
@@ -53,7 +54,7 @@ from spectranet.hsi.recipe import (
     training_transforms,
 )
 from spectranet.hsi.reduce import SpectralReducer
-from spectranet.hsi.spectral_svm import SVMMix
+from spectranet.hsi.spectral_svm import SVMMix, check_svm_training
 from spectranet.hsi.split_files import load_split_file, save_split_file
 from spectranet.hsi.splits import Split, leakage, per_class_split, random_split
 
@@ -171,6 +172,13 @@ def train(
     splits = {seed: make_split(scene.labels, config, seed, names, scene.class_ids)
               for seed in config.seeds}
     build_model(config.model, **model_kwargs(config, scene.n_classes))  # validates early
+    if config.svm_weight:
+        for seed, split in splits.items():
+            try:
+                check_svm_training(scene.labels.ravel()[split.train], names)
+            except DataError as exc:
+                raise DataError(f"{scene.source.get('gt', scene.name)}: seed {seed}'s split: "
+                                f"{exc}; train with --svm-weight 0") from None
     check_device(config.device)
     precision = resolve_precision(config.precision)
     resolved = dataclasses.asdict(config) | {"precision_resolved": precision}

@@ -14,6 +14,7 @@ no fitted object is pickled.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,7 +29,7 @@ from sklearn.svm import SVC
 from spectranet.errors import ConfigError, DataError
 from spectranet.hsi.reduce import unit_normalise
 
-__all__ = ["fit_spectral_svm", "spectral_svm_proba", "SVMMix"]
+__all__ = ["fit_spectral_svm", "spectral_svm_proba", "check_svm_training", "SVMMix"]
 
 #: The SVM's regularisation (the ablation's value, not tuned further).
 _C = 100.0
@@ -66,16 +67,11 @@ def _fit_spectra(x: np.ndarray, y: np.ndarray, *, C: float, seed: int) -> Pipeli
     """:func:`fit_spectral_svm` on spectra (N, bands) and their class indices (N,)."""
     if not C > 0:
         raise ConfigError(f"C must be a number > 0, got {C!r}")
-    if y.size == 0 or (y < 0).any():
-        raise DataError("the spectral SVM's training pixels must be labelled, and at least one")
+    check_svm_training(y)
     counts = np.bincount(y)
-    present = np.flatnonzero(counts)
-    rare = present[np.argmin(counts[present])]
-    if counts[rare] < 2:
-        raise DataError(f"class index {rare} has 1 training pixel; the spectral SVM calibrates "
-                        "its probabilities on folds and needs at least 2 per class")
+    rare = int(counts[counts > 0].min())
     # scikit-learn's replacement for SVC(probability=True), deprecated in 1.9
-    folds = StratifiedKFold(min(5, int(counts[rare])), shuffle=True, random_state=seed)
+    folds = StratifiedKFold(min(5, rare), shuffle=True, random_state=seed)
     svm = CalibratedClassifierCV(SVC(C=C, gamma="scale", random_state=seed), method="sigmoid",
                                  cv=folds, ensemble=False)
     model = make_pipeline(FunctionTransformer(unit_normalise), StandardScaler(), svm)
@@ -89,6 +85,33 @@ def spectral_svm_proba(model: Pipeline, cube: np.ndarray, pixels: np.ndarray,
     Classes the SVM never saw in training get probability 0.
     """
     return _proba(model, cube.reshape(-1, cube.shape[-1])[pixels], n_classes)
+
+
+def check_svm_training(y: np.ndarray, class_names: Sequence[str] | None = None) -> None:
+    """Check the class indices of the spectral SVM's training pixels before it is fitted.
+
+    Parameters
+    ----------
+    y : int ndarray, shape (N,)
+        Class index 0..K-1 of each training pixel.
+    class_names : sequence of str, optional
+        Names of the classes in messages (default ``class index k``).
+
+    Raises
+    ------
+    DataError
+        No pixel, an unlabelled one (< 0), or a class with a single training pixel: the SVM
+        calibrates its probabilities on folds and needs at least 2 per class it trains on.
+    """
+    if y.size == 0 or (y < 0).any():
+        raise DataError("the spectral SVM's training pixels must be labelled, and at least one")
+    counts = np.bincount(y)
+    single = np.flatnonzero(counts == 1)
+    if single.size:
+        k = int(single[0])
+        name = f"class {class_names[k]}" if class_names is not None else f"class index {k}"
+        raise DataError(f"{name} has 1 training pixel; the spectral SVM calibrates its "
+                        "probabilities on folds and needs at least 2 per class")
 
 
 def _proba(model: Pipeline, spectra: np.ndarray, n_classes: int) -> np.ndarray:
