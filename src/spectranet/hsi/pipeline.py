@@ -372,10 +372,9 @@ def _mix_scores(svm: SVMMix, scene: Scene,
     """
     labels, spectra = scene.labels.ravel(), scene.cube.reshape(-1, scene.n_bands)
     out: dict[str, Any] = {"weight": svm.weight}
-    only_svm = dataclasses.replace(svm, weight=1.0)
     for name, (cnn, ids) in scored.items():
-        for part, proba in (("cnn", cnn), ("svm", only_svm.mix(cnn, spectra[ids])),
-                            ("mixed", svm.mix(cnn, spectra[ids]))):
+        alone = svm.proba(spectra[ids], cnn.shape[1])
+        for part, proba in (("cnn", cnn), ("svm", alone), ("mixed", svm.combine(cnn, alone))):
             out[f"{name}_accuracy_{part}"] = float(np.mean(proba.argmax(1) == labels[ids]))
     return out
 

@@ -175,6 +175,14 @@ class SVMMix:
         return cls(float(state["weight"]), spectra, y, int(state["seed"]),
                    _fit_spectra(spectra, y, C=float(state["C"]), seed=int(state["seed"])))
 
+    def proba(self, spectra: np.ndarray, n_classes: int) -> np.ndarray:
+        """The SVM's class probabilities, float64, shape (..., ``n_classes``).
+
+        ``spectra`` (..., bands) as in the cube; classes it never trained on get 0.
+        """
+        flat = _proba(self.model, spectra.reshape(-1, spectra.shape[-1]), n_classes)
+        return flat.reshape(*spectra.shape[:-1], n_classes)
+
     def mix(self, cnn_proba: np.ndarray, spectra: np.ndarray) -> np.ndarray:
         """Mixed class probabilities, float64, the shape of ``cnn_proba``.
 
@@ -185,6 +193,8 @@ class SVMMix:
         spectra : real ndarray, shape (..., bands)
             The same pixels' spectra, as in the cube.
         """
-        k = cnn_proba.shape[-1]
-        svm = _proba(self.model, spectra.reshape(-1, spectra.shape[-1]), k)
-        return (1 - self.weight) * cnn_proba + self.weight * svm.reshape(cnn_proba.shape)
+        return self.combine(cnn_proba, self.proba(spectra, cnn_proba.shape[-1]))
+
+    def combine(self, cnn_proba: np.ndarray, svm_proba: np.ndarray) -> np.ndarray:
+        """``(1 - weight) * cnn_proba + weight * svm_proba``: both of one shape (..., K)."""
+        return (1 - self.weight) * cnn_proba + self.weight * svm_proba
