@@ -103,6 +103,7 @@ def test_run_with_svm_weight_scores_maps_and_reloads_the_mix(tmp_path, user_scen
     assert {"val_accuracy_cnn", "val_accuracy_svm", "val_accuracy_mixed"} <= set(parts)
     text = (out / "report.md").read_text()
     assert "spectral SVM's probabilities mixed in at weight 0.5" in text
+    assert "the spectral SVM (and its scaling) on the training pixels only." in text
     assert (f"| test | {100 * parts['test_accuracy_cnn']:.2f} | "
             f"{100 * parts['test_accuracy_svm']:.2f} | {100 * mixed:.2f} |") in text
     again = inference.evaluate(out, progress=False)

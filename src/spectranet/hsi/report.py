@@ -203,7 +203,8 @@ def _leakage_lines(config: HSIConfig, per_seed: list[dict[str, Any]]) -> list[st
               else "every pixel of the cube (test pixels included)")
     lines = ["## Leakage check", "",
              f"Patches of {config.window} x {config.window} pixels; {_fitted(config)} fitted on "
-             f"{fitted}.", "",
+             f"{fitted}" + ("; the spectral SVM (and its scaling) on the training pixels only"
+                            if config.svm_weight else "") + ".", "",
              "| seed | test pixels inside a training patch | inside a validation patch | "
              "validation pixels inside a training patch |", "|---|---|---|---|"]
     for seed, leak in rows:
