@@ -322,16 +322,18 @@ def _train_seed(
     tic = time.perf_counter()
     probs, ids = predict_proba(model, batches(split.test, False, config.map_batch_size),
                                device=config.device, precision=precision)
-    scored = {"test": (probs, ids)}
+    spectra = scene.cube.reshape(-1, scene.n_bands)
+    parts = {} if svm is None else {"test": (ids, probs, svm.proba(spectra[ids], n_classes))}
     if svm is not None:
-        probs = svm.mix(probs, scene.cube.reshape(-1, scene.n_bands)[ids])
+        probs = svm.combine(*parts["test"][1:])
     test_seconds = time.perf_counter() - tic
     metrics = classification_metrics(labels[ids], probs.argmax(1), n_classes=n_classes)
     if svm is not None:
         if split.val.size:
-            scored["val"] = predict_proba(model, batches(split.val, False, config.map_batch_size),
-                                          device=config.device, precision=precision)
-        metrics["svm_mix"] = _mix_scores(svm, scene, scored)
+            cnn, val_ids = predict_proba(model, batches(split.val, False, config.map_batch_size),
+                                         device=config.device, precision=precision)
+            parts["val"] = (val_ids, cnn, svm.proba(spectra[val_ids], n_classes))
+        metrics["svm_mix"] = _mix_scores(svm, labels, parts)
     if run is not None:  # the map is only written, so only rank 0 draws it
         tic = time.perf_counter()
         label_map, map_proba = predict_map(model, cube, window=config.window,
@@ -364,16 +366,15 @@ def _train_seed(
     return unit.finish(metrics)
 
 
-def _mix_scores(svm: SVMMix, scene: Scene,
-                scored: dict[str, tuple[np.ndarray, np.ndarray]]) -> dict[str, Any]:
-    """OA of the CNN alone, the SVM alone and their mix on each set of ``scored``.
+def _mix_scores(svm: SVMMix, labels: np.ndarray,
+                parts: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]) -> dict[str, Any]:
+    """OA of the CNN alone, the SVM alone and their mix on each set of ``parts``.
 
-    ``scored`` maps a set name to the CNN's (probabilities, pixel ids) on it.
+    ``parts`` maps a set name to (pixel ids, the CNN's probabilities, the SVM's) on it;
+    ``labels`` is the flat label map.
     """
-    labels, spectra = scene.labels.ravel(), scene.cube.reshape(-1, scene.n_bands)
     out: dict[str, Any] = {"weight": svm.weight}
-    for name, (cnn, ids) in scored.items():
-        alone = svm.proba(spectra[ids], cnn.shape[1])
+    for name, (ids, cnn, alone) in parts.items():
         for part, proba in (("cnn", cnn), ("svm", alone), ("mixed", svm.combine(cnn, alone))):
             out[f"{name}_accuracy_{part}"] = float(np.mean(proba.argmax(1) == labels[ids]))
     return out
