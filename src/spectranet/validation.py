@@ -32,6 +32,12 @@ def check_fraction(name: str, value: Any) -> None:
         raise ConfigError(f"{name} must be a fraction in (0, 1), got {value!r}")
 
 
+def check_share(name: str, value: Any) -> None:
+    """``value`` must be a number in [0, 1], both ends included (e.g. a mixing weight)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        raise ConfigError(f"{name} must be a number in [0, 1], got {value!r}")
+
+
 def check_seeds(seeds: Any) -> None:
     """``seeds`` must be a non-empty list of distinct integers >= 0."""
     if not seeds or any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in seeds):

@@ -6,7 +6,13 @@ from dataclasses import dataclass, field
 
 from spectranet.config.checks import HSI_VALIDATIONS, STEM_INITS, STEM_MODELS, check_training
 from spectranet.errors import ConfigError
-from spectranet.validation import check_choice, check_fraction, check_positive, check_split_file
+from spectranet.validation import (
+    check_choice,
+    check_fraction,
+    check_positive,
+    check_share,
+    check_split_file,
+)
 
 __all__ = ["HSIConfig"]
 
@@ -39,9 +45,7 @@ def _recipe_extras(cfg: HSIConfig) -> None:
     check_positive("mixup", cfg.mixup, allow_zero=True)
     if isinstance(cfg.label_smoothing, bool) or not 0 <= cfg.label_smoothing < 1:
         raise ConfigError(f"label_smoothing must be in [0, 1), got {cfg.label_smoothing!r}")
-    if isinstance(cfg.svm_weight, bool) or not isinstance(cfg.svm_weight, (int, float)) \
-            or not 0 <= cfg.svm_weight <= 1:
-        raise ConfigError(f"svm_weight must be a number in [0, 1], got {cfg.svm_weight!r}")
+    check_share("svm_weight", cfg.svm_weight)
 
 
 @dataclass(frozen=True)

@@ -20,10 +20,11 @@ from spectranet.engine.identity import read_run
 from spectranet.engine.metrics import classification_metrics
 from spectranet.engine.run import SavedModel, rescore
 from spectranet.engine.runs import read_json
-from spectranet.errors import ConfigError, DataError, DataNotFoundError
+from spectranet.errors import DataError, DataNotFoundError
 from spectranet.hsi.inference import model_from_metadata, saved_proba
 from spectranet.hsi.pipeline import load_scene_of
-from spectranet.hsi.spectral_svm import fit_spectral_svm, spectral_svm_proba
+from spectranet.hsi.spectral_svm import SVMMix
+from spectranet.validation import check_share
 
 __all__ = ["score_ensemble", "ensemble"]
 
@@ -124,8 +125,7 @@ def ensemble(runs: str | Path | Sequence[str | Path], *, root: str | Path | None
     DataNotFoundError
         A run folder, a checkpoint or a seed's ``split.json`` is missing.
     """
-    if isinstance(svm_weight, bool) or not 0 <= svm_weight <= 1:
-        raise ConfigError(f"svm_weight must be a number in [0, 1], got {svm_weight!r}")
+    check_share("svm_weight", svm_weight)
     paths = [Path(runs)] if isinstance(runs, (str, Path)) else [Path(r) for r in runs]
     if not paths:
         raise DataError("ensemble needs at least one run folder, got none")
@@ -165,11 +165,11 @@ def ensemble(runs: str | Path | Sequence[str | Path], *, root: str | Path | None
                                 labels[reference[k]], n_classes=n_classes) for k in sets}
     mixed: dict[str, Any] = {}
     if svm_weight > 0:
-        svm = fit_spectral_svm(scene.cube, scene.labels, reference["train"])
+        svm = SVMMix.fit(scene.cube, scene.labels, reference["train"], weight=svm_weight)
         mixed = {"svm": {}, "mixed": {}}
         for k in sets:
-            p = spectral_svm_proba(svm, scene.cube, reference[k], n_classes)
-            mix = (1 - svm_weight) * scored[k]["probabilities"] + svm_weight * p
+            p = svm.proba(scene.cube.reshape(-1, scene.n_bands)[reference[k]], n_classes)
+            mix = svm.combine(scored[k]["probabilities"], p)
             for name, q in (("svm", p), ("mixed", mix)):
                 mixed[name][k] = classification_metrics(labels[reference[k]], q.argmax(1),
                                                         n_classes=n_classes)
