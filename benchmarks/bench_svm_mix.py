@@ -65,11 +65,12 @@ def main(argv: list[str] | None = None) -> None:
     seed_everything(0)
     model = build_model(config.model, **model_kwargs(config, scene.n_classes))
     start_model(config, model, reduced, split.train)
-    options = fit_options(config, model, scene.labels.ravel()[split.train], scene.n_classes)
     precision = resolve_precision(config.precision)
     batches = PatchBatches(PatchDataset(reduced, scene.labels, split.train, window=config.window),
                            config.batch_size, shuffle=True, seed=0,
                            transforms=training_transforms(config))
+    options = fit_options(config, model, scene.labels.ravel()[split.train], scene.n_classes,
+                          batches_per_epoch=len(batches))
     svm = SVMMix.fit(scene.cube, scene.labels, split.train, weight=config.svm_weight)
     h, w = scene.labels.shape
 

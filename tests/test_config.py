@@ -188,3 +188,22 @@ def test_spectral_shift_needs_bands_in_order():
         make_config("hsi", "standard", scene="indian_pines", spectral_shift=-1)
     config = make_config("hsi", "standard", scene="indian_pines", spectral_shift=2)
     assert config.spectral_shift == 2
+
+
+def test_steps_replace_epochs_and_an_epochs_override_replaces_a_presets_steps(monkeypatch):
+    from spectranet import config as config_module
+
+    real = config_module.load_preset
+
+    def with_steps(domain, name):
+        return real(domain, name) | {"steps": 700}
+
+    monkeypatch.setattr(config_module, "load_preset", with_steps)
+    assert make_config("hsi", "paper", scene="indian_pines").steps == 700
+    given = make_config("hsi", "paper", scene="indian_pines", epochs=3)
+    assert (given.steps, given.epochs) == (None, 3)
+    assert make_config("audio", "paper", steps=40).steps == 40
+    with pytest.raises(ConfigError, match="give epochs or steps, not both"):
+        make_config("audio", "paper", epochs=3, steps=40)
+    with pytest.raises(ConfigError, match="steps must be an integer > 0, got 0"):
+        make_config("hsi", "paper", scene="indian_pines", steps=0)

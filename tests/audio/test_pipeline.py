@@ -206,3 +206,14 @@ def test_standard_recipe_trains_on_cuda(subset, tmp_path, monkeypatch):
     assert metrics["clip_accuracy"] > 0.1  # 10 classes: above chance after 2 epochs
     again = pipeline.evaluate(tmp_path / "run", progress=False)  # loads the GPU checkpoint
     assert again["clip_accuracy"] == pytest.approx(metrics["clip_accuracy"])
+
+
+def test_steps_set_the_epochs_from_the_clips_per_epoch(subset, tmp_path_factory):
+    # one random window per clip: folds 1 and 2 train 180 clips, ceil(180 / 64) = 3 batches an
+    # epoch, so 7 steps need ceil(7 / 3) = 3 epochs (9 steps)
+    out, metrics, config = next(_trained(tmp_path_factory, "steps", "quick", dataset=str(subset),
+                                         steps=7, filters=[8, 8, 16, 16]))
+    rnd = json.loads((out / "fold_3" / "seed_0" / "metrics.json").read_text())
+    assert (config.steps, rnd["train_samples_per_epoch"]) == (7, 180)
+    assert (rnd["epochs"], rnd["steps"], len(rnd["history"])) == (3, 9, 3)
+    assert "batch 64, 7 optimisation steps (3 epochs)" in (out / "report.md").read_text()

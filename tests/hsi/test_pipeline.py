@@ -414,3 +414,17 @@ def test_unit_norm_reaches_evaluate_and_predict(tmp_path, user_scene):
     reducer = SpectralReducer.from_state(state["metadata"]["reducer"])
     np.testing.assert_allclose(z.reshape(reducer.transform(np.load(files["cube"])).shape),
                                reducer.transform(np.load(files["cube"])), atol=1e-5)
+
+
+def test_steps_train_a_ten_percent_share_as_many_batches_as_asked(tmp_path, data_root):
+    # Indian Pines' 16 classes hold 46, 1428, 830, 237, 483, 730, 28, 478, 20, 972, 2455, 593,
+    # 205, 1265, 386 and 93 pixels; 10 % of each, rounded: 5 + 143 + 83 + 24 + 48 + 73 + 3 + 48
+    # + 2 + 97 + 246 + 59 + 20 + 126 + 39 + 9 = 1025 training pixels, ceil(1025 / 256) = 5
+    # batches an epoch, so 12 steps need ceil(12 / 5) = 3 epochs (15 steps).
+    config = make_config("hsi", "quick", scene="indian_pines", train_per_class=0.1, steps=12,
+                         window=9, seeds=[0])
+    metrics = pipeline.train(config, tmp_path / "run", root=data_root, progress=False)
+    assert metrics["split_sizes"]["train"] == 1025
+    assert (metrics["epochs"], metrics["steps"], len(metrics["history"])) == (3, 15, 3)
+    assert json.loads((tmp_path / "run/config.json").read_text())["config"]["steps"] == 12
+    assert "12 optimisation steps (3 epochs)" in (tmp_path / "run/report.md").read_text()

@@ -100,7 +100,7 @@ def test_fit_options_carry_the_whole_training_recipe():
                          mixup=0.4, scheduler="cosine", class_weight="balanced", epochs=7,
                          lr=0.002, weight_decay=0.0005)
     model = nn.Linear(3, 2)
-    options = fit_options(config, model, np.array([0, 0, 0, 1]), 2)
+    options = fit_options(config, model, np.array([0, 0, 0, 1]), 2, batches_per_epoch=1)
     assert (options["epochs"], options["mixup"], options["keep"]) == (7, 0.4, "last")
     assert options["loss_fn"].label_smoothing == 0.1
     np.testing.assert_allclose(options["loss_fn"].weight.numpy(), [4 / 6, 4 / 2])

@@ -24,12 +24,12 @@ from spectranet.audio.features import clip_features, silent_windows
 from spectranet.audio.models import build_model
 from spectranet.audio.pipeline import default_cache, feature_settings, model_options, round_loaders
 from spectranet.audio.protocol import aggregate_clips
+from spectranet.audio.recipe import fit_options
 from spectranet.audio.scaling import Standardizer
 from spectranet.config import AudioConfig, make_config
 from spectranet.engine import training
 from spectranet.engine.batches import ArrayBatches
 from spectranet.engine.distributed import check_device
-from spectranet.engine.optim import make_loss, make_optimizer, make_scheduler
 from spectranet.engine.precision import resolve_precision
 from spectranet.engine.scoring import predict_proba
 from spectranet.errors import ConfigError, DataError
@@ -39,7 +39,7 @@ __all__ = ["SoundClassifier"]
 #: Constructor arguments that are :class:`~spectranet.config.AudioConfig` fields (None = preset).
 _OPTIONS = ("arch", "filters", "dropout", "n_fft", "hop_length", "n_mels", "frames", "overlap",
             "short_clip", "drop_silent", "aggregate", "optimizer", "lr", "momentum", "nesterov",
-            "batch_size", "epochs", "weight_decay", "batch_norm", "scheduler", "augment",
+            "batch_size", "epochs", "steps", "weight_decay", "batch_norm", "scheduler", "augment",
             "sampling", "val_windows", "mixup", "label_smoothing", "class_weight",
             "feature_cache", "jobs", "precision", "device")
 _EVAL_BATCH = 256  # windows per forward pass when scoring, as in the pipeline
@@ -76,6 +76,9 @@ class SoundClassifier(ClassifierMixin, BaseEstimator):
         ``"Cov1 + Cov2 + Cov3 + DilaCov1(2)"``, 41-frame windows, 50 % overlap, 64 mels).
     drop_silent, aggregate, optimizer, lr, momentum, nesterov, batch_size, epochs : optional
         Likewise (standard: True, "mean", "adamw", 0.003, 0, False, 64 windows, 50).
+    steps : int >= 1 or None, default None
+        Optimisation steps to train instead of ``epochs`` (see
+        :func:`~spectranet.engine.optim.training_epochs`); None keeps the preset's.
     weight_decay, batch_norm, scheduler, augment, sampling, val_windows, mixup : optional
         Likewise (standard: 0.01, True, "onecycle", False, "clips", "middle", 0.2).
     label_smoothing, class_weight, feature_cache, jobs, precision, device : optional
@@ -119,7 +122,7 @@ class SoundClassifier(ClassifierMixin, BaseEstimator):
         short_clip: str | None = None, drop_silent: bool | None = None,
         aggregate: str | None = None, optimizer: str | None = None, lr: float | None = None,
         momentum: float | None = None, nesterov: bool | None = None,
-        batch_size: int | None = None, epochs: int | None = None,
+        batch_size: int | None = None, epochs: int | None = None, steps: int | None = None,
         weight_decay: float | None = None, batch_norm: bool | None = None,
         scheduler: str | None = None, augment: bool | None = None,
         sampling: str | None = None, val_windows: str | None = None,
@@ -150,6 +153,7 @@ class SoundClassifier(ClassifierMixin, BaseEstimator):
         self.nesterov = nesterov
         self.batch_size = batch_size
         self.epochs = epochs
+        self.steps = steps
         self.weight_decay = weight_decay
         self.batch_norm = batch_norm
         self.scheduler = scheduler
@@ -293,16 +297,12 @@ def _train(windows: WindowTable, codes: np.ndarray, classes: np.ndarray, val: np
     scaler, loaders = round_loaders(windows.x, _clip_table(codes, classes), windows, split,
                                     config, seed)
     model = build_model(config.arch, n_classes, **model_options(config))
-    optimizer = make_optimizer(model.parameters(), name=config.optimizer, lr=config.lr,
-                               momentum=config.momentum, nesterov=config.nesterov,
-                               weight_decay=config.weight_decay)
     train_labels = loaders["train"].y[loaders["train"].indices]
     result = training.fit(
-        model, loaders["train"], loaders.get("val"), optimizer=optimizer, epochs=config.epochs,
-        scheduler=make_scheduler(optimizer, name=config.scheduler, epochs=config.epochs),
-        device=config.device, precision=precision, progress=verbose, desc="SoundClassifier",
-        mixup=config.mixup, loss_fn=make_loss(config.class_weight, train_labels, n_classes,
-                                              label_smoothing=config.label_smoothing),
+        model, loaders["train"], loaders.get("val"), device=config.device, precision=precision,
+        progress=verbose, desc="SoundClassifier",
+        **fit_options(config, model, train_labels, n_classes,
+                      batches_per_epoch=len(loaders["train"])),
     )
     return model, scaler, result
 

@@ -25,13 +25,13 @@ from spectranet.audio.features import FeatureSettings
 from spectranet.audio.inference import model_from_metadata
 from spectranet.audio.models import build_model, check_window_fits
 from spectranet.audio.protocol import aggregate_clips, fold_split, round_warnings
+from spectranet.audio.recipe import fit_options
 from spectranet.audio.scaling import Standardizer
 from spectranet.config import AudioConfig
 from spectranet.engine.batches import ArrayBatches
 from spectranet.engine.distributed import check_device
 from spectranet.engine.identity import read_run
 from spectranet.engine.metrics import classification_metrics, mean_std
-from spectranet.engine.optim import make_loss, make_optimizer, make_scheduler
 from spectranet.engine.plots import plot_confusion_matrix, plot_history
 from spectranet.engine.precision import resolve_precision
 from spectranet.engine.run import Run, SavedModel, rescore
@@ -265,23 +265,16 @@ def _train_round(clips: ClipTable, windows: WindowTable, config: AudioConfig, fo
     n_classes = len(clips.class_names)
     train_labels = loaders["train"].y[loaders["train"].indices]
     model = build_model(config.arch, n_classes, **model_options(config))
-    optimizer = make_optimizer(model.parameters(), name=config.optimizer, lr=config.lr,
-                               momentum=config.momentum, nesterov=config.nesterov,
-                               weight_decay=config.weight_decay)
+    options = fit_options(config, model, train_labels, n_classes,
+                          batches_per_epoch=len(loaders["train"]))
     metadata = {"domain": "audio", "arch": config.arch, "model_options": model_options(config),
                 "class_names": list(clips.class_names),
                 "class_ids": list(clips.class_ids), "features": windows.settings.to_dict(),
                 "standardizer": scaler.to_dict(), "aggregate": config.aggregate,
                 "precision": precision, "fold": fold, "seed": seed}
-    result = fit(model, loaders["train"], loaders.get("val"), optimizer=optimizer,
-                 epochs=config.epochs,
-                 scheduler=make_scheduler(optimizer, name=config.scheduler, epochs=config.epochs),
-                 checkpoint_path=unit.checkpoint,
+    result = fit(model, loaders["train"], loaders.get("val"), checkpoint_path=unit.checkpoint,
                  device=config.device, precision=precision, metadata=metadata,
-                 progress=progress, desc=f"fold {fold} seed {seed}",
-                 loss_fn=make_loss(config.class_weight, train_labels, n_classes,
-                                   label_smoothing=config.label_smoothing),
-                 mixup=config.mixup, log=unit.log)
+                 progress=progress, desc=f"fold {fold} seed {seed}", log=unit.log, **options)
     metrics = score(model, loaders["test"], clips, config.aggregate, precision, config.device)
     saved = {k: metrics.pop(k) for k in ("clip_true", "clip_pred", "clip_probs", "clip_ids")}
     if run is not None:
@@ -289,7 +282,8 @@ def _train_round(clips: ClipTable, windows: WindowTable, config: AudioConfig, fo
                         "curves")
         np.savez(unit.path / "predictions.npz", **saved)
     metrics |= {"fold": fold, "seed": seed, "train_seconds": result.train_seconds,
-                "best_epoch": result.best_epoch, "epochs": config.epochs,
+                "best_epoch": result.best_epoch, "epochs": options["epochs"],
+                "steps": options["epochs"] * len(loaders["train"]),
                 "val_accuracy": result.best_val_accuracy if "val" in loaders else None,
                 "history": result.history,
                 "train_windows": len(loaders["train"].indices),

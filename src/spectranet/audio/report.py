@@ -7,6 +7,7 @@ from typing import Any
 from spectranet.audio.datasets import ClipTable
 from spectranet.audio.extraction import WindowTable
 from spectranet.config import AudioConfig, describe_preset
+from spectranet.engine.optim import schedule_text
 
 __all__ = ["render"]
 
@@ -17,8 +18,10 @@ def _pct(value: float | None) -> str:
 
 def _protocol(config: AudioConfig) -> str:
     if config.validation == "none":
+        length = (f"{config.epochs} epochs" if config.steps is None
+                  else f"{config.steps} optimisation steps")
         return ("Protocol: test fold k, training = every other fold, no validation fold: a fixed "
-                f"schedule of {config.epochs} epochs, the last epoch's weights are tested; "
+                f"schedule of {length}, the last epoch's weights are tested; "
                 "normalisation statistics from the training folds only.")
     return ("Protocol: test fold k, validation fold = the previous fold present, training = the "
             "rest; normalisation statistics from the training folds only; checkpoint = best on "
@@ -60,7 +63,9 @@ def render(config: AudioConfig, clips: ClipTable, windows: WindowTable, precisio
         f"{config.optimizer} lr {config.lr}"
         + (f" momentum {config.momentum} nesterov {config.nesterov}" if config.optimizer == "sgd"
            else "")
-        + f", batch {config.batch_size}, {config.epochs} epochs, dropout {config.dropout}, "
+        + f", batch {config.batch_size}, "
+        f"{schedule_text(config.epochs, config.steps, [r['epochs'] for r in metrics['rounds']])}"
+        f", dropout {config.dropout}, "
         f"augmentation {'on' if config.augment else 'off'}, "
         + (f"weight decay {config.weight_decay}, " if config.weight_decay else "")
         + ("batch norm, " if config.batch_norm else "")

@@ -81,7 +81,11 @@ def audio_features(preset: str, folds: tuple[int, ...], skip_bad_files: bool, no
                                         '"piczak".'))
 @click.option("--filters", help=_p("filters", "Filters per convolution, comma-separated "
                                               "(- = 32,32,64,64, then 64)."))
-@click.option("--epochs", type=int, help=_p("epochs"))
+@click.option("--epochs", type=int, help=_p("epochs", "Training epochs (replaces a preset's "
+                                                    "--steps)."))
+@click.option("--steps", type=int, help=_p(
+    "steps", "Optimisation steps instead of epochs: each round trains ceil(steps / batches "
+    "per epoch) epochs, so a small training set trains as long as a large one."))
 @click.option("--batch-size", type=int, help=_p("batch_size"))
 @click.option("--lr", type=float, help=_p("lr", "Learning rate (the peak with onecycle)."))
 @click.option("--optimizer", type=click.Choice(OPTIMIZERS), help=_p("optimizer"))

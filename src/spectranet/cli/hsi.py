@@ -84,7 +84,11 @@ def hsi() -> None:
     "epoch and the last epoch is kept; none: they train too and the last epoch is kept (same "
     "test pixels)."))
 @click.option("--model", type=LazyChoice(_models), help=_p("model"))
-@click.option("--epochs", type=int, help=_p("epochs"))
+@click.option("--epochs", type=int, help=_p("epochs", "Training epochs (replaces a preset's "
+                                                    "--steps)."))
+@click.option("--steps", type=int, help=_p(
+    "steps", "Optimisation steps instead of epochs: each seed trains ceil(steps / batches "
+    "per epoch) epochs, so a small training set trains as long as a large one."))
 @click.option("--batch-size", type=int, help=_p("batch_size"))
 @click.option("--lr", type=float, help=_p("lr", "Learning rate."))
 @click.option("--dropout", type=float, help="Dropout rate (default: the model's own).")

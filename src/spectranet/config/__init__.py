@@ -61,6 +61,8 @@ def make_config(domain: str, preset: str | None = "paper", **overrides: Any) -> 
     """Build a validated configuration: a preset's settings, then ``overrides``.
 
     Overrides equal to ``None`` are ignored, so command-line options left unset keep the preset.
+    An ``epochs`` override replaces a preset's ``steps`` (the length is then counted in epochs);
+    ``epochs`` and ``steps`` together are refused.
 
     Parameters
     ----------
@@ -77,7 +79,13 @@ def make_config(domain: str, preset: str | None = "paper", **overrides: Any) -> 
     check_choice("domain", domain, tuple(_CLASSES))
     cls = _CLASSES[domain]
     settings = load_preset(domain, preset) if preset is not None else {}
-    settings.update({k: v for k, v in overrides.items() if v is not None})
+    given = {k: v for k, v in overrides.items() if v is not None}
+    if "epochs" in given and "steps" in given:
+        raise ConfigError(f"give epochs or steps, not both (got epochs {given['epochs']!r} and "
+                          f"steps {given['steps']!r})")
+    if "epochs" in given:
+        settings.pop("steps", None)
+    settings.update(given)
     settings["preset"] = preset
     return from_dict(cls, settings)
 

@@ -36,6 +36,11 @@ class AudioConfig:
         Clip score: mean of window probabilities or majority vote.
     optimizer, lr, momentum, nesterov, batch_size, epochs
         Paper: SGD with Nesterov momentum 0.9, 0.001, 32, 500.
+    steps : int >= 1, optional
+        Optimisation steps (batches) to train instead of ``epochs``: each round trains
+        ``ceil(steps / batches per epoch)`` epochs (see
+        :func:`spectranet.engine.optim.training_epochs`), so that a small training set trains
+        as long as a large one; default None, ``epochs`` as given (not in the paper).
     batch_norm : bool, default False
         Batch normalisation after each convolution (not in the paper).
     scheduler : {"none", "cosine", "onecycle"}, default "none"
@@ -89,6 +94,7 @@ class AudioConfig:
     nesterov: bool = True
     batch_size: int = 32
     epochs: int = 500
+    steps: int | None = None
     weight_decay: float = 0.0
     batch_norm: bool = False
     scheduler: str = "none"

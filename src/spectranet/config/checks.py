@@ -32,6 +32,8 @@ def check_training(cfg: HSIConfig | AudioConfig) -> None:
     check_positive("lr", cfg.lr)
     check_positive("batch_size", cfg.batch_size, integer=True)
     check_positive("epochs", cfg.epochs, integer=True)
+    if cfg.steps is not None:
+        check_positive("steps", cfg.steps, integer=True)
     check_choice("precision", cfg.precision, PRECISION_CHOICES)
     check_positive("weight_decay", cfg.weight_decay, allow_zero=True)
     check_choice("scheduler", cfg.scheduler, SCHEDULERS)

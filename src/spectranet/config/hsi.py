@@ -98,6 +98,11 @@ class HSIConfig:
         not give: our assumption). Only for models that have dropout.
     optimizer, lr, batch_size, epochs, weight_decay
         Paper: Adam, 0.001, 256, 50, 0.
+    steps : int >= 1, optional
+        Optimisation steps (batches) to train instead of ``epochs``: each seed trains
+        ``ceil(steps / batches per epoch)`` epochs (see
+        :func:`spectranet.engine.optim.training_epochs`), so that a small training share trains
+        as long as a large one; default None, ``epochs`` as given (not in the paper).
     scheduler : {"none", "cosine", "onecycle"}, default "none"
         Learning-rate schedule per epoch (see :func:`spectranet.engine.optim.make_scheduler`);
         the paper uses none.
@@ -168,6 +173,7 @@ class HSIConfig:
     lr: float = 0.001
     batch_size: int = 256
     epochs: int = 50
+    steps: int | None = None
     weight_decay: float = 0.0
     scheduler: str = "none"
     class_weight: str = "none"

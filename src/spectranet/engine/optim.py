@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -12,7 +12,8 @@ from torch import nn
 from spectranet.engine.options import CLASS_WEIGHTS, OPTIMIZERS, SCHEDULERS
 from spectranet.errors import ConfigError
 
-__all__ = ["CLASS_WEIGHTS", "make_loss", "make_optimizer", "make_scheduler"]
+__all__ = ["CLASS_WEIGHTS", "make_loss", "make_optimizer", "make_scheduler", "schedule_text",
+           "training_epochs"]
 
 
 def make_optimizer(
@@ -85,7 +86,51 @@ def make_scheduler(
     raise ConfigError(f"scheduler must be one of {', '.join(map(repr, SCHEDULERS))}, "
                       f"got {name!r}")
 
+def training_epochs(epochs: int, steps: int | None, batches_per_epoch: int) -> int:
+    """Epochs to train: ``epochs``, or as many as ``steps`` optimisation steps need.
 
+    A recipe that fixes ``steps`` trains a small training set as long as a large one: with
+    ``b`` batches per epoch it runs ``ceil(steps / b)`` epochs, so at least ``steps`` steps
+    (at most ``b - 1`` more). Epochs stay the unit of validation, checkpoints and schedules.
+
+    Parameters
+    ----------
+    epochs : int >= 1
+        Used when ``steps`` is None.
+    steps : int >= 1 or None
+        Optimisation steps (batches) the recipe fixes.
+    batches_per_epoch : int >= 1
+        Batches of one training epoch (``len(train_loader)``).
+
+    Examples
+    --------
+    >>> training_epochs(50, None, 21)
+    50
+    >>> training_epochs(50, 1050, 21), training_epochs(50, 1050, 4), training_epochs(50, 5, 8)
+    (50, 263, 1)
+    """
+    if isinstance(batches_per_epoch, bool) or not isinstance(batches_per_epoch, int) \
+            or batches_per_epoch < 1:
+        raise ConfigError(f"batches_per_epoch must be an integer >= 1, got {batches_per_epoch!r}")
+    if steps is None:
+        return epochs
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise ConfigError(f"steps must be an integer >= 1, got {steps!r}")
+    return -(-steps // batches_per_epoch)
+
+
+def schedule_text(epochs: int, steps: int | None, epochs_run: Sequence[int]) -> str:
+    """How long a run trained, for reports: ``"50 epochs"`` or steps with the epochs they took.
+
+    >>> schedule_text(50, None, [50, 50])
+    '50 epochs'
+    >>> schedule_text(50, 1050, [263, 270])
+    '1050 optimisation steps (263-270 epochs)'
+    """
+    if steps is None:
+        return f"{epochs} epochs"
+    low, high = min(epochs_run), max(epochs_run)
+    return f"{steps} optimisation steps ({low if low == high else f'{low}-{high}'} epochs)"
 
 
 def make_loss(

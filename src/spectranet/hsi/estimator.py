@@ -38,7 +38,7 @@ __all__ = ["HSIClassifier"]
 
 #: Constructor arguments that are :class:`~spectranet.config.HSIConfig` fields (None = preset).
 _OPTIONS = ("window", "components", "model", "dropout", "optimizer", "lr", "batch_size",
-            "epochs", "weight_decay", "scheduler", "class_weight", "precision", "device",
+            "epochs", "steps", "weight_decay", "scheduler", "class_weight", "precision", "device",
             "map_batch_size", "svm_weight")
 _IN_MEMORY = "<in-memory>"  # HSIConfig wants a data source; the estimator is given arrays
 
@@ -71,6 +71,10 @@ class HSIClassifier(ClassifierMixin, BaseEstimator):
         >= 3), ``components=20``, ``model="fast3dcnn"`` (needs window >= 9 and components >=
         15), ``dropout`` the model's, ``optimizer="adam"``, ``lr=0.001``, ``batch_size=256``
         patches, ``epochs=50``).
+    steps : int >= 1 or None, default None
+        Optimisation steps to train instead of ``epochs`` (see
+        :func:`~spectranet.engine.optim.training_epochs`); None keeps the preset's (paper:
+        none, ``epochs`` count).
     weight_decay, scheduler, class_weight, precision, device, map_batch_size : optional
         Likewise (paper: 0, "none", "none", "auto", "cpu", 1024 patches per forward pass at
         validation and prediction).
@@ -135,6 +139,7 @@ class HSIClassifier(ClassifierMixin, BaseEstimator):
         lr: float | None = None,
         batch_size: int | None = None,
         epochs: int | None = None,
+        steps: int | None = None,
         weight_decay: float | None = None,
         scheduler: str | None = None,
         class_weight: str | None = None,
@@ -156,6 +161,7 @@ class HSIClassifier(ClassifierMixin, BaseEstimator):
         self.lr = lr
         self.batch_size = batch_size
         self.epochs = epochs
+        self.steps = steps
         self.weight_decay = weight_decay
         self.scheduler = scheduler
         self.class_weight = class_weight
@@ -295,13 +301,15 @@ def _train(cube: np.ndarray, codes: np.ndarray, train: np.ndarray, val: np.ndarr
     reduced = reducer.transform(cube)
     start_model(config, model, reduced, train)
     patches = PatchDataset(reduced, codes, train, window=config.window)
+    train_batches = PatchBatches(patches, config.batch_size, shuffle=True, seed=seed,
+                                 transforms=training_transforms(config))
     result = training.fit(
         model,
-        PatchBatches(patches, config.batch_size, shuffle=True, seed=seed,
-                     transforms=training_transforms(config)),
+        train_batches,
         None if val is None else PatchBatches(patches.subset(val), config.map_batch_size),
         device=config.device, precision=precision, progress=verbose, desc="HSIClassifier",
-        **fit_options(config, model, codes.ravel()[train], n_classes),
+        **fit_options(config, model, codes.ravel()[train], n_classes,
+                      batches_per_epoch=len(train_batches)),
     )
     return model, reducer, result
 

@@ -306,9 +306,12 @@ def _train_seed(
         "seed": seed,
         "svm_mix": None if svm is None else svm.to_state(),
     }
+    train_batches = batches(split.train, True, config.batch_size)
+    options = fit_options(config, model, labels[split.train], n_classes,
+                          batches_per_epoch=len(train_batches))
     result = fit(
         model,
-        batches(split.train, True, config.batch_size),
+        train_batches,
         batches(split.val, False, config.map_batch_size) if split.val.size else None,
         checkpoint_path=unit.checkpoint,
         device=config.device,
@@ -317,7 +320,7 @@ def _train_seed(
         progress=progress,
         desc=f"seed {seed}",
         log=unit.log,
-        **fit_options(config, model, labels[split.train], n_classes),
+        **options,
     )
     tic = time.perf_counter()
     probs, ids = predict_proba(model, batches(split.test, False, config.map_batch_size),
@@ -352,7 +355,8 @@ def _train_seed(
         "train_seconds": result.train_seconds,
         "test_seconds": test_seconds,
         "best_epoch": result.best_epoch,
-        "epochs": config.epochs,
+        "epochs": options["epochs"],
+        "steps": options["epochs"] * len(train_batches),
         "parameters": metadata["parameters"],
         "split_sizes": {k: int(len(getattr(split, k))) for k in ("train", "val", "test")},
         "class_counts": {k: np.bincount(labels[getattr(split, k)], minlength=n_classes).tolist()

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from spectranet.config import HSIConfig
+from spectranet.engine.optim import schedule_text
 from spectranet.hsi import paper_tables
 from spectranet.hsi.datasets import Scene
 
@@ -52,7 +53,8 @@ def render(
         "",
         f"Window {config.window} x {config.window} x {config.components}, protocol "
         f"`{'split file' if config.split_file else config.protocol}`, "
-        f"preset `{config.preset}`, {config.epochs} epochs, "
+        f"preset `{config.preset}`, "
+        f"{schedule_text(config.epochs, config.steps, [r['epochs'] for r in per_seed])}, "
         f"{config.optimizer} lr {config.lr}"
         + (f" ({config.scheduler} schedule)" if config.scheduler != "none" else "")
         + f", batch {config.batch_size}, "
@@ -165,8 +167,9 @@ def _paper_section(scene: str, config: HSIConfig, per_seed: list[dict[str, Any]]
     lines = ["## Ahmad (2020), as printed", "",
              f"{paper_tables.CITATION}; its tables' numbers (%) beside this run's.", "",
              "| source | OA | AA | kappa x 100 |", "|---|---|---|---|",
-             f"| this run ({window} x {window}, protocol `{config.protocol}`, {config.epochs} "
-             f"epochs) | " + " | ".join(ours) + " |"]
+             f"| this run ({window} x {window}, protocol `{config.protocol}`, "
+             f"{schedule_text(config.epochs, config.steps, [r['epochs'] for r in per_seed])}) | "
+             + " | ".join(ours) + " |"]
     if table3 is not None:
         lines.append(f"| Table III, {labels['III']}, {window} x {window} row | "
                      + " | ".join(f"{v:.2f}" for v in table3) + " |")
@@ -227,11 +230,12 @@ def _protocol_text(config: HSIConfig, first: dict[str, Any]) -> str:
         text += (f" Every seed uses the split drawn with split seed {config.split_seed}; the "
                  "seed only sets the model's initialisation and the batch order.")
     if config.validation == "monitor":
-        text += (f" Validation: scored every epoch, the last of {config.epochs} epochs kept (no "
-                 "early stopping).")
+        last = "the last epoch" if config.steps else f"the last of {config.epochs} epochs"
+        text += f" Validation: scored every epoch, {last} kept (no early stopping)."
     if config.validation == "none":
         text += (f" Validation: none. The validation pixels of this split trained too "
-                 f"({config.epochs} epochs, the last kept); the test pixels are the split's own.")
+                 f"({schedule_text(config.epochs, config.steps, [first['epochs']])}, the last "
+                 "kept); the test pixels are the split's own.")
     return text
 
 
