@@ -29,8 +29,8 @@ from spectranet.engine.metrics import classification_metrics, mean_std
 from spectranet.engine.run import Run
 from spectranet.errors import ConfigError, DataError
 
-__all__ = ["BaselineConfig", "CLASSIFIERS", "cross_validate", "data_fingerprint", "mfcc_features",
-           "mfcc_baseline", "train"]
+__all__ = ["BaselineConfig", "CLASSIFIERS", "cross_validate", "data_fingerprint", "make_classifier",
+           "mfcc_features", "mfcc_baseline", "train"]
 
 #: Classifier names and what each is.
 CLASSIFIERS = {
@@ -139,7 +139,23 @@ def mfcc_features(clips: ClipTable, *, sr: int = 22050, n_mfcc: int = 25, n_mels
     return np.stack(rows) if rows else np.zeros((0, 11 * n_mfcc))
 
 
-def _make_classifier(classifier: str, seed: int, c: float = 10.0) -> Any:
+def make_classifier(classifier: str, seed: int, c: float = 10.0) -> Any:
+    """The unfitted baseline classifier: standardisation, then the SVM or the random forest.
+
+    Parameters
+    ----------
+    classifier : {"svm", "rf"}
+        ``"svm"``: RBF SVC with regularisation ``c`` (no probabilities); ``"rf"``: 500 trees,
+        ``sqrt(features)`` per split, one process.
+    seed : int >= 0
+        ``random_state`` of the classifier.
+    c : float > 0, default 10
+        The SVM's C (unused by the forest).
+
+    Returns
+    -------
+    sklearn.pipeline.Pipeline
+    """
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
@@ -199,7 +215,7 @@ def mfcc_baseline(clips: ClipTable, *, test_fold: int,
     candidates = _SVM_C if classifier == "svm" and va.size else (None,)
     best: tuple[float, Any, dict[str, Any]] | None = None
     for c in candidates:
-        model = _make_classifier(classifier, seed, **({"c": c} if c is not None else {}))
+        model = make_classifier(classifier, seed, **({"c": c} if c is not None else {}))
         model.fit(x[tr], y[tr])
         val_acc = float(np.mean(model.predict(x[va]) == y[va])) if va.size else None
         if best is None or val_acc > best[0]:
