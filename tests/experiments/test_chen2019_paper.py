@@ -5,6 +5,7 @@ Experiments 1-3, Table 4 and Section 4.4 for the comparison.
 """
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -39,6 +40,33 @@ def test_table4_rows_as_printed():
     ]
 
 
+def test_paper_recipe_as_printed():
+    # Section 4.2: "mini-batch stochastic gradient descent (SGD) ... (batch size is 32). Each
+    # layer of Nesterov momentum is 0.9 ..., the learning rate is 0.001. The training process
+    # was stopped after 500 epochs."; Section 4.1: 50% overlapping segments of 41 frames, 8732
+    # excerpts, 50% dropout before the softmax; batch normalisation is never mentioned.
+    for needle in ("SGD with Nesterov momentum 0.9", "learning rate 0.001", "batch 32",
+                   "500 epochs", "every 41-frame segment (50% overlap)", "50% dropout",
+                   "no batch normalisation", "8732 clips"):
+        assert needle in chen2019.PAPER_RECIPE, needle
+    assert chen2019.recipe_note("standard").startswith("The paper's percentages come from its "
+                                                       "own recipe (Sections 4.1-4.2)")
+    assert "ours: the `standard` recipe (batch normalisation, AdamW" in chen2019.recipe_note(
+        "standard")
+    with pytest.raises(KeyError):
+        chen2019.recipe_note("huge")
+
+
+@pytest.mark.parametrize("name, quote", [("exp1", '"77% versus 75%"'), ("exp2", '"about 75%"'),
+                                         ("exp3", '"from about 77% to less than 75%"'),
+                                         ("table4", "The paper's Table 4 gives 78%")])
+def test_committed_reports_name_the_papers_recipe_beside_its_quotes(name, quote):
+    report = Path(__file__).parents[2] / "docs" / "results" / f"chen2019_{name}" / "report.md"
+    line = next(line for line in report.read_text().splitlines() if quote in line)
+    assert "SGD with Nesterov momentum 0.9" in line and "500 epochs" in line
+    assert "ours: the `standard` recipe" in line
+
+
 def test_no_unconfirmed_wording_left():
     text = json.dumps(chen2019.PAPER_CLAIMS) + chen2019._TABLE4_NOTE
     text += " ".join(chen2019._OPEN_CHOICES)
@@ -65,6 +93,8 @@ def test_table4_report_shows_the_papers_rows_beside_ours(table4_text):
     # our own table carries the matching paper cell
     assert "| 78%, Dilated convolution (ours) |" in text and "| 68%, Baseline system [37] |" in text
     assert "78.3" not in text and "73.7 (" not in text
+    assert ("Its other rows are cited from their authors' papers; its 78% for its dilated model "
+            "comes from its own recipe (Sections 4.1-4.2): mini-batch SGD") in text
 
 
 def _open_choices_ok(text: str) -> None:
@@ -92,3 +122,5 @@ def test_experiment_reports_quote_the_paper(tmp_path, fake_runners, name, quote)
         assert word not in text
     if name == "exp1":
         assert "| dilated | 77 |" in text and "| max-pooling | 75 |" in text
+    claim = next(line for line in text.splitlines() if f'"{quote}"' in line)
+    assert chen2019.recipe_note("quick") in claim  # the paper's recipe beside its quote
