@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from spectranet.errors import ConfigError
@@ -18,10 +19,14 @@ def check_choice(name: str, value: Any, choices: tuple[Any, ...]) -> None:
 
 def check_positive(name: str, value: Any, *, integer: bool = False,
                    allow_zero: bool = False) -> None:
-    """``value`` must be a number (an int with ``integer``) > 0, or >= 0 with ``allow_zero``."""
+    """``value`` must be a finite number (an int with ``integer``) > 0, or >= 0 with ``allow_zero``.
+
+    NaN and infinity are refused: ``--lr nan`` would train on NaN weights without a word.
+    """
     kind = int if integer else (int, float)
     bad = isinstance(value, bool) or not isinstance(value, kind)
-    if bad or value < 0 or (value == 0 and not allow_zero):
+    if (bad or (isinstance(value, float) and not math.isfinite(value)) or value < 0
+            or (value == 0 and not allow_zero)):
         what = "an integer" if integer else "a number"
         raise ConfigError(f"{name} must be {what} {'>= 0' if allow_zero else '> 0'}, got {value!r}")
 

@@ -4,7 +4,8 @@ A registry of frozen :class:`~spectranet.audio.registry.AudioDatasetInfo` record
 (:mod:`spectranet.audio.registry`) describes each public layout (folder,
 metadata CSV and its columns, audio folder, official URL, class names); one generic CSV reader
 serves them all and a user folder (audio files plus a CSV with columns ``file``, ``label`` and
-optional ``fold``). Datasets here read and describe clips; they never split, shuffle or normalise.
+optional ``fold`` and ``group``, the source recording). Datasets here read and describe clips;
+they never split, shuffle or normalise.
 
 Audio files are matched by *stem* in any format soundfile reads: the shared UrbanSound8K copy
 stores ``<stem>.flac`` although its CSV names ``<stem>.wav``.
@@ -13,10 +14,12 @@ stores ``<stem>.flac`` although its CSV names ``<stem>.wav``.
 from __future__ import annotations
 
 import csv
+import io
 import os
+import posixpath
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 from typing import Any, Literal
 
 import numpy as np
@@ -47,6 +50,9 @@ class ClipRecord:
         Index of the clip in its :class:`ClipTable`; windows carry it as their ``id``.
     name : str
         File name as written in the metadata (e.g. ``100652-3-0-0.wav``).
+    group : str or None, default None
+        Source recording (UrbanSound8K ``fsID``, ESC-50 ``src_file``, a user CSV's ``group``);
+        None when the metadata has none.
     """
 
     path: Path
@@ -54,6 +60,7 @@ class ClipRecord:
     fold: int | None
     clip_id: int
     name: str
+    group: str | None = None
 
 
 @dataclass(frozen=True)
@@ -107,6 +114,17 @@ class ClipTable:
     def folds(self) -> np.ndarray:
         """Fold of each clip, shape (n_clips,), int64; -1 where the layout has no folds."""
         return np.array([-1 if r.fold is None else r.fold for r in self.records], dtype=np.int64)
+
+    @property
+    def groups(self) -> np.ndarray:
+        """Source recording of each clip as a code, shape (n_clips,), int64.
+
+        Clips sharing ``ClipRecord.group`` share a code; a clip without one is its own group.
+        """
+        named = {g: k for k, g in enumerate(sorted({r.group for r in self.records
+                                                     if r.group is not None}))}
+        return np.array([len(named) + r.clip_id if r.group is None else named[r.group]
+                         for r in self.records], dtype=np.int64)
 
     @property
     def folds_present(self) -> list[int]:
@@ -172,13 +190,34 @@ class _StemIndex:
 def _read_csv(path: Path, required: Sequence[str]) -> list[dict[str, str]]:
     if not path.is_file():
         raise DataNotFoundError(f"metadata file not found: {path}")
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        reader = csv.DictReader(fh)
+    raw = path.read_bytes()
+    if b"\0" in raw:
+        raise DataError(f"{path}: not a text CSV (it holds NUL bytes at offset "
+                        f"{raw.index(0)}); expected UTF-8 text")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = raw[:err.start].count(b"\n") + 1
+        raise DataError(f"{path} line {line}: not UTF-8 text (byte 0x{raw[err.start]:02x} at "
+                        f"offset {err.start}); save the CSV as UTF-8") from None
+    try:
+        reader = csv.DictReader(io.StringIO(text, newline=""))
         columns = [c.strip() for c in reader.fieldnames or []]
         missing = [c for c in required if c not in columns]
         if missing:
             raise DataError(f"{path}: expected columns {list(required)}, missing {missing}")
         return [{k.strip(): (v or "").strip() for k, v in row.items() if k} for row in reader]
+    except csv.Error as err:
+        raise DataError(f"{path} line {reader.line_num}: not a readable CSV ({err})") from None
+
+
+def _check_inside(name: str, meta: Path, line: int, folder: Path) -> None:
+    """Refuse a metadata file name that leaves the dataset folder (checked before any read)."""
+    posix = name.replace("\\", "/")
+    if (posixpath.isabs(posix) or PureWindowsPath(name).drive
+            or posixpath.normpath(posix).split("/")[0] == ".."):
+        raise DataError(f"{meta} line {line}: file {name!r} is outside the dataset folder "
+                        f"{folder}; give a path relative to it, without '..' leaving it")
 
 
 def _to_int(value: str, path: Path, line: int, column: str) -> int:
@@ -204,13 +243,14 @@ def _dataset_folder(info: AudioDatasetInfo, root: str | os.PathLike[str] | None)
     )
 
 
-def _collect(
-    rows: list[tuple[str, int, int | None, Callable[[], Path]]],
-    on_error: OnError,
-) -> tuple[list[ClipRecord], list[tuple[str, str]]]:
+_Row = tuple[str, int, int | None, Callable[[], Path], str | None]  # name, label, fold, file, group
+
+
+def _collect(rows: list[_Row], on_error: OnError
+             ) -> tuple[list[ClipRecord], list[tuple[str, str]]]:
     records: list[ClipRecord] = []
     skipped: list[tuple[str, str]] = []
-    for name, label, fold, resolve in rows:
+    for name, label, fold, resolve, group in rows:
         try:
             path = resolve()
         except (DataError, DataNotFoundError) as err:
@@ -218,7 +258,7 @@ def _collect(
                 raise
             skipped.append((name, str(err)))
             continue
-        records.append(ClipRecord(path, label, fold, len(records), name))
+        records.append(ClipRecord(path, label, fold, len(records), name, group))
     return records, skipped
 
 
@@ -239,10 +279,10 @@ def _load_registered(
     folder = _dataset_folder(info, root)
     meta = folder / info.metadata
     columns = [info.file_column, info.fold_column, info.label_column, info.class_column]
-    table = _read_csv(meta, columns + ([info.subset_column] if info.subset_column else []))
+    table = _read_csv(meta, columns + [c for c in (info.subset_column, info.group_column) if c])
     position = {cid: k for k, cid in enumerate(info.class_ids)}
     index = _StemIndex()
-    rows: list[tuple[str, int, int | None, Callable[[], Path]]] = []
+    rows: list[_Row] = []
     present: set[int] = set()
     for line, row in enumerate(table, start=2):
         if info.subset_column and row[info.subset_column].lower() not in ("true", "1"):
@@ -263,7 +303,9 @@ def _load_registered(
             continue
         name = row[info.file_column]
         audio = folder / info.audio_dir.format(fold=fold)
-        rows.append((name, label, fold, lambda a=audio, n=name: index.resolve(a, n)))
+        _check_inside(name, meta, line, audio)
+        rows.append((name, label, fold, lambda a=audio, n=name: index.resolve(a, n),
+                     (row[info.group_column] or None) if info.group_column else None))
     _check_folds(folds, sorted(present), str(meta))
     records, skipped = _collect(rows, on_error)
     return ClipTable(tuple(records), info.class_names, info.class_ids, info.name, tuple(skipped))
@@ -300,12 +342,13 @@ def _load_user(path: Path, folds: Sequence[int] | None, on_error: OnError) -> Cl
         class_ids = tuple(range(len(class_names)))
         to_label = {name: k for k, name in enumerate(class_names)}
     index = _StemIndex()
-    rows: list[tuple[str, int, int | None, Callable[[], Path]]] = []
+    rows: list[_Row] = []
     present: set[int] = set()
     first: dict[str, tuple[int, str, str | None]] = {}
     for line, row in enumerate(table, start=2):
         if not row["file"] or not row["label"]:
             raise DataError(f"{meta} line {line}: expected non-empty file and label, got {row}")
+        _check_inside(row["file"], meta, line, folder)
         key = Path(row["file"].strip()).as_posix()
         if key in first:  # one recording on two rows: two folds or two labels leak
             line0, label0, fold0 = first[key]
@@ -320,7 +363,8 @@ def _load_user(path: Path, folds: Sequence[int] | None, on_error: OnError) -> Cl
             if folds is not None and fold not in folds:
                 continue
         name = row["file"]
-        rows.append((name, to_label[row["label"]], fold, lambda n=name: index.resolve(folder, n)))
+        rows.append((name, to_label[row["label"]], fold, lambda n=name: index.resolve(folder, n),
+                     row.get("group") or None))
     _check_folds(folds, sorted(present), str(meta))
     records, skipped = _collect(rows, on_error)
     seen: dict[Path, str] = {}
@@ -347,8 +391,8 @@ def load_clips(
     dataset_or_dir : str or path
         A registered name (see :func:`list_datasets`) or a user folder holding audio files and
         ``labels.csv`` (or its only ``.csv``) with columns ``file``, ``label`` and optional
-        ``fold``; a CSV path works too. User labels map to 0..K-1 in sorted order (numeric
-        when every label is an integer).
+        ``fold`` and ``group`` (source recording); a CSV path works too. User labels map to
+        0..K-1 in sorted order (numeric when every label is an integer).
     root : path, optional
         Data root (default ``$SPECTRANET_DATA``, else ``~/.cache/spectranet``); the dataset is
         looked for in ``root/audio/<folder>``, or ``root`` itself when it holds the metadata.

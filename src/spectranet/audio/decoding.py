@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,9 @@ import soundfile as sf
 
 from spectranet.errors import ConfigError, DataError, DataNotFoundError
 
-__all__ = ["decode_audio", "load_audio", "resample_audio"]
+_BYTESIO = re.compile(r"<_io\.BytesIO object at 0x[0-9a-fA-F]+>")
+
+__all__ = ["decode_audio", "load_audio", "resample_audio", "check_wav_length"]
 
 
 def decode_audio(
@@ -45,10 +48,18 @@ def decode_audio(
         raise ConfigError(f"sr must be a positive integer (Hz) or None, got {sr!r}")
     if len(data) == 0:
         raise DataError(f"{name}: expected audio, got an empty file (0 bytes)")
+    check_wav_length(data, name=name)
     try:
-        y, file_sr = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
+        with sf.SoundFile(io.BytesIO(data)) as fh:
+            declared, file_sr = fh.frames, fh.samplerate
+            y = fh.read(dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as err:
-        raise DataError(f"{name}: cannot decode audio ({err})") from None
+        # libsndfile names the stream it read ("<_io.BytesIO object at 0x...>"), not the file
+        reason = getattr(err, "error_string", None) or _BYTESIO.sub("the data", str(err))
+        raise DataError(f"{name}: cannot decode audio ({reason})") from None
+    if 0 < y.shape[0] < declared:
+        raise DataError(f"{name}: cut short: {y.shape[0]} of the {declared} samples per "
+                        "channel its header declares could be read")
     if y.shape[0] == 0:
         raise DataError(f"{name}: expected at least one sample, got 0")
     if not np.isfinite(y).all():
@@ -57,6 +68,39 @@ def decode_audio(
     if sr is not None and sr != file_sr:
         out = resample_audio(out, orig_sr=file_sr, sr=sr)
     return np.ascontiguousarray(out, dtype=np.float32)
+
+
+def check_wav_length(data: bytes, *, name: str = "<bytes>") -> None:
+    """Refuse a RIFF/WAVE file whose ``data`` chunk is shorter than its header declares.
+
+    libsndfile reads such a file without complaint and returns the samples present, so a clip
+    cut in half (an interrupted copy) would be used as if whole. Other formats, RF64 and
+    streamed WAV (a declared size of 0 or 0xFFFFFFFF) are not checked here.
+
+    Parameters
+    ----------
+    data : bytes
+        The file's content.
+    name : str
+        File name used in the message.
+
+    Raises
+    ------
+    DataError
+        The ``data`` chunk declares more bytes than the file holds.
+    """
+    if data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+        return
+    pos = 12
+    while pos + 8 <= len(data):
+        size = int.from_bytes(data[pos + 4:pos + 8], "little")
+        if data[pos:pos + 4] == b"data":
+            present = len(data) - pos - 8
+            if size not in (0, 0xFFFFFFFF) and present < size:
+                raise DataError(f"{name}: cut short: its header declares {size} bytes of "
+                                f"samples, {present} are present")
+            return
+        pos += 8 + size + (size & 1)  # chunks are padded to an even size
 
 
 def resample_audio(y: np.ndarray, *, orig_sr: int, sr: int) -> np.ndarray:

@@ -21,7 +21,7 @@ from threadpoolctl import threadpool_limits
 
 from spectranet.audio.cache import CachedWindows, FeatureCache
 from spectranet.audio.datasets import ClipRecord, ClipTable
-from spectranet.audio.decoding import decode_audio
+from spectranet.audio.decoding import check_wav_length, decode_audio
 from spectranet.audio.features import FeatureSettings, clip_features, silent_windows
 from spectranet.engine.workers import exit_with_parent
 from spectranet.errors import ConfigError, DataError, DataNotFoundError
@@ -96,6 +96,7 @@ def _clip_job(
         if not path.is_file():
             raise DataNotFoundError(f"audio file not found: {path}")
         data = path.read_bytes()
+        check_wav_length(data, name=str(path))  # a cut file may have been cached before
         cache = FeatureCache(cache_folder) if cache_folder else None
         digest = hashlib.sha256(data).hexdigest()
         if cache is not None and (hit := cache.load(settings, digest)) is not None:

@@ -34,6 +34,7 @@ __all__ = [
 ]
 
 PathLike = str | os.PathLike[str]
+_MAX_ID = int(np.iinfo(np.int32).max)
 
 
 @dataclass(frozen=True, eq=False)
@@ -115,6 +116,9 @@ def read_labels(
     if ids[0] < 0:
         raise DataError(f"{path}: label map has {np.count_nonzero(gt < 0)} negative values "
                         f"(min {ids[0]}); labels must be >= 0 with 0 = unlabelled")
+    if ids[-1] > _MAX_ID:  # split files and maps store ids as int32
+        raise DataError(f"{path}: label id {int(ids[-1])} is too large; ids must be at most "
+                        f"{_MAX_ID} (int32)")
     present = [int(i) for i in ids if i > 0]
     if not present:
         raise DataError(f"{path}: no labelled pixel (every label is 0 = unlabelled)")

@@ -7,6 +7,7 @@ registered scenes and a user's own files alike. :func:`list_arrays` names the ar
 
 from __future__ import annotations
 
+import math
 import os
 import struct
 import tokenize
@@ -14,6 +15,7 @@ import zipfile
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -71,12 +73,21 @@ def read_array(
         return _read_mat(path, variable, ndim)
     if suffix == ".npy":
         try:
+            with path.open("rb") as fh:
+                _check_npy_header(fh, path.stat().st_size, str(path))
             return np.load(path, allow_pickle=False)
+        except SpectranetError:
+            raise
         except _DAMAGED as exc:  # a damaged header fails in the parser, a short body in read
             raise DataError(f"{path}: not a readable .npy array ({type(exc).__name__}: "
                             f"{str(exc)[:120]})") from None
     if suffix == ".npz":
         try:
+            with zipfile.ZipFile(path) as archive:
+                for info in archive.infolist():
+                    if info.filename.endswith(".npy"):
+                        with archive.open(info) as fh:
+                            _check_npy_header(fh, info.file_size, f"{path} ({info.filename})")
             with np.load(path, allow_pickle=False) as archive:
                 shapes = {key: archive[key].shape for key in archive.files}
                 return archive[_choose(path, shapes, variable, ndim)]
@@ -98,6 +109,31 @@ def read_array(
         return _read_envi(header, path)
     raise DataError(f"{path}: unknown file type {suffix!r}; supported: .mat (v5, v7.3), .npy, "
                     ".npz, ENVI (.hdr + binary), .tif")
+
+
+def _check_npy_header(fh: Any, size: int, where: str) -> None:
+    """Refuse a ``.npy`` stream whose header declares more bytes than ``size`` holds.
+
+    NumPy allocates the declared array before reading it, so a header declaring terabytes
+    would end in a memory error instead of a refusal; here the header alone is read.
+
+    Raises
+    ------
+    DataError
+        The declared shape and dtype need more bytes than the file (or archive member) has.
+    ValueError
+        Not a ``.npy`` header (NumPy's own error, turned into a DataError by the caller).
+    """
+    version = np.lib.format.read_magic(fh)
+    read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                   else np.lib.format.read_array_header_2_0)
+    shape, _, dtype = read_header(fh)
+    needed = math.prod(shape) * dtype.itemsize
+    present = size - fh.tell()
+    if needed > present:
+        raise DataError(f"{where}: the .npy header declares shape {tuple(shape)} of {dtype} "
+                        f"({needed:,} bytes) but {max(present, 0):,} bytes follow it; a damaged "
+                        "or forged file")
 
 
 def list_arrays(path: PathLike) -> dict[str, tuple[int, ...]]:
