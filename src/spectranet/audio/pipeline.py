@@ -27,7 +27,7 @@ from spectranet.audio.models import build_model, check_window_fits
 from spectranet.audio.protocol import aggregate_clips, fold_split, round_warnings
 from spectranet.audio.recipe import fit_options
 from spectranet.audio.scaling import Standardizer
-from spectranet.config import AudioConfig
+from spectranet.config import AudioConfig, from_dict
 from spectranet.engine.batches import ArrayBatches
 from spectranet.engine.distributed import check_device
 from spectranet.engine.identity import read_run
@@ -313,7 +313,8 @@ def evaluate(run: str | Path, *, root: str | Path | None = None,
              progress: bool = True) -> dict[str, Any]:
     """Re-score every round of a finished run from its checkpoint on its test fold."""
     run = Path(run)
-    config = AudioConfig(**read_run(run, expect="audio")[0]["config"])
+    config = from_dict(AudioConfig, read_run(run, expect="audio")[0]["config"],
+                       where=str(Path(run) / "config.json"))
     clips, windows = prepare(config, root=root, progress=progress)
 
     def score_round(saved: SavedModel) -> dict[str, Any]:

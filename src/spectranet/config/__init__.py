@@ -90,13 +90,28 @@ def make_config(domain: str, preset: str | None = "paper", **overrides: Any) -> 
     return from_dict(cls, settings)
 
 
-def from_dict(cls: type[_C], data: dict[str, Any]) -> _C:
-    """Build ``cls`` from a dict, rejecting unknown keys with the list of valid ones."""
+def from_dict(cls: type[_C], data: dict[str, Any], *, where: str | None = None) -> _C:
+    """Build ``cls`` from a dict, rejecting unknown keys with the list of valid ones.
+
+    ``where`` (e.g. a run's ``config.json``) prefixes every error, and a ``data`` that is not
+    a dict of values the configuration accepts is a :class:`ConfigError` too.
+    """
+    prefix = f"{where}: " if where else ""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{prefix}expected a configuration object, got {type(data).__name__}")
     valid = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - valid)
     if unknown:
         raise ConfigError(
-            f"unknown option(s) {', '.join(unknown)}; valid: {', '.join(sorted(valid))}"
+            f"{prefix}unknown option(s) {', '.join(map(str, unknown))}; "
+            f"valid: {', '.join(sorted(valid))}"
         )
     values = {k: list(v) if isinstance(v, tuple) else v for k, v in data.items()}
-    return cls(**values)
+    try:
+        return cls(**values)
+    except ConfigError as exc:
+        if where is None:
+            raise
+        raise ConfigError(f"{prefix}{exc}") from None
+    except TypeError as exc:  # a value of the wrong type met a comparison in a check
+        raise ConfigError(f"{prefix}a value of the wrong type ({exc})") from None

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from spectranet.config import HSIConfig
+from spectranet.config import HSIConfig, from_dict
 from spectranet.engine.identity import read_run
 from spectranet.engine.metrics import classification_metrics
 from spectranet.engine.run import SavedModel, rescore
@@ -133,7 +133,7 @@ def ensemble(runs: str | Path | Sequence[str | Path], *, root: str | Path | None
     prints = {s["data_fingerprint"] for s in stored}
     if len(prints) > 1:
         raise DataError(f"{', '.join(map(str, paths))}: the runs were trained on different data")
-    config = HSIConfig(**stored[0]["config"])
+    config = from_dict(HSIConfig, stored[0]["config"], where=str(paths[0] / "config.json"))
     scene = load_scene_of(config, root)
     labels = scene.labels.ravel()
     reference: dict[str, np.ndarray] = {}

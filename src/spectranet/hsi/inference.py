@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from spectranet.config import HSIConfig
+from spectranet.config import HSIConfig, from_dict
 from spectranet.engine.distributed import check_device
 from spectranet.engine.identity import read_run
 from spectranet.engine.metrics import classification_metrics
@@ -114,7 +114,8 @@ def evaluate(run: str | Path, *, root: str | Path | None = None,
         A seed of the run's configuration has no checkpoint or no ``split.json``.
     """
     run = Path(run)
-    config = HSIConfig(**read_run(run, expect="hsi")[0]["config"])
+    config = from_dict(HSIConfig, read_run(run, expect="hsi")[0]["config"],
+                       where=str(Path(run) / "config.json"))
     scene = load_scene_of(config, root)
     labels = scene.labels.ravel()
 
