@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from spectranet.audio import ufl_baseline
 from spectranet.audio.datasets import ClipTable, load_clips
 from spectranet.audio.decoding import load_audio
 from spectranet.audio.protocol import fold_split
@@ -36,6 +37,9 @@ __all__ = ["BaselineConfig", "CLASSIFIERS", "cross_validate", "data_fingerprint"
 CLASSIFIERS = {
     "svm": "RBF support vector machine (C chosen on the validation fold among 1, 10, 100)",
     "rf": "random forest, 500 trees, sqrt(features) per split",
+    "ufl": "unsupervised feature learning (spherical k-means codes of whitened 40-band log-mel "
+           "patches, mean and std pooled) + random forest, 500 trees; in place of the MFCCs "
+           "(see spectranet.audio.ufl_baseline)",
 }
 _SVM_C = (1.0, 10.0, 100.0)
 _MIN_FRAMES = 9  # librosa delta width 9 in 'interp' mode needs >= 9 frames
@@ -52,7 +56,9 @@ class BaselineConfig:
         :func:`~spectranet.audio.datasets.load_clips`).
     folds : list of int, optional
         Test folds (default: every fold present).
-    classifier : {"svm", "rf"}, default "svm"
+    classifier : {"svm", "rf", "ufl"}, default "svm"
+        "ufl" learns its own features from log-mel spectrograms (``sr``, ``n_mels``,
+        ``n_fft``, ``hop_length``; ``n_mfcc`` unused) instead of MFCC statistics.
     seed : int >= 0, default 0
     sr : int, Hz, default 22050
     n_mfcc : int >= 1, default 25
@@ -205,6 +211,9 @@ def mfcc_baseline(clips: ClipTable, *, test_fold: int,
         ``features`` has another number of rows than ``clips``.
     """
     _check_classifier(classifier)
+    if classifier == "ufl":
+        raise ConfigError("classifier 'ufl' learns its own features, not MFCCs: use "
+                          "spectranet.audio.ufl_baseline.ufl_baseline")
     split = fold_split(clips.folds, test_fold, validation=validation)  # validates the folds
     x = mfcc_features(clips) if features is None else np.asarray(features, dtype=np.float64)
     if x.shape[0] != len(clips):
@@ -248,8 +257,13 @@ def cross_validate(clips: ClipTable, test_folds: list[int], config: BaselineConf
         ``per_class_accuracy``, ``macro_f1`` and ``confusion_matrix``, ``feature_seconds``,
         ``train_seconds``, ``n_features``, ``clips``, ``classifier``.
     rounds : list of dict
-        The :func:`mfcc_baseline` result of each fold.
+        The :func:`mfcc_baseline` result of each fold (with ``classifier="ufl"``:
+        :func:`spectranet.audio.ufl_baseline.cross_validate`'s).
     """
+    if config.classifier == "ufl":
+        return ufl_baseline.cross_validate(
+            clips, test_folds, seed=config.seed, validation=config.validation, sr=config.sr,
+            n_mels=config.n_mels, n_fft=config.n_fft, hop_length=config.hop_length)
     tic = time.perf_counter()
     x = mfcc_features(clips, sr=config.sr, n_mfcc=config.n_mfcc, n_mels=config.n_mels,
                       n_fft=config.n_fft, hop_length=config.hop_length)
