@@ -84,6 +84,11 @@ def test_ahmad2020_window_report(tmp_path, fake_runners):
     assert "| 3 | 0.33 |" in text and "| 3 | 0.76 |" in text
     assert "| 88.65 | 83.52 | 87.11 |" in text and "| 97.75 | 96.17 | 97.44 |" in text
     assert "Ahmad's Table III, same windows: best OA at 25 x 25 (97.75 %)" in text
+    # the paper's words: its windows sentence names no scene; Colab offers a GPU
+    assert ("rises from 88.65 % at 11 x 11 to 97.75 % at 25 x 25. Its text finds 11 x 11 "
+            '"enough" for Pavia University, Salinas and Salinas-A') in text
+    assert "other scenes only" not in text and "Google Colab with a GPU" not in text
+    assert "minutes on Google Colab (the paper says Colab offers a GPU, not that" in text
     assert "figures/indian_pines_w19_disjoint_map.png" in text
     assert (tmp_path / "figures" / "indian_pines_w11_paper_curves.png").is_file()
     rows = json.loads((tmp_path / "results.json").read_text())["runs"]

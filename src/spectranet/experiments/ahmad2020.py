@@ -216,9 +216,10 @@ def _window_report(rep: Report, scene: str, rows: Sequence[Mapping[str, Any]], o
                    "included, map and test excluded; compare times only between runs with the "
                    "same torch thread count (`-`: the run folder, which records it, is not in "
                    "this folder). Ahmad Table II = the paper's Table II, row "
-                   f"{labels.get('II', '-')}, as printed: minutes on Google Colab with a GPU "
-                   "(the paper trains for 50 epochs; it does not say which steps Table II "
-                   "times).")
+                   f"{labels.get('II', '-')}, as printed: minutes on Google Colab (the paper "
+                   "says Colab offers a GPU, not that its runs used one, and that the time "
+                   "\"highly depends on the speed of the internet and available RAM\"; it "
+                   "trains for 50 epochs and does not say which steps Table II times).")
     rep.section(f"{scene}: Table III, accuracy per window (%)")
     body = [[f"{w} x {w}",
              *[c for p in PROTOCOLS

@@ -60,8 +60,14 @@ class Fast3DCNN(nn.Module):
     5x5x8x32, 3x3x6x64 (3456 features) and the model has 994,166 parameters, as published. The
     first dense layer grows with the window: 28,519,286 parameters at 25 x 25 x 20, 6 classes.
 
-    Assumptions: the paper does not state the dropout rate, we default to 0.4 (HybridSN's, the
-    model Table I derives from); Keras initialisation (Glorot-uniform weights, zero biases).
+    The paper's text prints the fourth layer's kernels as 64 x 3 x 3 x 3 x 16, but Table I's
+    55,360 parameters for it are 64 x (3 x 3 x 3 x 32) + 64: its input is the third layer's 32
+    feature maps. We follow Table I, whose total (994,166) matches the text's.
+
+    Assumptions: the paper does not state the dropout rate, we default to 0.4 (HybridSN's: Roy
+    et al. 2019, the paper's reference [14], which it cites for its patches and 3D
+    convolutions); Keras initialisation (Glorot-uniform weights, zero biases; the paper says
+    only that the weights start random).
 
     Parameters
     ----------

@@ -80,6 +80,9 @@ OUR_CHOICES: tuple[str, ...] = (
     "the number of repetitions (seeds)",
     "the fast 3D CNN's initialisation (Glorot-uniform weights, zero biases; the paper says "
     "only that the weights start random)",
+    "the fourth convolution's input: the text prints its kernels as 64 x 3 x 3 x 3 x 16, "
+    "Table I's 55,360 parameters need the third layer's 32 feature maps "
+    "(64 x 3 x 3 x 3 x 32 + 64 biases); we follow Table I",
 )
 
 

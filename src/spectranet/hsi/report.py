@@ -180,8 +180,8 @@ def _paper_section(scene: str, config: HSIConfig, per_seed: list[dict[str, Any]]
     minutes = paper_tables.table2_minutes(scene, window)
     if minutes is not None:
         lines += [f"Table II, {labels['II']}, {window} x {window}: {minutes:.2f} minutes on "
-                  "Google Colab with a GPU (which steps it covers is not stated); this run's "
-                  "training took "
+                  "Google Colab (the paper says Colab offers a GPU, not that its runs used one, "
+                  "nor which steps the time covers); this run's training took "
                   f"{pm([r['train_seconds'] for r in per_seed], percent=False)} s on this CPU.",
                   ""]
     caveat = paper_tables.table4_vs_table3(scene) if table4 is not None else None
@@ -254,9 +254,11 @@ def _split_text(config: HSIConfig, first: dict[str, Any]) -> str:
         return (f"Fixed training share per class: {config.train_per_class} "
                 "(count if an integer, fraction if a float); PCA on the whole cube.")
     return (
-        f"Paper protocol: stratified random split, {config.test_size:.0%} test, the rest split "
+        f"Paper protocol: random split stratified by class (the stratification is ours), "
+        f"{config.test_size:.0%} test, the rest split "
         f"{1 - config.val_fraction:.0%}/{config.val_fraction:.0%} into training and validation; "
-        f"{'PCA' if config.pca else _fitted(config)} fitted on the whole cube, as in the paper."
+        f"{_fitted(config)} fitted on the whole cube (the paper applies its incremental PCA to "
+        "the whole cube and names no scaling)."
     )
 
 
