@@ -53,10 +53,11 @@ def feature_settings(config: AudioConfig) -> FeatureSettings:
 def model_options(config: AudioConfig) -> dict[str, Any]:
     """Keyword arguments of :func:`spectranet.audio.models.build_model` for ``config``.
 
-    Piczak's CNN has a fixed design: ``filters`` and ``batch_norm`` do not apply to it.
+    Piczak's CNN has a fixed design: ``filters`` and ``batch_norm`` do not apply to it; the
+    window (``n_mels`` x ``frames``, e.g. its 101-frame long segments) sizes its dense layers.
     """
     if config.arch == "piczak":
-        return {"dropout": config.dropout}
+        return {"dropout": config.dropout, "n_mels": config.n_mels, "frames": config.frames}
     options: dict[str, Any] = {"filters": config.filters, "dropout": config.dropout}
     if config.batch_norm:
         options["batch_norm"] = True

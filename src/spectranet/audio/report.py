@@ -33,9 +33,13 @@ def _protocol(config: AudioConfig) -> str:
 def _baseline_section(metrics: dict[str, Any], baseline: dict[str, Any]) -> list[str]:
     name = {"rf": "MFCC + random forest", "svm": "MFCC + SVM"}[baseline["classifier"]]
     ours = {f["fold"]: f["clip_accuracy"] for f in metrics["folds"]}
+    what = ("Per-clip spherical k-means codes of whitened log-mel patches, learnt on the "
+            f"training folds only ({baseline['n_features']} features), "
+            if baseline["classifier"] == "ufl"
+            else "Per-clip MFCC statistics (25 coefficients, 275 features) ")
     lines = [f"## Against the {name} baseline (same folds, same test clips)", "",
-             "Per-clip MFCC statistics (25 coefficients, 275 features) and scikit-learn's "
-             "classifier, trained on the same training folds as the CNN.", "",
+             what + "and scikit-learn's classifier, trained on the same training folds as "
+             "the CNN.", "",
              "| test fold | CNN (%) | baseline (%) | CNN - baseline (points) |",
              "|---|---|---|---|"]
     for f in baseline["folds"]:

@@ -89,8 +89,13 @@ def audio_features(preset: str, folds: tuple[int, ...], skip_bad_files: bool, no
 @click.option("--batch-size", type=int, help=_p("batch_size"))
 @click.option("--lr", type=float, help=_p("lr", "Learning rate (the peak with onecycle)."))
 @click.option("--optimizer", type=click.Choice(OPTIMIZERS), help=_p("optimizer"))
+@click.option("--frames", type=int,
+              help=_p("frames", "Frames per window (41: ~0.95 s; Piczak's long segments: 101)."))
+@click.option("--overlap", type=float,
+              help=_p("overlap", "Overlap of consecutive windows, in [0, 1)."))
 @click.option("--aggregate", type=click.Choice(["mean", "vote"]),
-              help=_p("aggregate", "Clip decision from its windows."))
+              help=_p("aggregate", "Clip decision from its windows: mean probability or "
+                                    "majority vote."))
 @click.option("--batch-norm/--no-batch-norm", default=None,
               help=_p("batch_norm", "Batch normalisation after each convolution (not in the "
                                     "paper)."))
@@ -111,8 +116,9 @@ def audio_features(preset: str, folds: tuple[int, ...], skip_bad_files: bool, no
               help=_p("label_smoothing", "Label smoothing of the loss, in [0, 1)."))
 @click.option("--weight-decay", type=float, help=_p("weight_decay"))
 @click.option("--baseline", type=click.Choice(BASELINES),
-              help=_p("baseline", "Also run the MFCC + random forest or SVM baseline on the "
-                                  "same folds."))
+              help=_p("baseline", "Also run a baseline on the same folds: MFCC + random "
+                                  "forest (rf) or SVM (svm), or unsupervised feature learning "
+                                  "+ random forest (ufl)."))
 @click.option("--class-weight", type=click.Choice(CLASS_WEIGHTS),
               help="balanced: weight the loss by inverse training-class frequency.")
 @click.option("--precision", type=click.Choice(PRECISION_CHOICES),
@@ -124,6 +130,11 @@ def audio_features(preset: str, folds: tuple[int, ...], skip_bad_files: bool, no
 def audio_train(preset: str, folds: tuple[int, ...], seeds: tuple[int, ...], filters: str | None,
                 skip_bad_files: bool, out: str, no_progress: bool, **options: Any) -> None:
     """Cross-validate a model over the folds; write a run folder.
+
+    Chen et al.'s Table 4 rows: Piczak's CNN with long segments and majority voting is
+    --arch piczak --frames 101 --overlap 0.75 --aggregate vote; unsupervised feature learning
+    (spherical k-means codes of log-mel patches + random forest) runs beside the CNN with
+    --baseline ufl.
 
     \b
     Example (the quick preset on test fold 1 only, cut to 2 epochs, about a minute):

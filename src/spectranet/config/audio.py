@@ -64,9 +64,10 @@ class AudioConfig:
         Mixup of training batches with Beta(mixup, mixup) weights; 0 is off (not in the paper).
     label_smoothing : float in [0, 1), default 0.0
         Label smoothing of the training loss (not in the paper).
-    baseline : {"none", "rf", "svm"}, default "none"
-        Also run the MFCC + random forest (or SVM) baseline on the same folds and put it
-        beside the CNN in the report and ``metrics.json``.
+    baseline : {"none", "rf", "svm", "ufl"}, default "none"
+        Also run the MFCC + random forest (or SVM) baseline, or "ufl" (unsupervised feature
+        learning + random forest, :mod:`spectranet.audio.ufl_baseline`), on the same folds and
+        put it beside the CNN in the report and ``metrics.json``.
     class_weight : {"none", "balanced"}, default "none"
         "balanced" weights the training loss by inverse class frequency in the training set
         (not in the paper; see :func:`spectranet.engine.optim.make_loss`).

@@ -23,7 +23,7 @@ HSI_VALIDATIONS = ("split", "monitor", "none")
 STEM_INITS = ("random", "pca")
 STEM_MODELS = ("fast3dcnn_stem", "fast3dcnn_stem_pixel")  # models with a learned stem
 VAL_WINDOWS = ("all", "middle")
-BASELINES = ("none", "rf", "svm")
+BASELINES = ("none", "rf", "svm", "ufl")
 
 
 def check_training(cfg: HSIConfig | AudioConfig) -> None:
