@@ -31,7 +31,8 @@ def _protocol(config: AudioConfig) -> str:
 
 
 def _baseline_section(metrics: dict[str, Any], baseline: dict[str, Any]) -> list[str]:
-    name = {"rf": "MFCC + random forest", "svm": "MFCC + SVM"}[baseline["classifier"]]
+    name = {"rf": "MFCC + random forest", "svm": "MFCC + SVM",
+            "ufl": "unsupervised feature learning + random forest"}[baseline["classifier"]]
     ours = {f["fold"]: f["clip_accuracy"] for f in metrics["folds"]}
     what = ("Per-clip spherical k-means codes of whitened log-mel patches, learnt on the "
             f"training folds only ({baseline['n_features']} features), "
