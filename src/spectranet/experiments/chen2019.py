@@ -10,8 +10,10 @@ paper's Tables 1-3 as printed, :data:`spectranet.audio.models.PAPER_SPECS`.
   max-pooling twin (Tests 1-6).
 - ``exp2`` (Table 2, Fig. 12): dilation rate 2 against 3 in the same three structures.
 - ``exp3`` (Table 3, Fig. 13): each group's dilated model against one more dilated layer.
-- ``table4`` (Table 4): the proposed dilated model, Piczak's CNN, and MFCC statistics with an
-  SVM and a random forest.
+- ``table4`` (Table 4): the proposed dilated model, Piczak's CNN on short and on long segments
+  (majority vote), unsupervised feature learning (:mod:`spectranet.audio.ufl_baseline`) and
+  MFCC statistics with an SVM and a random forest (the rows as data:
+  :mod:`spectranet.experiments.chen2019_table4`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,15 @@ from spectranet.audio.models import PAPER_SPECS, canonical_spec, default_filters
 from spectranet.config import describe_preset, make_config
 from spectranet.errors import SpectranetError
 from spectranet.experiments import sound_recipe
+from spectranet.experiments.chen2019_table4 import (
+    AUDIO_VARIANTS,
+    COMPARED,
+    TABLE4_MODELS,
+    TABLE4_NOTE,
+    TABLE4_OURS,
+    TABLE4_RELATION,
+    TABLE4_SETTINGS,
+)
 from spectranet.experiments.chen2019_tables import (
     bar_figure,
     clip_accuracy,
@@ -47,7 +58,8 @@ EXPERIMENTS: dict[str, str] = {
     "exp1": "Table 1 / Figs. 10-11: dilated model against its max-pooling twin in each group",
     "exp2": "Table 2 / Fig. 12: dilation rate 2 against rate 3 in each group",
     "exp3": "Table 3 / Fig. 13: each group's dilated model against one more dilated layer",
-    "table4": "Table 4: dilated CNN, Piczak's CNN and an MFCC + SVM / random-forest baseline",
+    "table4": "Table 4: dilated CNN, Piczak's CNN (short and long segments), unsupervised "
+              "feature learning and an MFCC + SVM / random-forest baseline",
 }
 
 #: The quick scale's changes to the ``audio_quick`` preset (Adam 0.001, batch 64).
@@ -104,25 +116,6 @@ def recipe_note(scale: str, *, quoted: str = "The paper's percentages come from"
             "so the paper's percentages are not the numbers to expect.")
 
 
-#: Our Table 4 models against the paper's Table 4 rows (methods without ours: none).
-_TABLE4_OURS: dict[str, tuple[str, ...]] = {
-    "Dilated convolution (ours)": ("dilated CNN",),
-    "Convolutional layers with max-pooling [25]": ("Piczak CNN",),
-    "Baseline system [37]": ("MFCC + SVM", "MFCC + random forest"),
-}
-_TABLE4_RELATION: dict[str, str] = {
-    "Dilated convolution (ours)": "our dilated CNN (Table 1, Test 1: our choice)",
-    "Convolutional layers with max-pooling [25]": "our run of Piczak's CNN",
-    "Baseline system [37]": "our stand-in for Salamon & Bello's baseline, not the same system",
-}
-_TABLE4_NOTE = ("Paper column: Table 4 of the paper as printed. Section 4.4 attributes the "
-                "68% baseline and the 73.6% unsupervised feature learning to Salamon and Bello "
-                "[38] and \"around 74%\" to Piczak et al. [25]; the 71.8% row [40] appears in "
-                "Table 4 only. The paper's Table 4 gives 78% to its dilated model, one point "
-                "above the \"77% versus 75%\" of Experiment 1. Rows of the paper we did not run "
-                "show \"-\" for ours. Our MFCC + SVM and MFCC + random forest (25 MFCCs x 11 "
-                "statistics) are our stand-in for the baseline system, not the same system.")
-
 #: Our statements on what the paper's text leaves open, and what we chose.
 _OPEN_CHOICES = (
     "Filters per convolution: the paper gives no filter counts; we use 32, 32, 64, 64, then "
@@ -145,15 +138,16 @@ def _filters(spec: str) -> list[int]:
     return [max(1, int(f * QUICK["filter_scale"])) for f in default_filters(spec)]
 
 
-def _audio_config(arch: str, scale: str) -> Any:
+def _audio_config(arch: str, scale: str, **options: Any) -> Any:
     if scale == "paper":
-        return make_config("audio", "paper", arch=arch, jobs=1)
+        return make_config("audio", "paper", arch=arch, jobs=1, **options)
     if scale == "standard":  # Piczak's 2015 design has no batch norm
         return make_config("audio", "standard", arch=arch, baseline="none", jobs=1,
-                           validation="fold", batch_norm=False if arch == "piczak" else None)
+                           validation="fold", batch_norm=False if arch == "piczak" else None,
+                           **options)
     filters = None if arch == "piczak" else _filters(arch)  # Piczak keeps its own design
     return make_config("audio", "quick", arch=arch, epochs=QUICK["epochs"], filters=filters,
-                       augment=QUICK["augment"], validation="fold", jobs=1)
+                       augment=QUICK["augment"], validation="fold", jobs=1, **options)
 
 
 def _models(name: str) -> list[tuple[str, str, dict[str, Any]]]:
@@ -178,10 +172,7 @@ def _models(name: str) -> list[tuple[str, str, dict[str, Any]]]:
             (f"g{g}_{g + 1}_dilated", spec(3, 2 * g),
              {"group": g, "variant": "one more dilated", "test": 2 * g,
               "dilated_layers": g + 1}))]
-    return [("dilated", spec(1, 1), {"model": "dilated CNN"}),
-            ("piczak", "piczak", {"model": "Piczak CNN"}),
-            ("mfcc_svm", "mfcc:svm", {"model": "MFCC + SVM"}),
-            ("mfcc_rf", "mfcc:rf", {"model": "MFCC + random forest"})]
+    return [("dilated", spec(1, 1), {"model": "dilated CNN"}), *TABLE4_MODELS]
 
 
 def build_runs(name: str, scale: str, *, root: str | Path | None = None
@@ -196,13 +187,14 @@ def build_runs(name: str, scale: str, *, root: str | Path | None = None
             config: Any = BaselineConfig(classifier=arch.split(":")[1])
             runs.append(GridRun(run_name, "mfcc", config, tags | {"spec": "-"}))
         else:
-            runs.append(GridRun(run_name, "audio", _audio_config(arch, scale),
+            arch, options = AUDIO_VARIANTS.get(arch, (arch, {}))
+            runs.append(GridRun(run_name, "audio", _audio_config(arch, scale, **options),
                                 tags | {"spec": arch}))
     return runs, []
 
 
 def prepare(runs: Sequence[GridRun], out: Path, root: str | Path | None) -> None:
-    """Extract and cache the feature windows once, before parallel runs read them.
+    """Extract and cache the feature windows once per window setting, before runs read them.
 
     Raises
     ------
@@ -211,9 +203,11 @@ def prepare(runs: Sequence[GridRun], out: Path, root: str | Path | None) -> None
     """
     todo = [r for r in runs if r.domain == "audio" and not is_finished(out, r.name)]
     if todo:
-        from spectranet.audio.pipeline import features
+        from spectranet.audio.pipeline import feature_settings, features
 
-        features(dataclasses.replace(todo[0].config, jobs=usable_cpus()), root=root)
+        firsts = {feature_settings(r.config): r.config for r in reversed(todo)}
+        for config in firsts.values():
+            features(dataclasses.replace(config, jobs=usable_cpus()), root=root)
 
 
 def _describe_data(root: str | Path | None) -> str:
@@ -234,7 +228,8 @@ def _settings(scale: str) -> list[str]:
                 "so that every run has a validation curve, seed 0, every fold present; "
                 "Piczak's CNN without batch normalisation (its 2015 design has none).",
                 "Checkpoint = best epoch on the validation fold (middle window of each clip); "
-                "clip score = mean of window probabilities over every window."]
+                "clip score = mean of window probabilities over every window (the long "
+                "segments: majority vote)."]
     if scale == "paper":
         return ["CNNs: preset `paper`: SGD lr 0.001, Nesterov momentum 0.9, batch 32, 500 "
                 "epochs, dropout 0.5, no augmentation, filters 32, 32, 64, 64 (then 64; the "
@@ -245,7 +240,8 @@ def _settings(scale: str) -> list[str]:
             "own 80 and has no batch normalisation), augmentation **off**, one seed (0), every "
             "fold present.",
             "Checkpoint = best epoch on the validation fold; clip score = mean of window "
-            "probabilities; precision bf16 where the CPU supports it."]
+            "probabilities (the long segments: majority vote); precision bf16 where the CPU "
+            "supports it."]
 
 
 def write_report(name: str, scale: str, out: Path, rows: Sequence[Mapping[str, Any]],
@@ -259,10 +255,9 @@ def write_report(name: str, scale: str, out: Path, rows: Sequence[Mapping[str, A
     rows = [dict(r) | {"config_filters": _filters_text(grid.get(r["name"], {}))} for r in rows]
     rep = Report(f"Chen et al. (2019), {name}: {EXPERIMENTS[name]}",
                  experiment=f"chen2019 {name}", scale=scale, data=_describe_data(root),
-                 settings=_settings(scale) + [
-                     "MFCC baseline: " + "; ".join(f"{k}: {v}" for k, v in CLASSIFIERS.items())
-                     + "; 25 MFCCs (40 mel bands), 11 statistics each = 275 features per clip; "
-                       "same folds."] * (name == "table4"))
+                 settings=_settings(scale) + [line.format(baselines="; ".join(
+                     f"{k}: {v}" for k, v in CLASSIFIERS.items())) for line in TABLE4_SETTINGS
+                     if name == "table4"])
     claim = PAPER_CLAIMS[name]
     if name in ("exp1", "exp2", "exp3"):
         a, b = {"exp1": ("dilated", "max-pooling"), "exp2": ("rate 2", "rate 3"),
@@ -294,14 +289,14 @@ def write_report(name: str, scale: str, out: Path, rows: Sequence[Mapping[str, A
         printed = {r["method"]: r["printed"] for r in claim["rows"]}
         model_table(rep, "Table 4 (ours)", rows, paper={
             ours: f"{printed[method]}, {method}"
-            for method, models in _TABLE4_OURS.items() for ours in models},
+            for method, models in TABLE4_OURS.items() for ours in models},
             note="paper %: the row of the paper's Table 4 that each of our models stands "
                  "beside (next table).")
         _table4_paper_rows(rep, rows, scale)
         by_model = {r.get("model"): r for r in rows}
         pairs_table(rep, [(f"dilated CNN vs {other}", by_model.get("dilated CNN"),
                            by_model.get(other))
-                          for other in ("Piczak CNN", "MFCC + SVM", "MFCC + random forest")],
+                          for other in COMPARED],
                     "the dilated CNN above the other methods of Table 4", "dilated CNN",
                     "the other", unsettled_runs(out, rows))
         rep.add("Our dilated CNN is Table 1's Test 1, `Cov1 + Cov2 + Cov3 + DilaCov1(2)`: "
@@ -335,14 +330,14 @@ def _table4_paper_rows(rep: Report, rows: Sequence[Mapping[str, Any]], scale: st
     body = []
     for paper_row in PAPER_CLAIMS["table4"]["rows"]:
         method = paper_row["method"]
-        ours = _TABLE4_OURS.get(method, ())
+        ours = TABLE4_OURS.get(method, ())
         body.append([method, paper_row["printed"], " / ".join(ours) or "-",
                      " / ".join(pct(*clip_accuracy(by_model.get(m))) for m in ours) or "-",
-                     _TABLE4_RELATION.get(method, "not run by us")])
+                     TABLE4_RELATION.get(method, "not run by us")])
     rep.table("Table 4: the paper's rows beside ours",
               ["paper's method (Table 4)", "paper accuracy (as printed)", "ours",
                "ours: clip accuracy % (mean ± std over folds)", "relation"], body,
-              note=f"{_TABLE4_NOTE} " + recipe_note(
+              note=f"{TABLE4_NOTE} " + recipe_note(
                   scale, quoted="Its other rows are cited from their authors' papers; its 78% "
                                 "for its dilated model comes from"))
 
