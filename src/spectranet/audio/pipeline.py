@@ -9,22 +9,31 @@ trains (``fit`` runs DistributedDataParallel) and only rank 0 writes the run fol
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import os
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from spectranet.audio.augment import SpecAugment
-from spectranet.audio.baseline import BaselineConfig, cross_validate
+from spectranet.audio.baseline import BaselineConfig, cross_validate, mfcc_features
 from spectranet.audio.cache import FeatureCache
 from spectranet.audio.datasets import ClipTable, load_clips
 from spectranet.audio.extraction import WindowTable, extract_features
 from spectranet.audio.features import FeatureSettings
+from spectranet.audio.fusion import BaselineMix, fuse_round, mix_proba
 from spectranet.audio.inference import model_from_metadata
 from spectranet.audio.models import build_model, check_window_fits
-from spectranet.audio.protocol import aggregate_clips, fold_split, round_warnings
+from spectranet.audio.protocol import (
+    aggregate_clips,
+    round_split,
+    round_warnings,
+    validation_summary,
+)
 from spectranet.audio.recipe import fit_options
 from spectranet.audio.scaling import Standardizer
 from spectranet.config import AudioConfig, from_dict
@@ -118,10 +127,16 @@ def train(config: AudioConfig, out: str | Path, *, root: str | Path | None = Non
 
     For test fold k the validation fold is the previous fold present and the others train
     (:func:`spectranet.audio.protocol.fold_split`), or with ``config.validation="none"`` every
-    other fold trains and the last epoch is kept; normalisation statistics come from the
-    training folds only; silent windows are dropped from training only; every test clip is
-    scored by the mean (or vote) of its windows. With ``config.baseline`` the MFCC baseline
-    runs on the same folds and goes into ``metrics.json`` (``baseline``) and the report.
+    other fold trains and the last epoch is kept, or with ``"group"`` a share of the training
+    folds' recordings validates (:func:`spectranet.audio.protocol.round_split`; the clips are
+    in each round's ``split.json``, their folds and counts in its ``validation``);
+    normalisation statistics come from the training clips only; silent windows are dropped
+    from training only; every test clip is scored by the mean (or vote) of its windows. With
+    ``config.baseline`` the MFCC baseline runs on the same folds and goes into
+    ``metrics.json`` (``baseline``) and the report. With ``config.baseline_weight`` each round
+    fits the MFCC forest on its training clips (``baseline_mix.npz``) and classifies test
+    clips by the mix of both probabilities (:mod:`spectranet.audio.fusion`; the round's
+    ``fusion``; ``predictions.npz`` keeps ``cnn_probs`` and ``baseline_probs``).
 
     Returns
     -------
@@ -142,6 +157,11 @@ def train(config: AudioConfig, out: str | Path, *, root: str | Path | None = Non
     check_window_fits(build_model(config.arch, n_classes, **model_options(config)), config.arch,
                       config.n_mels, config.frames)  # validate before writing
     check_device(config.device)
+    grid = [(fold, seed) for fold in test_folds for seed in config.seeds]
+    splits = {(fold, seed): round_split(clips.folds, fold, validation=config.validation,
+                                        labels=clips.labels, groups=clips.groups,
+                                        share=config.val_share, seed=seed)
+              for fold, seed in grid}  # a grouped draw that cannot be made fails here
     precision = resolve_precision(config.precision)
     run = Run.open(out, config, clips.fingerprint(), domain="audio", describe={
         "precision_resolved": precision, "features": windows.settings.to_dict(),
@@ -149,9 +169,14 @@ def train(config: AudioConfig, out: str | Path, *, root: str | Path | None = Non
         "skipped": [list(s) for s in (*clips.skipped, *windows.skipped)]})
     from spectranet.engine.progress import bar as progress_bar
 
-    grid = [(fold, seed) for fold in test_folds for seed in config.seeds]
+
+    @functools.cache
+    def mfcc() -> np.ndarray:  # computed once, only when a round needs it
+        return mfcc_features(clips, sr=config.sr)
+
     rounds = [
-        _train_round(clips, windows, config, fold, seed, precision, run, progress)
+        _train_round(clips, windows, config, (fold, seed, splits[fold, seed]), precision, run,
+                     progress, mfcc if config.baseline_weight != 0 else None)
         for fold, seed in progress_bar(grid, desc="folds", enabled=progress and len(grid) > 1)
     ]
     metrics = summarise(rounds, n_classes) | {"warnings": cautions}
@@ -252,15 +277,18 @@ def round_loaders(x: np.ndarray, clips: ClipTable, windows: WindowTable,
     return scaler, loaders
 
 
-def _train_round(clips: ClipTable, windows: WindowTable, config: AudioConfig, fold: int,
-                 seed: int, precision: str, parent: Run, progress: bool) -> dict[str, Any]:
+def _train_round(clips: ClipTable, windows: WindowTable, config: AudioConfig,
+                 this: tuple[int, int, dict[str, np.ndarray]], precision: str, parent: Run,
+                 progress: bool, mfcc: Callable[[], np.ndarray] | None) -> dict[str, Any]:
+    fold, seed, split = this
     name = f"fold_{fold}/seed_{seed}"
     if (finished := parent.finished_unit(name, needs=("predictions.npz",))) is not None:
         saved = np.load(parent.path / name / "predictions.npz")
         return finished | {"clip_true": saved["clip_true"], "clip_pred": saved["clip_pred"]}
-    split = fold_split(clips.folds, fold, validation=config.validation == "fold")
     unit = parent.unit(name, {k: v.tolist() for k, v in split.items()}
-                       | {"test_fold": fold, "clip_names": [r.name for r in clips.records]}, seed)
+                       | {"test_fold": fold, "validation": config.validation,
+                          "clip_names": [r.name for r in clips.records],
+                          "clip_groups": [r.group for r in clips.records]}, seed)
     run = unit.folder  # None on ranks other than 0: they train along and write nothing
     scaler, loaders = round_loaders(windows.x, clips, windows, split, config, seed)
     n_classes = len(clips.class_names)
@@ -277,7 +305,19 @@ def _train_round(clips: ClipTable, windows: WindowTable, config: AudioConfig, fo
                  device=config.device, precision=precision, metadata=metadata,
                  progress=progress, desc=f"fold {fold} seed {seed}", log=unit.log, **options)
     metrics = score(model, loaders["test"], clips, config.aggregate, precision, config.device)
-    saved = {k: metrics.pop(k) for k in ("clip_true", "clip_pred", "clip_probs", "clip_ids")}
+    if mfcc is not None:
+        cnn = {"test": (metrics["clip_ids"], metrics["clip_probs"])}
+        if split["val"].size:
+            val = score(model, _eval_loader(windows, clips, scaler, split["val"]), clips,
+                        config.aggregate, precision, config.device)
+            cnn["val"] = (val["clip_ids"], val["clip_probs"])
+        mix, fusion, base = fuse_round(mfcc(), clips.labels, split["train"], cnn,
+                                       weight=config.baseline_weight, seed=seed)
+        metrics = _fused(metrics, base["test"], fusion["weight"], clips) | {"fusion": fusion}
+        if run is not None:
+            mix.save(unit.path / "baseline_mix.npz")
+    saved = {k: metrics.pop(k) for k in ("clip_true", "clip_pred", "clip_probs", "clip_ids",
+                                         "cnn_probs", "baseline_probs") if k in metrics}
     if run is not None:
         run.save_figure(plot_history(result.history, title=f"test fold {fold}, seed {seed}"),
                         "curves")
@@ -289,7 +329,9 @@ def _train_round(clips: ClipTable, windows: WindowTable, config: AudioConfig, fo
                 "history": result.history,
                 "train_windows": len(loaders["train"].indices),
                 "train_samples_per_epoch": len(loaders["train"].epoch_rows()),
-                "test_clips": int(len(split["test"]))}
+                "test_clips": int(len(split["test"])),
+                "validation": validation_summary(split, clips.folds, clips.groups,
+                                                 config.validation)}
     return unit.finish(metrics) | {"clip_true": saved["clip_true"],
                                    "clip_pred": saved["clip_pred"]}
 
@@ -298,16 +340,37 @@ def score(model: Any, loader: ArrayBatches, clips: ClipTable, aggregate: str, pr
           device: str = "cpu") -> dict[str, Any]:
     """Window- and clip-level accuracy of ``model`` on a loader of test windows."""
     probs, ids = predict_proba(model, loader, precision=precision, device=device)
-    labels = clips.labels
-    window_acc = float(np.mean(probs.argmax(1) == labels[ids]))
+    window_acc = float(np.mean(probs.argmax(1) == clips.labels[ids]))
     clip_ids, clip_probs = aggregate_clips(probs, ids, method=aggregate)  # type: ignore[arg-type]
+    return _clip_scores(clip_ids, clip_probs.astype(np.float32), clips) | {
+        "window_accuracy": window_acc}
+
+
+def _clip_scores(clip_ids: np.ndarray, clip_probs: np.ndarray,
+                 clips: ClipTable) -> dict[str, Any]:
+    labels = clips.labels[clip_ids]
     clip_pred = clip_probs.argmax(1)
-    m = classification_metrics(labels[clip_ids], clip_pred, n_classes=len(clips.class_names))
-    return {"clip_accuracy": m["overall_accuracy"], "window_accuracy": window_acc,
+    m = classification_metrics(labels, clip_pred, n_classes=len(clips.class_names))
+    return {"clip_accuracy": m["overall_accuracy"],
             "per_class_accuracy": m["per_class_accuracy"], "macro_f1": m["macro_f1"],
-            "confusion_matrix": m["confusion_matrix"], "clip_true": labels[clip_ids],
-            "clip_pred": clip_pred, "clip_probs": clip_probs.astype(np.float32),
-            "clip_ids": clip_ids}
+            "confusion_matrix": m["confusion_matrix"], "clip_true": labels,
+            "clip_pred": clip_pred, "clip_probs": clip_probs, "clip_ids": clip_ids}
+
+
+def _fused(cnn: dict[str, Any], baseline_probs: np.ndarray, weight: float,
+           clips: ClipTable) -> dict[str, Any]:
+    """:func:`score`'s metrics of the test clips classified by the mix of both probabilities."""
+    mixed = mix_proba(cnn["clip_probs"], baseline_probs, weight)
+    return cnn | _clip_scores(cnn["clip_ids"], mixed, clips) | {
+        "cnn_probs": cnn["clip_probs"], "baseline_probs": baseline_probs}
+
+
+def _eval_loader(windows: WindowTable, clips: ClipTable, scaler: Standardizer,
+                 clip_indices: np.ndarray) -> ArrayBatches:
+    """Every window of some clips, standardised, in batches of 256."""
+    return ArrayBatches(windows.x, clips.labels[windows.clip_ids], windows.clip_ids,
+                        indices=windows.windows_of(clip_indices), batch_size=256,
+                        transform=lambda xb, _rng: scaler.transform(xb))
 
 
 def evaluate(run: str | Path, *, root: str | Path | None = None,
@@ -320,13 +383,20 @@ def evaluate(run: str | Path, *, root: str | Path | None = None,
 
     def score_round(saved: SavedModel) -> dict[str, Any]:
         meta = saved.metadata
-        split = fold_split(clips.folds, meta["fold"], validation=config.validation == "fold")
+        split = round_split(clips.folds, meta["fold"], validation=config.validation,
+                            labels=clips.labels, groups=clips.groups, share=config.val_share,
+                            seed=meta["seed"])
         scaler = Standardizer.from_dict(meta["standardizer"])
-        loader = ArrayBatches(windows.x, clips.labels[windows.clip_ids], windows.clip_ids,
-                              indices=windows.windows_of(split["test"]), batch_size=256,
-                              transform=lambda xb, _rng: scaler.transform(xb))
-        m = score(saved.model.to(config.device), loader, clips, meta["aggregate"],
-                  meta["precision"], config.device)
+        m = score(saved.model.to(config.device), _eval_loader(windows, clips, scaler,
+                                                              split["test"]),
+                  clips, meta["aggregate"], meta["precision"], config.device)
+        if config.baseline_weight != 0:  # the forest fitted again on the stored clips
+            folder = saved.path.parent
+            mix = BaselineMix.load(folder / "baseline_mix.npz")
+            x = mfcc_features(dataclasses.replace(clips, records=tuple(
+                clips.records[i] for i in m["clip_ids"])), sr=config.sr)
+            weight = read_json(folder / "metrics.json")["fusion"]["weight"]
+            m = _fused(m, mix.proba(x, len(clips.class_names)), weight, clips)
         return m | {"fold": meta["fold"], "seed": meta["seed"],
                     "train_seconds": saved.train_seconds, "test_clips": int(len(split["test"]))}
 

@@ -1,20 +1,26 @@
 """Fold-wise cross-validation over predefined folds, and clip-level aggregation.
 
-Folds are never reshuffled: for test fold k the validation fold is the previous fold *present*
-(cyclically) and training uses the rest, so model selection never sees the test fold. Every
-test clip is scored from its windows: mean window probability, or a majority vote.
+Folds are never reshuffled. For test fold k, validation is either the previous fold *present*
+(cyclically, ``"fold"``: another test fold of the cross-validation), none (``"none"``), or a
+share of the training folds' clips drawn by source recording and stratified by class
+(``"group"``, :func:`grouped_validation`): then no choice made in round k sees any clip of a
+fold that is tested. Every test clip is scored from its windows: mean window probability, or a
+majority vote.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Sequence
 from typing import Literal
 
 import numpy as np
+from sklearn.model_selection import StratifiedGroupKFold
 
 from spectranet.errors import ConfigError, DataError
 
-__all__ = ["aggregate_clips", "fold_assignments", "fold_split", "round_warnings"]
+__all__ = ["aggregate_clips", "fold_assignments", "fold_split", "grouped_validation",
+           "round_split", "round_warnings", "validation_summary"]
 
 
 def fold_assignments(
@@ -89,6 +95,123 @@ def fold_split(clip_folds: Sequence[int] | np.ndarray, test_fold: int, *,
         "val": np.flatnonzero(folds == val) if validation else np.zeros(0, np.int64),
         "test": np.flatnonzero(folds == test),
     }
+
+
+def grouped_validation(labels: np.ndarray, groups: np.ndarray, candidates: np.ndarray, *,
+                       share: float = 0.2, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Split some clips into training and validation clips, whole recordings on one side.
+
+    scikit-learn's :class:`~sklearn.model_selection.StratifiedGroupKFold` (shuffled, seeded)
+    cuts the candidates' recordings into ``n = max(2, round(1 / share))`` folds with class
+    proportions as even as the recordings allow; its first fold validates. A class with fewer
+    recordings than ``n`` cannot be spread evenly and may be missing from validation.
+
+    Parameters
+    ----------
+    labels, groups : int ndarray, shape (n_clips,)
+        Class and source recording of every clip (``ClipTable.labels``, ``ClipTable.groups``).
+    candidates : int ndarray, shape (m,)
+        Indices of the clips to split (a round's training folds).
+    share : float in (0, 0.5], default 0.2
+        Wanted share of the candidates' recordings in validation; the share drawn is
+        ``1 / n`` (0.2: one fold of 5; 0.3: one of 3).
+    seed : int >= 0, default 0
+
+    Returns
+    -------
+    train, val : int64 ndarray
+        Ascending clip indices, disjoint, together ``candidates``; no group in both.
+
+    Raises
+    ------
+    ConfigError
+        ``share`` outside (0, 0.5], or fewer than ``n`` recordings among the candidates.
+    DataError
+        ``labels`` and ``groups`` of other shapes.
+
+    Examples
+    --------
+    >>> labels = np.array([0, 0, 1, 1, 0, 1]); groups = np.array([0, 0, 1, 2, 3, 4])
+    >>> grouped_validation(labels, groups, np.arange(6), share=0.5, seed=0)
+    (array([3, 4, 5]), array([0, 1, 2]))
+    """
+    if isinstance(share, bool) or not isinstance(share, int | float) or not 0 < share <= 0.5:
+        raise ConfigError(f"val_share must be a number in (0, 0.5], got {share!r}")
+    labels, groups = np.asarray(labels), np.asarray(groups)
+    if labels.ndim != 1 or groups.shape != labels.shape:
+        raise DataError(f"labels and groups must be 1-D of one length, got shapes "
+                        f"{labels.shape} and {groups.shape}")
+    candidates = np.sort(np.asarray(candidates, dtype=np.int64))
+    n_splits = max(2, round(1 / share))
+    n_groups = len(np.unique(groups[candidates]))
+    if n_groups < n_splits:
+        raise ConfigError(f"val_share: the training folds hold {n_groups} recordings, fewer "
+                          f"than the {n_splits} that a validation share of {share} needs")
+    folds = StratifiedGroupKFold(n_splits, shuffle=True, random_state=seed)
+    with warnings.catch_warnings():  # a rare class: stratified as far as its recordings go
+        warnings.filterwarnings("ignore", "The least populated class", UserWarning)
+        train, val = next(folds.split(candidates, labels[candidates], groups[candidates]))
+    return candidates[np.sort(train)], candidates[np.sort(val)]
+
+
+def round_split(clip_folds: Sequence[int] | np.ndarray, test_fold: int, *,
+                validation: str = "fold", labels: np.ndarray | None = None,
+                groups: np.ndarray | None = None, share: float = 0.2,
+                seed: int = 0) -> dict[str, np.ndarray]:
+    """Clip indices of one round's training, validation and test sets under a validation rule.
+
+    Parameters
+    ----------
+    clip_folds : int array, shape (n_clips,)
+        Fold of each clip (``ClipTable.folds``).
+    test_fold : int
+    validation : {"fold", "none", "group"}, default "fold"
+        ``"fold"`` and ``"none"``: :func:`fold_split` (at least 3 folds). ``"group"``: every
+        other fold is a training fold and :func:`grouped_validation` draws the validation
+        clips from them (at least 2 folds).
+    labels, groups : int ndarray, shape (n_clips,), optional
+        Class and source recording of each clip; required by ``"group"``.
+    share : float in (0, 0.5], default 0.2
+    seed : int >= 0, default 0
+        Seeds the ``"group"`` draw.
+
+    Returns
+    -------
+    dict
+        ``{"train", "val", "test"}`` -> ascending int64 index arrays, pairwise disjoint.
+    """
+    if validation not in ("fold", "none", "group"):
+        raise ConfigError(f"validation must be one of ('fold', 'none', 'group'), "
+                          f"got {validation!r}")
+    if validation != "group":
+        return fold_split(clip_folds, test_fold, validation=validation == "fold")
+    if labels is None or groups is None:
+        raise ConfigError("validation 'group' needs the clips' labels and groups")
+    folds = np.asarray(clip_folds, dtype=np.int64)
+    present = sorted(set(folds[folds >= 0].tolist()))
+    if len(present) < 2 or test_fold not in present:
+        raise ConfigError(f"test_fold must be one of at least 2 folds present, got {test_fold!r} "
+                          f"with folds {present}")
+    training = np.flatnonzero((folds >= 0) & (folds != test_fold))
+    train, val = grouped_validation(labels, groups, training, share=share, seed=seed)
+    return {"train": train, "val": val, "test": np.flatnonzero(folds == test_fold)}
+
+
+def validation_summary(split: dict[str, np.ndarray], clip_folds: np.ndarray,
+                       groups: np.ndarray, rule: str) -> dict[str, object]:
+    """Where a round's validation clips come from.
+
+    Returns
+    -------
+    dict
+        ``rule`` (the validation choice), ``folds`` (those its clips belong to), ``clips``,
+        ``recordings`` (distinct groups) and ``share`` (validation clips over training and
+        validation clips).
+    """
+    val = split["val"]
+    return {"rule": rule, "folds": sorted(set(np.asarray(clip_folds)[val].tolist())),
+            "clips": int(val.size), "recordings": int(len(np.unique(np.asarray(groups)[val]))),
+            "share": float(val.size / max(val.size + split["train"].size, 1))}
 
 
 def round_warnings(labels: np.ndarray, clip_folds: np.ndarray, test_folds: Sequence[int],

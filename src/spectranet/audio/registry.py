@@ -55,6 +55,9 @@ class AudioDatasetInfo:
         Boolean CSV column selecting the rows of this dataset (ESC-10 inside ESC-50).
     license : str
         Licence of the audio.
+    group_column : str or None
+        CSV column naming each clip's source recording (UrbanSound8K ``fsID``, ESC-50
+        ``src_file``): clips of one recording are kept on one side of a validation split.
     """
 
     name: str
@@ -72,6 +75,7 @@ class AudioDatasetInfo:
     filename: str | None = None
     subset_column: str | None = None
     license: str = ""
+    group_column: str | None = None
 
     @property
     def n_classes(self) -> int:
@@ -96,6 +100,7 @@ _ESC50_COMMON: dict[str, Any] = dict(
     sha256=None,  # a moving branch archive: no fixed checksum exists
     filename="ESC-50-master.zip",
     license="CC BY-NC 3.0 (Freesound clips, see the dataset's README)",
+    group_column="src_file",
 )
 
 _REGISTRY: dict[str, AudioDatasetInfo] = {
@@ -116,6 +121,7 @@ _REGISTRY: dict[str, AudioDatasetInfo] = {
             sha256=None,  # Zenodo publishes an md5 only; no sha256 verified by us
             filename="UrbanSound8K.tar.gz",
             license="CC BY-NC 3.0",
+            group_column="fsID",
         ),
         AudioDatasetInfo(
             name="esc50", class_ids=tuple(range(50)), class_names=ESC50_CLASSES, **_ESC50_COMMON

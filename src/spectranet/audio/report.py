@@ -23,11 +23,59 @@ def _protocol(config: AudioConfig) -> str:
         return ("Protocol: test fold k, training = every other fold, no validation fold: a fixed "
                 f"schedule of {length}, the last epoch's weights are tested; "
                 "normalisation statistics from the training folds only.")
-    return ("Protocol: test fold k, validation fold = the previous fold present, training = the "
-            "rest; normalisation statistics from the training folds only; checkpoint = best on "
-            "validation " + ("(window accuracy on the middle window of each validation clip)."
-                             if config.val_windows == "middle"
-                             else "(window accuracy on every validation window)."))
+    if config.validation == "group":
+        head = ("Protocol: test fold k, training = the other folds' clips less the validation "
+                f"clips; validation = one of round(1 / {config.val_share}) folds of the training "
+                "folds' source recordings (a recording's clips all on one side, class "
+                "proportions kept where the recordings allow; scikit-learn's "
+                "StratifiedGroupKFold, the round's seed), so no test fold takes part in any "
+                "choice; normalisation statistics from the training clips only; ")
+    else:
+        head = ("Protocol: test fold k, validation fold = the previous fold present, training = "
+                "the rest; normalisation statistics from the training folds only; ")
+    return head + "checkpoint = best on validation " + (
+        "(window accuracy on the middle window of each validation clip)."
+        if config.val_windows == "middle" else "(window accuracy on every validation window).")
+
+
+def _validation_section(metrics: dict[str, Any]) -> list[str]:
+    rows = [r for r in metrics["rounds"] if r.get("validation")]
+    if not rows or all(r["validation"]["clips"] == 0 for r in rows):
+        return []
+    lines = ["## Validation clips of each round", "",
+             "The clips that chose the kept epoch" + (" and the fusion weight" if any(
+                 (r.get("fusion") or {}).get("rule") == "auto" for r in rows) else "")
+             + " (their indices: `fold_<k>/seed_<s>/split.json`, `val`).", "",
+             "| test fold | seed | rule | from folds | clips | recordings | share of training "
+             "clips (%) |", "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        v = r["validation"]
+        lines.append(f"| {r['fold']} | {r['seed']} | {v['rule']} | "
+                     f"{', '.join(map(str, v['folds'])) or '-'} | {v['clips']} | "
+                     f"{v['recordings']} | {_pct(v['share'])} |")
+    return [*lines, ""]
+
+
+def _fusion_section(metrics: dict[str, Any]) -> list[str]:
+    rows = [r for r in metrics["rounds"] if r.get("fusion")]
+    if not rows:
+        return []
+    lines = ["## Late fusion with the MFCC random forest", "",
+             "Each test clip is classified by (1 - w) x CNN + w x forest clip probabilities; "
+             "the forest (500 trees, seeded with the round's seed) is fitted on the round's "
+             "training clips only; w is fixed, or chosen on the validation clips among 0, 0.1, "
+             "..., 1 (ties to the smaller). The clip accuracy per test fold above is the "
+             "fusion's (the window accuracy the CNN's). "
+             "Clip accuracy (%):", "",
+             "| test fold | seed | w | rule | val CNN | val forest | val fusion | test CNN | "
+             "test forest | test fusion |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        f = r["fusion"]
+        lines.append(f"| {r['fold']} | {r['seed']} | {f['weight']:g} | {f['rule']} | "
+                     + " | ".join(_pct(f.get(f"{part}_accuracy_{who}"))
+                                  for part in ("val", "test")
+                                  for who in ("cnn", "baseline", "mixed")) + " |")
+    return [*lines, ""]
 
 
 def _baseline_section(metrics: dict[str, Any], baseline: dict[str, Any]) -> list[str]:
@@ -108,9 +156,13 @@ def render(config: AudioConfig, clips: ClipTable, windows: WindowTable, precisio
                  f"{_pct(std['window_accuracy'])} |")
     lines += ["", f"Macro-F1 (test clips pooled over folds): {_pct(metrics['macro_f1'])} %. "
               f"Training time, all rounds: {metrics['train_seconds']:.0f} s.", ""]
+    lines += _validation_section(metrics) + _fusion_section(metrics)
     baseline = metrics.get("baseline")
     if baseline:
         lines += _baseline_section(metrics, baseline)
+        if config.validation == "group":
+            lines += ["This baseline is fitted on every clip of the training folds (the CNN's "
+                      f"validation clips too), with seed {config.seeds[0]}.", ""]
     lines += ["## Per class (test clips pooled over folds)", ""]
     head = "| class | accuracy (%) |" + (" baseline (%) |" if baseline else "")
     lines += [head, "|---|---|" + ("---|" if baseline else "")]

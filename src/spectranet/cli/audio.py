@@ -34,6 +34,17 @@ def _p(key: str, text: str = "") -> str:
     return from_preset("audio", key, text)
 
 
+def _weight(value: str | None) -> float | str | None:
+    """``--baseline-weight`` as a number or ``"auto"`` (its range is checked by the config)."""
+    if value is None or value == "auto":
+        return value
+    try:
+        return float(value)
+    except ValueError:
+        raise click.BadParameter(f"expected a number in [0, 1] or auto, got {value!r}",
+                                 param_hint="--baseline-weight") from None
+
+
 @click.group()
 def audio() -> None:
     """Environmental sound classification with dilated CNNs."""
@@ -107,7 +118,11 @@ def audio_features(preset: str, folds: tuple[int, ...], skip_bad_files: bool, no
                                   "clip."))
 @click.option("--validation", type=click.Choice(VALIDATIONS),
               help=_p("validation", "fold: the previous fold validates; none: it trains too "
-                                    "(fixed schedule)."))
+                                    "(fixed schedule); group: a share of the training folds' "
+                                    "recordings validates (no test fold takes part)."))
+@click.option("--val-share", type=float,
+              help="With --validation group: share of the training folds' recordings that "
+                   "validates, in (0, 0.5] (default 0.2).")
 @click.option("--val-windows", type=click.Choice(VAL_WINDOWS),
               help=_p("val_windows", "Validation windows scored every epoch: all, or each "
                                      "clip's middle one."))
@@ -119,6 +134,10 @@ def audio_features(preset: str, folds: tuple[int, ...], skip_bad_files: bool, no
               help=_p("baseline", "Also run a baseline on the same folds: MFCC + random "
                                   "forest (rf) or SVM (svm), or unsupervised feature learning "
                                   "+ random forest (ufl)."))
+@click.option("--baseline-weight", callback=lambda _c, _p, v: _weight(v),
+              help="Late fusion: share of the MFCC random forest's probabilities (--baseline rf) "
+                   "in each test clip's, in [0, 1], or auto (chosen on --validation group's "
+                   "clips); default 0.")
 @click.option("--class-weight", type=click.Choice(CLASS_WEIGHTS),
               help="balanced: weight the loss by inverse training-class frequency.")
 @click.option("--precision", type=click.Choice(PRECISION_CHOICES),

@@ -52,10 +52,16 @@ class AudioConfig:
     sampling : {"windows", "clips"}, default "windows"
         What an epoch is: every training window (the paper), or one window drawn at random
         from each training clip (every window is still scored at validation and test).
-    validation : {"fold", "none"}, default "fold"
+    validation : {"fold", "none", "group"}, default "fold"
         "fold": the previous fold present validates (best epoch kept); "none": every fold but
         the test fold trains and the last epoch is kept, a fixed schedule that must have been
-        chosen on validation folds beforehand (the MFCC baseline trains on the same folds).
+        chosen on validation folds beforehand (the MFCC baseline trains on the same folds);
+        "group": a ``val_share`` of the training folds' clips validates, whole source
+        recordings at a time and stratified by class, drawn with the round's seed
+        (:func:`spectranet.audio.protocol.grouped_validation`; no test fold takes part).
+    val_share : float in (0, 0.5], default 0.2
+        With ``validation="group"``: the share of the training folds' recordings that
+        validates (drawn as one of ``round(1 / val_share)`` stratified group folds).
     val_windows : {"all", "middle"}, default "all"
         Windows of the validation fold scored after every epoch (to keep the best epoch): all,
         or the middle window of each clip (several times faster; test folds are always scored
@@ -68,6 +74,11 @@ class AudioConfig:
         Also run the MFCC + random forest (or SVM) baseline, or "ufl" (unsupervised feature
         learning + random forest, :mod:`spectranet.audio.ufl_baseline`), on the same folds and
         put it beside the CNN in the report and ``metrics.json``.
+    baseline_weight : float in [0, 1] or "auto", default 0.0
+        Late fusion (not in the paper): each test clip is classified by ``(1 - w) * CNN +
+        w * forest`` clip probabilities, the forest being the MFCC random forest fitted on the
+        round's training clips (needs ``baseline="rf"``); "auto" picks w in 0, 0.1, ..., 1 on
+        the round's validation clips (needs ``validation="group"``), ties to the smaller w.
     class_weight : {"none", "balanced"}, default "none"
         "balanced" weights the training loss by inverse class frequency in the training set
         (not in the paper; see :func:`spectranet.engine.optim.make_loss`).
@@ -102,10 +113,12 @@ class AudioConfig:
     augment: bool = False
     sampling: str = "windows"
     validation: str = "fold"
+    val_share: float = 0.2
     val_windows: str = "all"
     mixup: float = 0.0
     label_smoothing: float = 0.0
     baseline: str = "none"
+    baseline_weight: float | str = 0.0
     class_weight: str = "none"
     feature_cache: bool = True
     precision: str = "auto"
@@ -130,6 +143,7 @@ class AudioConfig:
         check_choice("val_windows", self.val_windows, VAL_WINDOWS)
         check_choice("validation", self.validation, VALIDATIONS)
         check_choice("baseline", self.baseline, BASELINES)
+        _check_fusion(self)
         check_positive("mixup", self.mixup, allow_zero=True)
         if isinstance(self.label_smoothing, bool) or not 0 <= self.label_smoothing < 1:
             raise ConfigError(f"label_smoothing must be in [0, 1), got {self.label_smoothing!r}")
@@ -144,3 +158,19 @@ class AudioConfig:
             raise ConfigError(f"filters must be positive integers, got {self.filters!r}")
         check_training(self)
 
+
+def _check_fusion(cfg: AudioConfig) -> None:
+    """``val_share`` and ``baseline_weight``, and what the weight needs of the other options."""
+    share = cfg.val_share
+    if isinstance(share, bool) or not isinstance(share, int | float) or not 0 < share <= 0.5:
+        raise ConfigError(f"val_share must be a number in (0, 0.5], got {share!r}")
+    weight = cfg.baseline_weight
+    if weight == "auto":
+        if cfg.validation != "group":
+            raise ConfigError("baseline_weight 'auto' is chosen on grouped validation clips: "
+                              f"set validation to 'group', got {cfg.validation!r}")
+    elif isinstance(weight, bool) or not isinstance(weight, int | float) or not 0 <= weight <= 1:
+        raise ConfigError(f"baseline_weight must be a number in [0, 1] or 'auto', got {weight!r}")
+    if weight != 0 and cfg.baseline != "rf":
+        raise ConfigError(f"baseline_weight {weight!r} mixes in the MFCC random forest's "
+                          f"probabilities: set baseline to 'rf', got {cfg.baseline!r}")

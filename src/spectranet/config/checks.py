@@ -18,7 +18,7 @@ __all__ = ["PRESETS", "SAMPLINGS", "VALIDATIONS", "HSI_VALIDATIONS", "STEM_INITS
 PRESETS = ("paper", "standard", "quick")
 #: Allowed values of the pipelines' own options (the engine's come from engine.options).
 SAMPLINGS = ("windows", "clips")
-VALIDATIONS = ("fold", "none")
+VALIDATIONS = ("fold", "none", "group")
 HSI_VALIDATIONS = ("split", "monitor", "none")
 STEM_INITS = ("random", "pca")
 STEM_MODELS = ("fast3dcnn_stem", "fast3dcnn_stem_pixel")  # models with a learned stem
