@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> None:
 
     def mixed_map_pixels() -> int:
         _, proba = cnn_map()
-        svm.mix(proba, scene.cube).argmax(-1)
+        svm.mix_map(proba, scene.cube).argmax(-1)
         return h * w
 
     tic = time.perf_counter()

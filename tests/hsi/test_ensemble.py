@@ -112,13 +112,17 @@ def test_ensemble_refuses_members_of_other_splits(tmp_path, user_scene):
         ensemble(tmp_path / "run")
 
 
-def test_spectral_svm_needs_two_pixels_per_class():
+def test_spectral_svm_trains_on_a_class_with_one_pixel_and_refuses_unlabelled_ones():
     from spectranet.hsi.spectral_svm import fit_spectral_svm
 
     rng = np.random.default_rng(0)
     cube = rng.uniform(1, 2, size=(4, 5, 3))
     labels = np.array([[0] * 5, [0] * 5, [1] * 5, [1, 1, 1, 1, 2]])
-    with pytest.raises(DataError, match="class index 2 has 1 training pixel"):
+    np.testing.assert_array_equal(fit_spectral_svm(cube, labels, np.arange(20)).classes_,
+                                  [0, 1, 2])
+    labels[0, 0] = -1
+    with pytest.raises(DataError, match="training pixels must be labelled"):
         fit_spectral_svm(cube, labels, np.arange(20))
+    labels[0, 0] = 0
     model = fit_spectral_svm(cube, labels, np.arange(19))  # classes 0 and 1, 10 and 9 pixels
     np.testing.assert_array_equal(model.classes_, [0, 1])

@@ -36,9 +36,10 @@ def test_mix_is_the_weighted_mean_of_cnn_and_svm_probabilities(small_scene):
     svm = spectral_svm_proba(fit_spectral_svm(cube, labels, train, seed=1), cube,
                              np.arange(48), 3)
     cnn = np.tile([0.7, 0.2, 0.1], (48, 1))
-    np.testing.assert_allclose(mix.mix(cnn, cube.reshape(48, 5)), 0.75 * cnn + 0.25 * svm)
+    np.testing.assert_allclose(mix.mix_pixels(cnn, cube, np.arange(48)),
+                               0.75 * cnn + 0.25 * svm)
     # a map's (H, W, K) probabilities with its (H, W, bands) cube: the same numbers
-    np.testing.assert_allclose(mix.mix(cnn.reshape(6, 8, 3), cube).reshape(48, 3),
+    np.testing.assert_allclose(mix.mix_map(cnn.reshape(6, 8, 3), cube).reshape(48, 3),
                                0.75 * cnn + 0.25 * svm)
     np.testing.assert_array_equal(mix.spectra, cube.reshape(48, 5)[train])
     np.testing.assert_array_equal(mix.labels, labels.ravel()[train])
@@ -56,10 +57,10 @@ def test_state_survives_a_checkpoint_and_gives_the_same_svm(tmp_path, small_scen
                                   mix.model.predict_proba(spectra))
 
 
-@pytest.mark.parametrize("weight", [0, 1.5, True])
+@pytest.mark.parametrize("weight", [-0.1, 1.5, True])
 def test_weight_is_checked(small_scene, weight):
     cube, labels = small_scene
-    with pytest.raises(ConfigError, match=r"weight must be a number in \(0, 1\]"):
+    with pytest.raises(ConfigError, match=r"weight must be a number in \[0, 1\]"):
         SVMMix.fit(cube, labels, np.arange(40), weight=weight)
 
 
@@ -142,24 +143,32 @@ def test_export_says_the_svm_is_not_in_the_exported_file(tmp_path, user_scene, c
     assert mix["weight"] == 0.5 and mix["exported"] is False
 
 
-def test_a_class_with_one_training_pixel_is_refused_before_anything_is_written(tmp_path,
-                                                                               user_scene):
-    from spectranet.errors import DataError
+def test_a_class_with_one_training_pixel_counts_twice_in_the_calibration(small_scene):
+    cube, labels = small_scene
+    train = np.flatnonzero(labels.ravel() >= 0)
+    lone = train[labels.ravel()[train] == 2][:1]
+    train = np.concatenate([train[labels.ravel()[train] != 2], lone])  # class 2: one pixel
+    mix = SVMMix.fit(cube, labels, train, weight=0.5, seed=0)
+    spectra = cube.reshape(48, 5)
+    np.testing.assert_array_equal(mix.spectra, spectra[train])  # stored once
+    np.testing.assert_array_equal(mix.model.classes_, [0, 1, 2])
+    twice = np.concatenate([train, lone])
+    # the same model as one fitted by hand on the pixel given twice, on 2 calibration folds
+    np.testing.assert_allclose(mix.model.predict_proba(spectra),
+                               _by_hand(spectra[twice], labels.ravel()[twice], folds=2)
+                               .predict_proba(spectra))
 
-    config = make_config("hsi", "quick", window=9, components=16, epochs=1, seeds=[0],
-                         train_per_class=1, svm_weight=0.5, **user_scene)
-    with pytest.raises(DataError, match=r"gt.npy: seed 0's split: class 3 has 1 training "
-                                        r"pixel; .* train with --svm-weight 0"):
-        pipeline.train(config, tmp_path / "run", progress=False)
-    assert not (tmp_path / "run").exists()
 
+def _by_hand(x, y, folds):
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.model_selection import StratifiedKFold
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer, StandardScaler
+    from sklearn.svm import SVC
 
-def test_estimator_refuses_a_class_with_one_training_pixel_before_training(user_scene):
-    from spectranet.errors import DataError
+    from spectranet.hsi.reduce import unit_normalise
 
-    cube, gt = np.load(user_scene["cube"]), np.load(user_scene["gt"])
-    gt[gt == 7] = 0
-    gt[20, 20] = 7  # class 7: one labelled pixel
-    with pytest.raises(DataError, match="class 7 has 1 training pixel"):
-        HSIClassifier("quick", window=9, components=16, epochs=1, svm_weight=0.5,
-                      validation_fraction=0).fit(cube, gt)
+    svm = CalibratedClassifierCV(SVC(C=100.0, gamma="scale", random_state=0), method="sigmoid",
+                                 cv=StratifiedKFold(folds, shuffle=True, random_state=0),
+                                 ensemble=False)
+    return make_pipeline(FunctionTransformer(unit_normalise), StandardScaler(), svm).fit(x, y)

@@ -41,6 +41,18 @@ def _components(value: str | None) -> int | str | None:
         raise click.BadParameter(f"an integer or 'all', got {value!r}") from None
 
 
+def _number_or_auto(kind: type) -> Any:
+    """A click callback reading ``kind`` (int or float) or the word 'auto'."""
+    def convert(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+        if value is None or value == "auto":
+            return value
+        try:
+            return kind(value)
+        except ValueError:
+            raise click.BadParameter(f"a number or 'auto', got {value!r}") from None
+    return convert
+
+
 def _models() -> list[str]:
     from spectranet.hsi.models import list_models
 
@@ -118,8 +130,12 @@ def hsi() -> None:
 @click.option("--label-smoothing", type=float, help=_p("label_smoothing"))
 @click.option("--mixup", type=float,
               help=_p("mixup", "Beta(a, a) mixup of training batches; 0 off."))
-@click.option("--svm-weight", type=float, help=_p(
-    "svm_weight", "Share of a spectral SVM's probabilities mixed into the CNN's; 0 off."))
+@click.option("--svm-weight", callback=_number_or_auto(float), help=_p(
+    "svm_weight", "Share of a spectral SVM's probabilities mixed into the CNN's; 0 off; auto: "
+    "chosen on the validation pixels."))
+@click.option("--svm-neighbourhood", callback=_number_or_auto(int), help=_p(
+    "svm_neighbourhood", "The SVM sees each pixel's mean spectrum over this odd window (1: the "
+    "pixel alone); auto: 1, 3, 5 or 7, chosen on the validation pixels."))
 @click.option("--precision", type=click.Choice(PRECISION_CHOICES), help=_p("precision",
                                                                           PRECISION_HELP))
 @click.option("--seeds", type=int, multiple=True,

@@ -45,7 +45,17 @@ def _recipe_extras(cfg: HSIConfig) -> None:
     check_positive("mixup", cfg.mixup, allow_zero=True)
     if isinstance(cfg.label_smoothing, bool) or not 0 <= cfg.label_smoothing < 1:
         raise ConfigError(f"label_smoothing must be in [0, 1), got {cfg.label_smoothing!r}")
-    check_share("svm_weight", cfg.svm_weight)
+    if cfg.svm_weight != "auto":
+        check_share("svm_weight", cfg.svm_weight)
+    size = cfg.svm_neighbourhood
+    if size != "auto" and (isinstance(size, bool) or not isinstance(size, int) or size < 1
+                           or size % 2 == 0):
+        raise ConfigError(f"svm_neighbourhood must be an odd integer >= 1 or 'auto', got "
+                          f"{size!r}")
+    auto = [k for k in ("svm_weight", "svm_neighbourhood") if getattr(cfg, k) == "auto"]
+    if auto and cfg.validation == "none":
+        raise ConfigError(f"{auto[0]} 'auto' is chosen on the validation pixels: not with "
+                          "validation 'none'")
 
 
 @dataclass(frozen=True)
@@ -145,11 +155,17 @@ class HSIConfig:
         Label smoothing of the training loss (not in the paper).
     mixup : float >= 0, default 0.0
         Mixup of training batches with Beta(mixup, mixup) weights; 0 is off (not in the paper).
-    svm_weight : float in [0, 1], default 0.0
+    svm_weight : float in [0, 1] or "auto", default 0.0
         Above 0, a spectral SVM (:class:`spectranet.hsi.spectral_svm.SVMMix`) is fitted on the
         training pixels and each pixel is classified by ``(1 - svm_weight) * CNN + svm_weight
         * SVM`` probabilities: test metrics, maps, ``evaluate`` and ``predict``. The
         validation curve is the CNN's (not in the paper).
+        "auto": the weight in 0, 0.1, ..., 1 whose mix scores best on the validation pixels
+        with the trained CNN (see :func:`spectranet.hsi.spectral_svm.choose_weight`).
+    svm_neighbourhood : odd int >= 1 or "auto", default 1
+        The SVM sees each pixel's mean spectrum over this window (pixels per side; 1 = the
+        pixel alone); "auto": the window in 1, 3, 5, 7 whose SVM scores best on the validation
+        pixels (see :func:`spectranet.hsi.spectral_svm.choose_neighbourhood`; not in the paper).
     """
 
     scene: str | None = None
@@ -193,7 +209,8 @@ class HSIConfig:
     spectral_shift: int = 0
     label_smoothing: float = 0.0
     mixup: float = 0.0
-    svm_weight: float = 0.0
+    svm_weight: float | str = 0.0
+    svm_neighbourhood: int | str = 1
 
     def __post_init__(self) -> None:
         _recipe_extras(self)

@@ -27,7 +27,7 @@ from spectranet.engine.runs import atomic_write_bytes, atomic_write_text
 from spectranet.errors import ConfigError, DataError, DataNotFoundError
 
 __all__ = ["save_checkpoint", "load_checkpoint", "load_best_checkpoint", "rng_state",
-           "set_rng_state", "sum_path"]
+           "set_rng_state", "sum_path", "update_metadata"]
 
 
 def sum_path(path: str | Path) -> Path:
@@ -131,3 +131,14 @@ def set_rng_state(state: dict[str, Any]) -> None:
     kind, keys, pos, has_gauss, cached = state["numpy"]
     np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
     torch.set_rng_state(state["torch"])
+
+
+def update_metadata(path: str | Path, changes: dict[str, Any]) -> Path:
+    """Rewrite a checkpoint with ``changes`` merged into its ``metadata`` (checked, then summed).
+
+    For what a run settles after training, e.g. a post-processing weight chosen on validation
+    with the trained model: the checkpoint then holds what ``evaluate`` and ``predict`` need.
+    """
+    state = load_checkpoint(path)
+    state["metadata"] = dict(state.get("metadata") or {}) | changes
+    return save_checkpoint(state, path)

@@ -168,7 +168,7 @@ def ensemble(runs: str | Path | Sequence[str | Path], *, root: str | Path | None
         svm = SVMMix.fit(scene.cube, scene.labels, reference["train"], weight=svm_weight)
         mixed = {"svm": {}, "mixed": {}}
         for k in sets:
-            p = svm.proba(scene.cube.reshape(-1, scene.n_bands)[reference[k]], n_classes)
+            p = svm.pixel_proba(scene.cube, reference[k], n_classes)
             mix = svm.combine(scored[k]["probabilities"], p)
             for name, q in (("svm", p), ("mixed", mix)):
                 mixed[name][k] = classification_metrics(labels[reference[k]], q.argmax(1),

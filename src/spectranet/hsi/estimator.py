@@ -18,20 +18,22 @@ from spectranet.config import HSIConfig, make_config
 from spectranet.engine import training
 from spectranet.engine.distributed import check_device
 from spectranet.engine.precision import resolve_precision
+from spectranet.engine.scoring import predict_proba as model_proba
 from spectranet.errors import ConfigError, DataError
 from spectranet.hsi.maps import predict_map
 from spectranet.hsi.models import build_model
 from spectranet.hsi.patches import PatchBatches, PatchDataset, check_window
 from spectranet.hsi.recipe import (
     fit_options,
+    fit_svm,
     make_reducer,
     model_kwargs,
     resolve_components,
+    settle_svm_weight,
     start_model,
     training_transforms,
 )
 from spectranet.hsi.reduce import SpectralReducer
-from spectranet.hsi.spectral_svm import SVMMix, check_svm_training
 from spectranet.hsi.splits import random_split
 
 __all__ = ["HSIClassifier"]
@@ -39,7 +41,7 @@ __all__ = ["HSIClassifier"]
 #: Constructor arguments that are :class:`~spectranet.config.HSIConfig` fields (None = preset).
 _OPTIONS = ("window", "components", "model", "dropout", "optimizer", "lr", "batch_size",
             "epochs", "steps", "weight_decay", "scheduler", "class_weight", "precision", "device",
-            "map_batch_size", "svm_weight")
+            "map_batch_size", "svm_weight", "svm_neighbourhood")
 _IN_MEMORY = "<in-memory>"  # HSIConfig wants a data source; the estimator is given arrays
 
 
@@ -78,9 +80,13 @@ class HSIClassifier(ClassifierMixin, BaseEstimator):
     weight_decay, scheduler, class_weight, precision, device, map_batch_size : optional
         Likewise (paper: 0, "none", "none", "auto", "cpu", 1024 patches per forward pass at
         validation and prediction).
-    svm_weight : float in [0, 1] or None, default None
+    svm_weight : float in [0, 1], "auto" or None, default None
         Share of a spectral SVM's probabilities mixed into the CNN's (the SVM is fitted on the
-        training pixels); None keeps the preset's (paper: 0, off; standard: 0.5).
+        training pixels; "auto": chosen on the held-out pixels); None keeps the preset's
+        (paper: 0, off).
+    svm_neighbourhood : odd int >= 1, "auto" or None, default None
+        The SVM sees each pixel's mean spectrum over this window (1: the pixel alone; "auto":
+        chosen on the held-out pixels); None keeps the preset's (paper: 1).
     validation_fraction : float in [0, 1) or None, default None
         Share of each class's labelled pixels held out to keep the best epoch; None = the
         preset's ``val_fraction`` (0.5: the paper halves its non-test pixels); 0 trains on
@@ -147,7 +153,8 @@ class HSIClassifier(ClassifierMixin, BaseEstimator):
         precision: str | None = None,
         device: str | None = None,
         map_batch_size: int | None = None,
-        svm_weight: float | None = None,
+        svm_weight: float | str | None = None,
+        svm_neighbourhood: int | str | None = None,
         seed: int = 0,
         verbose: bool = False,
     ) -> None:
@@ -170,6 +177,7 @@ class HSIClassifier(ClassifierMixin, BaseEstimator):
         self.device = device
         self.map_batch_size = map_batch_size
         self.svm_weight = svm_weight
+        self.svm_neighbourhood = svm_neighbourhood
         self.seed = seed
         self.verbose = verbose
 
@@ -212,13 +220,23 @@ class HSIClassifier(ClassifierMixin, BaseEstimator):
         check_device(config.device)
         classes, codes = _encode(labels)
         train, val = _holdout(codes, classes, fraction, config.seeds[0])
-        if config.svm_weight:  # before training, not after
-            check_svm_training(codes.ravel()[train], [str(c) for c in classes])
+        if "auto" in (config.svm_weight, config.svm_neighbourhood) and val is None:
+            raise ConfigError("svm_weight or svm_neighbourhood 'auto' is chosen on held-out "
+                              "pixels: give validation_fraction > 0")
         precision = resolve_precision(config.precision)
         self.model_, self.reducer_, result = _train(cube, codes, train, val, config, precision,
                                                     len(classes), self.verbose)
-        self.svm_mix_ = (SVMMix.fit(cube, codes, train, weight=config.svm_weight,
-                                    seed=config.seeds[0]) if config.svm_weight else None)
+        held_out = np.zeros(0, np.int64) if val is None else val
+        svm, _ = fit_svm(config, cube, codes, train, held_out, config.seeds[0])
+        if svm is not None and config.svm_weight == "auto":
+            patches = PatchDataset(self.reducer_.transform(cube), codes, held_out,
+                                   window=config.window)
+            cnn, ids = model_proba(self.model_, PatchBatches(patches, config.map_batch_size),
+                                     device=config.device, precision=precision)
+            svm, _ = settle_svm_weight(config, svm, cnn,
+                                       svm.pixel_proba(cube, ids, len(classes)),
+                                       codes.ravel()[ids])
+        self.svm_mix_ = svm
         self.config_, self.classes_, self.precision_ = config, classes, precision
         self.n_bands_in_ = int(cube.shape[2])
         self.history_, self.best_epoch_ = result.history, result.best_epoch
@@ -286,7 +304,7 @@ class HSIClassifier(ClassifierMixin, BaseEstimator):
             precision=self.precision_, progress=self.verbose, return_proba=True)
         if self.svm_mix_ is None:
             return class_map, proba
-        proba = self.svm_mix_.mix(proba, cube)
+        proba = self.svm_mix_.mix_map(proba, cube)
         return proba.argmax(-1), proba
 
 

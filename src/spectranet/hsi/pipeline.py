@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from spectranet.config import HSIConfig
+from spectranet.engine.checkpoints import update_metadata
 from spectranet.engine.distributed import check_device
 from spectranet.engine.identity import fingerprint_files
 from spectranet.engine.metrics import classification_metrics, mean_std
@@ -30,7 +31,6 @@ from spectranet.engine.run import Run
 from spectranet.engine.runs import RunDir, save_npy
 from spectranet.engine.scoring import predict_proba
 from spectranet.engine.training import fit
-from spectranet.errors import DataError
 from spectranet.hsi import report
 from spectranet.hsi.datasets import (
     Scene,
@@ -47,14 +47,16 @@ from spectranet.hsi.plots import plot_regions
 from spectranet.hsi.readers import read_class_names
 from spectranet.hsi.recipe import (
     fit_options,
+    fit_svm,
     make_reducer,
     model_kwargs,
     resolve_components,
+    settle_svm_weight,
     start_model,
     training_transforms,
 )
 from spectranet.hsi.reduce import SpectralReducer
-from spectranet.hsi.spectral_svm import SVMMix, check_svm_training
+from spectranet.hsi.spectral_svm import SVMMix
 from spectranet.hsi.split_files import load_split_file, save_split_file
 from spectranet.hsi.splits import Split, leakage, per_class_split, random_split
 
@@ -172,13 +174,6 @@ def train(
     splits = {seed: make_split(scene.labels, config, seed, names, scene.class_ids)
               for seed in config.seeds}
     build_model(config.model, **model_kwargs(config, scene.n_classes))  # validates early
-    if config.svm_weight:
-        for seed, split in splits.items():
-            try:
-                check_svm_training(scene.labels.ravel()[split.train], names)
-            except DataError as exc:
-                raise DataError(f"{scene.source.get('gt', scene.name)}: seed {seed}'s split: "
-                                f"{exc}; train with --svm-weight 0") from None
     check_device(config.device)
     precision = resolve_precision(config.precision)
     resolved = dataclasses.asdict(config) | {"precision_resolved": precision}
@@ -290,8 +285,7 @@ def _train_seed(
     kwargs = model_kwargs(config, n_classes)
     model = build_model(config.model, **kwargs)
     start_model(config, model, cube, split.train)
-    svm = (SVMMix.fit(scene.cube, scene.labels, split.train, weight=config.svm_weight, seed=seed)
-           if config.svm_weight else None)
+    svm, svm_record = fit_svm(config, scene.cube, scene.labels, split.train, split.val, seed)
     metadata = {
         "domain": "hsi",
         "model": config.model,
@@ -322,21 +316,33 @@ def _train_seed(
         log=unit.log,
         **options,
     )
+    parts: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+    if svm is not None and split.val.size:
+        cnn, val_ids = predict_proba(model, batches(split.val, False, config.map_batch_size),
+                                     device=config.device, precision=precision)
+        parts["val"] = (val_ids, cnn, svm.pixel_proba(scene.cube, val_ids, n_classes))
+        svm, chosen = settle_svm_weight(config, svm, cnn, parts["val"][2], labels[val_ids])
+        svm_record |= chosen
+        if chosen and run is not None:  # evaluate and predict read the weight chosen here
+            update_metadata(unit.checkpoint, {"svm_mix": svm.to_state()})
     tic = time.perf_counter()
     probs, ids = predict_proba(model, batches(split.test, False, config.map_batch_size),
                                device=config.device, precision=precision)
-    spectra = scene.cube.reshape(-1, scene.n_bands)
-    parts = {} if svm is None else {"test": (ids, probs, svm.proba(spectra[ids], n_classes))}
     if svm is not None:
+        parts["test"] = (ids, probs, svm.pixel_proba(scene.cube, ids, n_classes))
         probs = svm.combine(*parts["test"][1:])
     test_seconds = time.perf_counter() - tic
     metrics = classification_metrics(labels[ids], probs.argmax(1), n_classes=n_classes)
     if svm is not None:
-        if split.val.size:
-            cnn, val_ids = predict_proba(model, batches(split.val, False, config.map_batch_size),
-                                         device=config.device, precision=precision)
-            parts["val"] = (val_ids, cnn, svm.proba(spectra[val_ids], n_classes))
-        metrics["svm_mix"] = _mix_scores(svm, labels, parts)
+        metrics["svm_mix"] = _mix_scores(svm, labels, parts) | svm_record
+    reusable = svm is not None and svm.neighbourhood == 1  # the baseline's very model
+    baseline = (parts["test"][2] if reusable else
+                SVMMix.fit(scene.cube, scene.labels, split.train, weight=1.0, seed=seed)
+                .pixel_proba(scene.cube, ids, n_classes))
+    metrics["svm_baseline"] = {
+        k: v for k, v in classification_metrics(labels[ids], baseline.argmax(1),
+                                                 n_classes=n_classes).items()
+        if k in ("overall_accuracy", "average_accuracy", "kappa", "macro_f1")}
     if run is not None:  # the map is only written, so only rank 0 draws it
         tic = time.perf_counter()
         label_map, map_proba = predict_map(model, cube, window=config.window,
@@ -344,7 +350,7 @@ def _train_seed(
                                            device=config.device, precision=precision,
                                            progress=progress, return_proba=True)
         if svm is not None:
-            label_map = svm.mix(map_proba, scene.cube).argmax(-1)
+            label_map = svm.mix_map(map_proba, scene.cube).argmax(-1)
         map_seconds = time.perf_counter() - tic
         save_npy(unit.path / "map.npy", np.asarray(scene.class_ids)[label_map])  # the scene's ids
         _seed_figures(run, scene, label_map, metrics, result.history, seed)
@@ -377,7 +383,7 @@ def _mix_scores(svm: SVMMix, labels: np.ndarray,
     ``parts`` maps a set name to (pixel ids, the CNN's probabilities, the SVM's) on it;
     ``labels`` is the flat label map.
     """
-    out: dict[str, Any] = {"weight": svm.weight}
+    out: dict[str, Any] = {"weight": svm.weight, "neighbourhood": svm.neighbourhood}
     for name, (ids, cnn, alone) in parts.items():
         for part, proba in (("cnn", cnn), ("svm", alone), ("mixed", svm.combine(cnn, alone))):
             out[f"{name}_accuracy_{part}"] = float(np.mean(proba.argmax(1) == labels[ids]))

@@ -21,10 +21,11 @@ from spectranet.engine.optim import make_loss, make_optimizer, make_scheduler, t
 from spectranet.errors import ConfigError
 from spectranet.hsi.augment import make_augment
 from spectranet.hsi.reduce import SpectralReducer, check_components_without_pca
+from spectranet.hsi.spectral_svm import SVMMix, choose_neighbourhood, choose_weight
 from spectranet.hsi.stem_init import init_stem_pca
 
 __all__ = ["resolve_components", "model_kwargs", "make_reducer", "training_transforms",
-           "start_model", "kept_epoch", "fit_options"]
+           "start_model", "kept_epoch", "fit_options", "fit_svm", "settle_svm_weight"]
 
 
 def resolve_components(config: HSIConfig, n_bands: int, source: str) -> HSIConfig:
@@ -114,3 +115,57 @@ def fit_options(config: HSIConfig, model: nn.Module, train_labels: np.ndarray,
         "mixup": config.mixup,
         "keep": kept_epoch(config),
     }
+
+
+def fit_svm(config: HSIConfig, cube: np.ndarray, labels: np.ndarray, train: np.ndarray,
+            val: np.ndarray, seed: int) -> tuple[SVMMix | None, dict[str, Any]]:
+    """The recipe's spectral SVM member (``svm_weight`` > 0 or "auto"), fitted on ``train``.
+
+    ``svm_neighbourhood="auto"`` picks the window of its mean spectra on the ``val`` pixels
+    (:func:`~spectranet.hsi.spectral_svm.choose_neighbourhood`); ``svm_weight="auto"`` leaves
+    the weight at one half until :func:`settle_svm_weight` chooses it with the trained CNN.
+
+    Parameters
+    ----------
+    config : HSIConfig
+    cube : ndarray, shape (H, W, bands)
+        The scene's cube as read (the SVM scales spectra itself).
+    labels : int ndarray, shape (H, W)
+        Class index 0..K-1, -1 = unlabelled.
+    train, val : int ndarray
+        Flat indices of the training and validation pixels.
+    seed : int >= 0
+
+    Returns
+    -------
+    svm : SVMMix or None
+        None when the recipe has no SVM.
+    record : dict
+        What was chosen on which pixels (empty without a choice), for ``metrics.json``.
+    """
+    if not config.svm_weight:
+        return None, {}
+    record: dict[str, Any] = {}
+    size = config.svm_neighbourhood
+    if size == "auto":
+        size, scores = choose_neighbourhood(cube, labels, train, val, seed=seed)
+        record["neighbourhood_val_accuracy"] = {str(k): v for k, v in scores.items()}
+    weight = 0.5 if config.svm_weight == "auto" else config.svm_weight
+    return SVMMix.fit(cube, labels, train, weight=weight, seed=seed, neighbourhood=size), record
+
+
+def settle_svm_weight(config: HSIConfig, svm: SVMMix, cnn_val: np.ndarray, svm_val: np.ndarray,
+                      y_val: np.ndarray) -> tuple[SVMMix, dict[str, Any]]:
+    """``svm`` with the recipe's weight, chosen with the trained CNN where the recipe says so.
+
+    The configured weight, or under ``svm_weight="auto"`` the one that scores best on the
+    validation pixels with the trained CNN's probabilities
+    (:func:`~spectranet.hsi.spectral_svm.choose_weight`).
+
+    Returns the SVM and a record of the choice (empty without one) for ``metrics.json``.
+    """
+    if config.svm_weight != "auto":
+        return svm, {}
+    weight, scores = choose_weight(cnn_val, svm_val, y_val)
+    return svm.with_weight(weight), {"weight_val_accuracy": {f"{k:.1f}": v
+                                                             for k, v in scores.items()}}
