@@ -9,6 +9,7 @@ sound run the log-mel + delta settings and the per-band standardisation. See ``d
 
 from __future__ import annotations
 
+import json
 from numbers import Integral
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,7 @@ def export_run(
     *,
     format: str = "onnx",
     seed: int | None = None,
+    force: bool = False,
 ) -> Path:
     """Export the model of a run folder to ONNX or TorchScript, with a JSON sidecar beside it.
 
@@ -59,13 +61,16 @@ def export_run(
     run : path-like
         A folder written by ``spectranet hsi train`` or ``spectranet audio train``.
     out : path-like, optional
-        The model file; default ``<run>/model.onnx`` or ``<run>/model.pt``. An existing file
-        is replaced. The sidecar is ``<out>.json`` (:func:`sidecar_path`).
+        The model file; default ``<run>/model.onnx`` or ``<run>/model.pt``. The sidecar is
+        ``<out>.json`` (:func:`sidecar_path`). An earlier export (the file and its sidecar)
+        is replaced; any other existing file only with ``force``.
     format : {"onnx", "torchscript"}, default "onnx"
         ONNX (opset chosen by torch's exporter; run it with ``onnxruntime``) or TorchScript
         (``torch.jit.load``, needs torch but not spectranet).
     seed : int, optional
         Export this training seed's model (of any fold for a sound run) instead of the best.
+    force : bool, default False
+        Replace ``out`` and its sidecar even when they are not an earlier export's.
 
     Returns
     -------
@@ -75,7 +80,8 @@ def export_run(
     Raises
     ------
     ConfigError
-        Unknown ``format``, invalid ``seed``, or ``out`` (or its sidecar) is a folder.
+        Unknown ``format``, invalid ``seed``, ``out`` (or its sidecar) is a folder, or exists
+        and is not an earlier export (without ``force``).
     MissingDependencyError
         ``format="onnx"`` without ``onnx``, ``onnxscript`` or ``onnxruntime`` (``pip install
         'spectranet[export]'``).
@@ -96,6 +102,11 @@ def export_run(
     sidecar = sidecar_path(out)
     if sidecar.is_dir():
         raise ConfigError(f"{sidecar}: is a folder; the export writes its sidecar there")
+    if not force and (out.exists() or out.is_symlink() or sidecar.exists()
+                      or sidecar.is_symlink()) and not _earlier_export(out):
+        raise ConfigError(f"{out}: exists and is not a model spectranet exported (with its "
+                          f"sidecar {sidecar.name}); pass --force to replace it, or give "
+                          "another --out")
     saved, domain = read_run(run)
     if domain not in _TARGETS:
         raise DataError(f"{run}: an MFCC baseline run has no network to export")
@@ -125,6 +136,19 @@ def export_run(
     atomic_write_bytes(out, exported.data)
     atomic_write_json(sidecar, meta)
     return out
+
+
+def _earlier_export(out: Path) -> bool:
+    """Whether ``out`` and its sidecar are files an earlier :func:`export_run` wrote."""
+    sidecar = sidecar_path(out)
+    if out.is_symlink() or sidecar.is_symlink() or not (out.is_file() and sidecar.is_file()):
+        return False
+    try:
+        meta = json.loads(sidecar.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return (isinstance(meta, dict) and meta.get("sidecar_version") is not None
+            and meta.get("file") == out.name)
 
 
 def _floats(a: np.ndarray) -> list[Any]:

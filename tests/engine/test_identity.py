@@ -50,7 +50,8 @@ def test_a_folder_of_other_files_is_never_written_into(tmp_path, capsys):
     mine.mkdir()
     (mine / "metrics.json").write_text('{"my": "numbers"}')
     assert _train(tmp_path, mine) == 1
-    assert "folder holds other files (metrics.json) and no config.json" in capsys.readouterr().err
+    assert ("mine: folder holds files (metrics.json) that spectranet did not write (no "
+            ".spectranet.json)") in capsys.readouterr().err
     assert json.loads((mine / "metrics.json").read_text()) == {"my": "numbers"}
     assert sorted(p.name for p in mine.iterdir()) == ["metrics.json"]
 

@@ -18,10 +18,15 @@ from spectranet.audio.protocol import aggregate_clips
 from spectranet.audio.scaling import Standardizer
 from spectranet.engine.batches import ArrayBatches
 from spectranet.engine.distributed import check_device
+from spectranet.engine.identity import check_out_dir
+from spectranet.engine.ownership import output_folder
 from spectranet.engine.progress import bar
 from spectranet.engine.run import best_model, model_from_state
-from spectranet.engine.runs import RunDir, atomic_write_text
+from spectranet.engine.runs import RunDir
 from spectranet.engine.scoring import predict_proba
+
+#: The kind of output folder ``predict`` writes (its marker).
+PREDICT = "audio predict"
 
 __all__ = ["predict", "load_run_model", "model_from_checkpoint", "model_from_metadata", "segments",
            "segment_summary"]
@@ -79,6 +84,8 @@ def predict(run: str | Path, files: list[str | Path], *, out: str | Path | None 
         ``device`` is not available here.
     """
     check_device(device)
+    if out is not None:
+        check_out_dir(out, marker=None, kind=PREDICT)
     model, meta = load_run_model(run)
     model.to(device)
     settings = FeatureSettings(**meta["features"])
@@ -110,7 +117,8 @@ def predict(run: str | Path, files: list[str | Path], *, out: str | Path | None 
             "segments": segments(starts, starts + span, probs, names),
         })
     if out is not None:
-        _write(Path(out), rows, names)
+        with output_folder(out, PREDICT, run=str(Path(run).resolve())) as folder:
+            _write(folder, rows, names)
     return rows
 
 
@@ -158,15 +166,17 @@ def segment_summary(row: dict[str, Any]) -> str:
                      for s in row["segments"])
 
 
-def _write(out: Path, rows: list[dict[str, Any]], names: list[str]) -> None:
-    folder = RunDir(out)
+def _write(folder: RunDir, rows: list[dict[str, Any]], names: list[str]) -> None:
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(["file", "label", "top1", "p1", "top2", "p2", "top3", "p3", "windows"])
     for r in rows:
         pairs = [v for name, p in r["top3"] for v in (name, f"{p:.4f}")]
         writer.writerow([r["file"], r["label"], *pairs, r["windows"]])
-    atomic_write_text(out / "predictions.csv", buf.getvalue())
+    folder.write_text("predictions.csv", buf.getvalue())
+    for r in rows:  # what the command prints, kept in the folder's run.log
+        top = ", ".join(f"{name} {p:.2f}" for name, p in r["top3"])
+        folder.log(f"{r['file']}: {r['label']}  ({top})")
     stems = _unique_stems([r["file"] for r in rows])
     for r, stem in zip(rows, stems, strict=True):
         if r["windows"] < 2:
@@ -177,12 +187,11 @@ def _write(out: Path, rows: list[dict[str, Any]], names: list[str]) -> None:
         for w in r["timeline"]:
             writer.writerow([f"{w['start']:.3f}", f"{w['end']:.3f}", w["label"],
                              *(f"{p:.4f}" for p in w["probabilities"])])
-        atomic_write_text(out / f"{stem}_timeline.csv", buf.getvalue())
+        folder.write_text(f"{stem}_timeline.csv", buf.getvalue())
         times = np.array([w["start"] for w in r["timeline"]])
         probs = np.array([w["probabilities"] for w in r["timeline"]])
         folder.save_figure(plot_timeline(times, probs, names, title=Path(r["file"]).name),
                            f"{stem}_timeline")
-    folder.close()
 
 
 def _unique_stems(files: list[str]) -> list[str]:

@@ -16,7 +16,9 @@ __all__ = ["export"]
 @click.option("--out", type=click.Path(),
               help="Model file [default: RUN/model.onnx or RUN/model.pt]; sidecar: OUT.json.")
 @click.option("--seed", type=int, help="This seed's model [default: the best on validation].")
-def export(run: str, fmt: str, out: str | None, seed: int | None) -> None:
+@click.option("--force", is_flag=True,
+              help="Replace an existing --out file that is not an earlier export.")
+def export(run: str, fmt: str, out: str | None, seed: int | None, force: bool) -> None:
     """A run's model as one file, with a JSON sidecar of its inputs and preprocessing.
 
     The sidecar holds the input shape, the class names in output order (outputs are logits)
@@ -29,7 +31,7 @@ def export(run: str, fmt: str, out: str | None, seed: int | None) -> None:
     """
     from spectranet.export import export_run, sidecar_path
 
-    path = export_run(run, out, format=fmt, seed=seed)
+    path = export_run(run, out, format=fmt, seed=seed, force=force)
     click.echo(f"model: {path}\nsidecar: {sidecar_path(path)}")
     mix = json.loads(sidecar_path(path).read_text()).get("svm_mix")
     if mix is not None:

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from spectranet.engine.ownership import check_owned
 from spectranet.engine.runs import read_json
 from spectranet.errors import ConfigError, DataError, DataNotFoundError
 
@@ -108,21 +109,30 @@ def fingerprint_records(records: Iterable[Sequence[Any]]) -> str:
     return digest.hexdigest()
 
 
-def check_out_dir(out: str | os.PathLike[str], *, marker: str) -> Path:
+def check_out_dir(out: str | os.PathLike[str], *, marker: str | None, kind: str = "run",
+                  option: str = "--out") -> Path:
     """Check that ``out`` can receive a run before anything is written.
 
     Parameters
     ----------
     out : path-like
-        The folder to write: new, empty, or holding a previous run (which has ``marker``).
-    marker : str
-        The file every run of this kind writes first (e.g. ``"config.json"``).
+        The folder to write: new, empty, or holding spectranet's output of ``kind`` (its
+        marker, :mod:`spectranet.engine.ownership`).
+    marker : str or None
+        The identity file of runs written before markers existed (e.g. ``"config.json"``):
+        such a folder is taken only with its ``metrics.json`` (a finished run); None: a
+        folder without a marker is never taken.
+    kind : str, default "run"
+        What the folder must hold (``"run"``, ``"hsi predict"``...).
+    option : str, default "--out"
+        The option named in messages.
 
     Raises
     ------
     ConfigError
-        ``out`` is a file, sits below a file, is not writable, or is a folder holding other
-        files than a run's (a user's own files are never overwritten).
+        ``out`` is a file, sits below a file, is not writable, is a folder holding files
+        spectranet did not write (a user's own files are never overwritten) or another kind
+        of output, or holds a symbolic link.
     """
     out = Path(out)
     if out.exists() and not out.is_dir():
@@ -132,12 +142,7 @@ def check_out_dir(out: str | os.PathLike[str], *, marker: str) -> Path:
         raise ConfigError(f"{out}: {existing} is a file, so the folder cannot be created")
     if existing is not None and not os.access(existing, os.W_OK | os.X_OK):
         raise ConfigError(f"{out}: {existing} is not writable")
-    if out.is_dir() and not (out / marker).is_file():
-        others = sorted(p.name for p in out.iterdir())
-        if others:
-            shown = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
-            raise ConfigError(f"{out}: folder holds other files ({shown}) and no {marker}, "
-                              "so it is not a run of this kind; use a new or empty folder")
+    check_owned(out, kind, legacy=marker, option=option)
     return out
 
 

@@ -16,7 +16,9 @@ checkpoint's metadata becomes a model (``build``) and how a unit is scored.
 from __future__ import annotations
 
 import dataclasses
+import json
 import platform
+import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -26,13 +28,16 @@ import torch
 from spectranet.engine.checkpoints import load_best_checkpoint, load_checkpoint
 from spectranet.engine.distributed import init_from_env, is_main_process
 from spectranet.engine.identity import check_identity, check_out_dir, read_run
+from spectranet.engine.ownership import FolderLock, write_marker
 from spectranet.engine.runs import RunDir, read_json
 from spectranet.engine.training import seed_everything
-from spectranet.errors import DataError, DataNotFoundError
+from spectranet.errors import DataError, DataNotFoundError, SpectranetError
 
 __all__ = ["Run", "Unit", "SavedModel", "environment", "best_model", "rescore", "model_from_state"]
 
 Builder = Callable[[dict[str, Any]], torch.nn.Module]
+
+_SEED = re.compile(r"^seed_(\d+)$")
 
 
 def environment() -> dict[str, Any]:
@@ -57,6 +62,7 @@ class Run:
 
     path: Path
     folder: RunDir | None
+    lock: FolderLock | None = None
 
     @classmethod
     def open(cls, out: str | Path, config: Any, fingerprint: str, *, domain: str,
@@ -83,21 +89,33 @@ class Run:
         Raises
         ------
         ConfigError, DataError
-            ``out`` cannot take the run, or holds another run (see
+            ``out`` cannot take the run: a folder of files spectranet did not write, another
+            process writing it (its lock, :class:`~spectranet.engine.ownership.FolderLock`),
+            a symbolic link in it, or another run (see
             :func:`~spectranet.engine.identity.check_identity`); nothing is written.
         """
         path = check_out_dir(out, marker="config.json")
         check_identity(path, config, fingerprint)
         if distributed:
             init_from_env()
-        folder = RunDir(path) if not distributed or is_main_process() else None
-        if folder is not None:
+        if distributed and not is_main_process():
+            return cls(path, None)
+        lock = FolderLock(path)
+        try:
+            check_identity(path, config, fingerprint)  # again: a run may have ended meanwhile
+            write_marker(path, "run", domain=domain, data_fingerprint=fingerprint)
+            folder = RunDir(path)
             folder.write_json("config.json", {"domain": domain,
                                               "config": dataclasses.asdict(config),
                                               "data_fingerprint": fingerprint,
                                               "environment": environment(),
                                               **(describe or {})})
-        return cls(path, folder)
+            folder.log(f"{domain} run into {path}: data {fingerprint[:12]}..., configuration "
+                       f"{json.dumps(dataclasses.asdict(config), default=str)}")
+        except BaseException:
+            lock.release()
+            raise
+        return cls(path, folder, lock)
 
     def log(self, message: str) -> None:
         """Append a line to the run's ``run.log`` (rank 0)."""
@@ -105,12 +123,24 @@ class Run:
             self.folder.log(message)
 
     def finish(self, metrics: dict[str, Any], report: str | None = None) -> dict[str, Any]:
-        """Write ``report.md`` then ``metrics.json`` (rank 0); return ``metrics``."""
+        """Write ``report.md`` then ``metrics.json`` (rank 0); return ``metrics``.
+
+        ``run.log`` gets what the command prints: the warnings in ``metrics["warnings"]``,
+        the top-level numbers of ``metrics`` and the run folder.
+        """
         if self.folder is not None:
             if report is not None:
                 self.folder.write_text("report.md", report)
             self.folder.write_json("metrics.json", metrics)
+            for caution in metrics.get("warnings") or []:
+                self.folder.log(f"warning: {caution}")
+            numbers = {k: v for k, v in metrics.items()
+                       if isinstance(v, (int, float)) and not isinstance(v, bool)}
+            self.folder.log("finished: " + ", ".join(f"{k} {v:.4f}" for k, v in numbers.items())
+                            + f"; run folder: {self.path}")
             self.folder.close()
+        if self.lock is not None:
+            self.lock.release()
         return metrics
 
     def finished_unit(self, name: str, *, needs: tuple[str, ...] = ()) -> dict[str, Any] | None:
@@ -130,7 +160,7 @@ class Run:
         Rank 0 writes the unit's ``split.json`` (which samples train, validate, test); every
         random generator is seeded with ``seed``.
         """
-        folder = RunDir(self.path / name) if self.folder is not None else None
+        folder = RunDir(self.path / name, root=self.path) if self.folder is not None else None
         if folder is not None:
             folder.write_json("split.json", dict(split))
         seed_everything(seed)
@@ -204,17 +234,60 @@ def model_from_state(state: Mapping[str, Any], domain: str, build: Builder,
     meta = state["metadata"]
     if meta.get("domain") != domain:
         raise DataError(f"{path}: a checkpoint of a {meta.get('domain')!r} run, not {domain!r}")
+    _check_shapes(state["model"], meta, build, path)
     model = build(meta)
     model.load_state_dict(state["model"])
     return SavedModel(Path(path), model.eval(), meta, float(state.get("train_seconds", 0.0)))
 
 
+def _check_shapes(weights: Mapping[str, Any], meta: dict[str, Any], build: Builder,
+                  path: str | Path) -> None:
+    """Refuse metadata describing a model other than the checkpoint's weights, before building.
+
+    The model is first built on PyTorch's "meta" device (shapes only, no memory), so metadata
+    declaring, say, 10^9 classes is refused instead of allocating terabytes.
+    """
+    try:
+        with torch.device("meta"):
+            skeleton = build(meta)
+    except SpectranetError:
+        raise
+    except Exception:  # a builder that cannot run on the meta device: checked by loading
+        return
+    for name, tensor in skeleton.state_dict().items():
+        stored = weights.get(name)
+        if not isinstance(stored, torch.Tensor) or tuple(stored.shape) != tuple(tensor.shape):
+            got = "absent" if stored is None else f"{tuple(getattr(stored, 'shape', ()))}"
+            raise DataError(f"{path}: the checkpoint's metadata describes {name} of shape "
+                            f"{tuple(tensor.shape)} but its weights hold {got}; a damaged or "
+                            "altered checkpoint")
+
+
 def _checkpoints(run: str | Path, domain: str, pattern: str) -> list[Path]:
+    """The checkpoints ``pattern`` matches; every unit it matches must have one.
+
+    A unit started (its ``split.json``) but without its checkpoint, or a seed of the
+    configuration with no unit at all, is refused rather than silently replaced by another
+    seed's model.
+    """
     run = Path(run)
-    read_run(run, expect=domain)
+    saved, _ = read_run(run, expect=domain)
     paths = sorted(run.glob(pattern))
     if not paths:
         raise DataNotFoundError(f"{run}: no {pattern} (the run did not finish a unit)")
+    have = sorted({int(m[1]) for p in paths if (m := _SEED.search(p.parent.name))})
+    hint = f"seeds with a checkpoint: {', '.join(map(str, have)) or 'none'}; give one with --seed"
+    names = Path(pattern).name
+    for split in sorted(run.glob(str(Path(pattern).with_name("split.json")))):
+        if not (split.parent / names).is_file():
+            raise DataNotFoundError(f"{split.parent / names}: missing (the unit did not finish, "
+                                    f"or the file was removed); {hint}")
+    if "seed_*" in pattern:
+        seeds = saved["config"].get("seeds") or []
+        absent = [s for s in seeds if isinstance(s, int) and s not in have]
+        if absent:
+            raise DataNotFoundError(f"{run}: no checkpoint for seed {absent[0]} of the run's "
+                                    f"seeds {seeds}; {hint}")
     return paths
 
 

@@ -8,6 +8,7 @@ file; ``metrics.json`` is written last and marks a finished run.
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import logging
@@ -28,18 +29,22 @@ __all__ = [
     "save_npy",
     "save_figure",
     "read_json",
+    "check_within",
 ]
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *,
-                       durable: bool = True) -> Path:
+                       durable: bool = True, within: str | os.PathLike[str] | None = None) -> Path:
     """Write ``data`` to ``path`` atomically (temporary file in the same folder, then rename).
 
     ``durable`` also flushes the file to disk (fsync) before the rename; caches whose entries
     can be recomputed skip it. The file gets the permissions of a plain ``open`` (0666 less the
-    user's umask), not the temporary file's 0600.
+    user's umask), not the temporary file's 0600. With ``within`` (a run folder), ``path``
+    must lie inside it once symbolic links are resolved (:func:`check_within`).
     """
     path = Path(path)
+    if within is not None:
+        check_within(path, within)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -53,6 +58,25 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *,
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    return path
+
+
+def check_within(path: str | os.PathLike[str], folder: str | os.PathLike[str]) -> Path:
+    """Refuse a ``path`` that is a symbolic link or, links resolved, leaves ``folder``.
+
+    Raises
+    ------
+    DataError
+        Naming the path and where it leads.
+    """
+    path = Path(path)
+    root = os.path.realpath(folder)
+    real = os.path.realpath(path.parent) if not path.is_symlink() else None
+    if real is None or os.path.commonpath([root, real]) != root:
+        target = os.readlink(path) if path.is_symlink() else real
+        raise DataError(f"{path}: leads out of {folder} through a symbolic link (to {target}); "
+                        "spectranet does not write through links: remove it or use another "
+                        "folder")
     return path
 
 
@@ -131,14 +155,28 @@ def save_figure(fig: Any, path: str | os.PathLike[str], *, dpi: int = 110) -> Pa
     return atomic_write_bytes(path, buf.getvalue())
 
 
+class _NoFollowHandler(logging.FileHandler):
+    """A log file opened with ``O_NOFOLLOW``: a ``run.log`` that is a link is not appended to."""
+
+    def _open(self) -> Any:
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW,
+                     0o666)
+        return open(fd, self.mode, encoding=self.encoding, errors=self.errors)  # noqa: SIM115
+
+
 class RunDir:
     """A run's output folder.
+
+    Every file is written inside it: a path that a symbolic link leads out of the folder (or
+    of ``root``) is refused, and so is a ``run.log`` that is a link.
 
     Parameters
     ----------
     path : path-like
         Folder to create (parents included); an existing folder is reused, which is how an
         interrupted run resumes.
+    root : path-like, optional
+        The folder no write may leave (a unit's run folder); default ``path``.
 
     Attributes
     ----------
@@ -149,18 +187,34 @@ class RunDir:
         Writes to ``path / "run.log"``.
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], *,
+                 root: str | os.PathLike[str] | None = None) -> None:
         self.path = Path(path)
+        self.root = Path(root) if root is not None else self.path
+        if root is not None:
+            check_within(self.path / "run.log", root)
         self.path.mkdir(parents=True, exist_ok=True)
-        self.figures = self.path / "figures"
-        self.figures.mkdir(exist_ok=True)
         self.logger = logging.getLogger(f"spectranet.run.{self.path.resolve()}")
         self.logger.setLevel(logging.INFO)
         self.logger.propagate = False
         if not self.logger.handlers:
-            handler = logging.FileHandler(self.path / "run.log", encoding="utf-8")
+            try:
+                handler = _NoFollowHandler(self.path / "run.log", encoding="utf-8")
+            except OSError as exc:
+                if exc.errno != errno.ELOOP:
+                    raise
+                raise DataError(f"{self.path / 'run.log'}: a symbolic link (to "
+                                f"{os.readlink(self.path / 'run.log')}); spectranet does not "
+                                "write through links: remove it") from None
             handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
             self.logger.addHandler(handler)
+        self.figures = self.path / "figures"
+        try:
+            check_within(self.figures / "x", self.root)
+        except DataError:
+            self.close()
+            raise
+        self.figures.mkdir(exist_ok=True)
 
     def __truediv__(self, name: str) -> Path:
         return self.path / name
@@ -171,7 +225,15 @@ class RunDir:
 
     def write_json(self, name: str, obj: Any) -> Path:
         """Write ``obj`` to ``name`` inside the run folder, atomically."""
-        return atomic_write_json(self.path / name, obj)
+        return atomic_write_json(check_within(self.path / name, self.root), obj)
+
+    def write_bytes(self, name: str, data: bytes) -> Path:
+        """Write ``data`` to ``name`` inside the run folder, atomically."""
+        return atomic_write_bytes(self.path / name, data, within=self.root)
+
+    def save_npy(self, name: str, array: np.ndarray) -> Path:
+        """Save ``array`` as ``name`` (``.npy``) inside the run folder, atomically."""
+        return save_npy(check_within(self.path / name, self.root), array)
 
     def read_json(self, name: str) -> Any:
         """Read ``name`` from the run folder."""
@@ -179,11 +241,11 @@ class RunDir:
 
     def write_text(self, name: str, text: str) -> Path:
         """Write text to ``name`` inside the run folder, atomically."""
-        return atomic_write_text(self.path / name, text)
+        return atomic_write_text(check_within(self.path / name, self.root), text)
 
     def save_figure(self, fig: Any, name: str, *, dpi: int = 110) -> Path:
         """Save ``fig`` as ``figures/<name>.png``."""
-        return save_figure(fig, self.figures / f"{name}.png", dpi=dpi)
+        return save_figure(fig, check_within(self.figures / f"{name}.png", self.root), dpi=dpi)
 
     def is_complete(self) -> bool:
         """Whether the run finished (its ``metrics.json`` exists)."""

@@ -16,10 +16,11 @@ import torch
 
 from spectranet.config import HSIConfig, from_dict
 from spectranet.engine.distributed import check_device
-from spectranet.engine.identity import read_run
+from spectranet.engine.identity import check_out_dir, read_run
 from spectranet.engine.metrics import classification_metrics
+from spectranet.engine.ownership import output_folder
 from spectranet.engine.run import SavedModel, best_model, rescore
-from spectranet.engine.runs import RunDir, read_json, save_npy
+from spectranet.engine.runs import read_json
 from spectranet.engine.scoring import predict_proba
 from spectranet.errors import DataError, DataNotFoundError
 from spectranet.hsi.datasets import Scene, check_same_grid, read_cube, read_labels
@@ -29,6 +30,9 @@ from spectranet.hsi.patches import PatchBatches, PatchDataset
 from spectranet.hsi.pipeline import load_scene_of, summarise
 from spectranet.hsi.reduce import SpectralReducer
 from spectranet.hsi.spectral_svm import SVMMix
+
+#: The kind of output folder ``predict`` writes (its marker).
+PREDICT = "hsi predict"
 
 __all__ = ["evaluate", "predict", "load_run_model", "saved_proba"]
 
@@ -97,7 +101,7 @@ def saved_proba(saved: SavedModel, scene: Scene, pixels: np.ndarray, *,
     probs, ids = predict_proba(saved.model, PatchBatches(patches, batch_size),
                                precision=meta["precision"], progress=progress)
     if (svm := _svm_mix(meta)) is not None:
-        probs = svm.mix(probs, scene.cube.reshape(-1, scene.n_bands)[ids])
+        probs = svm.mix_pixels(probs, scene.cube, ids)
     return probs, ids
 
 
@@ -166,6 +170,7 @@ def predict(
         holds class ids the run does not know.
     """
     check_device(device)
+    check_out_dir(out, marker=None, kind=PREDICT)
     model, meta = load_run_model(run)
     data = read_cube(cube, cube_variable)
     if data.shape[2] != meta["input_bands"]:
@@ -180,12 +185,9 @@ def predict(
     label_map, proba = predict_map(model, reduced, window=window, precision=meta["precision"],
                                    device=device, progress=progress, return_proba=True)
     if meta["svm_mix"] is not None:
-        label_map = meta["svm_mix"].mix(proba, data).argmax(-1)
+        label_map = meta["svm_mix"].mix_map(proba, data).argmax(-1)
     seconds = time.perf_counter() - tic
-    out_dir = RunDir(out)
     class_ids = np.asarray(meta["class_ids"])
-    save_npy(out_dir / "map.npy", class_ids[label_map])
-    save_npy(out_dir / "map_index.npy", label_map)
     result: dict[str, Any] = {"run": str(run), "cube": str(cube), "shape": list(data.shape),
                               "class_ids": class_ids.tolist(),
                               "class_names": list(meta["class_names"]),
@@ -194,9 +196,14 @@ def predict(
         mask = truth >= 0
         result["metrics"] = classification_metrics(truth[mask], label_map[mask],
                                                    n_classes=len(class_ids))
-    out_dir.save_figure(plot_map(label_map, [tuple(c) for c in meta["palette"]],
-                                 meta["class_names"], ground_truth=truth,
-                                 title=Path(cube).name), "map")
-    out_dir.write_json("prediction.json", result)
-    out_dir.close()
+    with output_folder(out, PREDICT, run=str(Path(run).resolve())) as out_dir:
+        out_dir.save_npy("map.npy", class_ids[label_map])
+        out_dir.save_npy("map_index.npy", label_map)
+        out_dir.save_figure(plot_map(label_map, [tuple(c) for c in meta["palette"]],
+                                     meta["class_names"], ground_truth=truth,
+                                     title=Path(cube).name), "map")
+        out_dir.write_json("prediction.json", result)
+        out_dir.log(f"hsi predict {cube} with {run}: map.npy ({result['pixels_per_second']:.0f} "
+                    "pixels/s)" + (f", OA {result['metrics']['overall_accuracy']:.4f}"
+                                   if truth is not None else ""))
     return result
