@@ -57,8 +57,10 @@ class AudioConfig:
         the test fold trains and the last epoch is kept, a fixed schedule that must have been
         chosen on validation folds beforehand (the MFCC baseline trains on the same folds);
         "group": a ``val_share`` of the training folds' clips validates, whole source
-        recordings at a time and stratified by class, drawn with the round's seed
-        (:func:`spectranet.audio.protocol.grouped_validation`; no test fold takes part).
+        recordings at a time (UrbanSound8K's ``fsID``, ESC-50's ``src_file``, a user CSV's
+        ``group`` column; a clip without one is its own recording) and stratified by class,
+        drawn with the round's seed (:func:`spectranet.audio.protocol.grouped_validation`;
+        no test fold takes part).
     val_share : float in (0, 0.5], default 0.2
         With ``validation="group"``: the share of the training folds' recordings that
         validates (drawn as one of ``round(1 / val_share)`` stratified group folds).
