@@ -3,8 +3,8 @@
 Splits are functions: a label map, fractions and a seed in, flat pixel indices (``r * W + c``)
 out, saved verbatim by the caller. Three protocols:
 
-- :func:`random_split`: the paper's stratified random split (Ahmad 2020: 30 % test, the rest
-  halved into training and validation);
+- :func:`random_split`: the paper's random split (Ahmad 2020: 30 % test, the rest halved into
+  training and validation), stratified by class (our choice: the paper does not say);
 - :func:`per_class_split`: a fixed count or fraction of training (and validation) pixels per
   class, the rest test;
 - :func:`spectranet.hsi.disjoint.disjoint_split`: spatially disjoint regions, so that no
