@@ -21,7 +21,7 @@ from spectranet.audio.datasets import ClipRecord, ClipTable
 from spectranet.audio.decoding import resample_audio
 from spectranet.audio.extraction import WindowTable, extract_features
 from spectranet.audio.features import clip_features, silent_windows
-from spectranet.audio.models import build_model
+from spectranet.audio.models import build_model, check_reach
 from spectranet.audio.pipeline import default_cache, feature_settings, model_options, round_loaders
 from spectranet.audio.protocol import aggregate_clips
 from spectranet.audio.recipe import fit_options
@@ -207,6 +207,7 @@ class SoundClassifier(ClassifierMixin, BaseEstimator):
         classes, codes = _encode(y, len(clips))
         val = _holdout(codes, classes, fraction, config.seeds[0])
         check_device(config.device)
+        check_reach(config.arch, config.n_mels, config.frames)
         build_model(config.arch, len(classes), **model_options(config))  # validates first
         windows = self._windows(clips, config)
         precision = resolve_precision(config.precision)

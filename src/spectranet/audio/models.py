@@ -36,6 +36,7 @@ from spectranet.errors import ConfigError
 
 __all__ = [
     "DEFAULT_FILTERS",
+    "check_reach",
     "check_window_fits",
     "canonical_spec",
     "default_filters",
@@ -351,6 +352,51 @@ def build_model(name_or_spec: str, n_classes: int, **kwargs: Any) -> nn.Module:
                       f"({_EXPECTED}), got {name_or_spec!r}")  # fmt: skip
 
 
+def check_reach(spec: str, n_mels: int, frames: int) -> None:
+    """Refuse a layer spec whose kernels reach beyond the window they see (pure).
+
+    A 3 x 3 convolution with dilation r spans 2r + 1 bins; on an input smaller than that, its
+    outer taps fall into the zero padding for most positions (for r >= the input size, for
+    all: the layer is a 1 x 1 convolution in disguise). Each layer's input is the window after
+    the max-poolings before it. Registered names are checked as their spec; ``piczak`` (fixed
+    kernels, checked by :class:`PiczakCNN`) is not.
+
+    Parameters
+    ----------
+    spec : str
+        A layer spec (:func:`parse_spec`) or a registered model name.
+    n_mels, frames : int
+        Window height (mel bands) and width (frames).
+
+    Raises
+    ------
+    ConfigError
+        Naming the layer, its reach and the window it sees.
+
+    Examples
+    --------
+    >>> check_reach("Cov1 + DilaCov1(20)", 64, 41)  # reach 41: fits
+    >>> check_reach("Cov1 + DilaCov1(100)", 64, 41)
+    Traceback (most recent call last):
+    ...
+    spectranet.errors.ConfigError: arch: DilaCov1(100) (layer 2) reaches 201 x 201 bins ...
+    """
+    if spec == "piczak":
+        return
+    h, w, pooled = n_mels, frames, False
+    for pos, t in enumerate(parse_spec(PAPER_SPECS.get(spec, spec)), start=1):
+        if t.kind == "pool":
+            h, w, pooled = h // 2, w // 2, True
+            continue
+        reach = 2 * t.dilation + 1
+        if min(h, w) >= 1 and reach > min(h, w):
+            after = " after pooling" if pooled else ""
+            raise ConfigError(f"arch: {t.text} (layer {pos}) reaches {reach} x {reach} bins "
+                              f"(3 x 3 taps at dilation {t.dilation}) but its input window is "
+                              f"{h} x {w} (mel bands x frames{after}); it would see little "
+                              "more than its centre: use a smaller dilation or a larger window")
+
+
 def check_window_fits(model: nn.Module, spec: str, n_mels: int, frames: int,
                       in_channels: int = 2) -> None:
     """Run ``model`` once on a zero window to check that its layers fit the input size.
@@ -369,8 +415,11 @@ def check_window_fits(model: nn.Module, spec: str, n_mels: int, frames: int,
     Raises
     ------
     ConfigError
-        Pooling shrinks the window to nothing before the classifier.
+        A kernel reaches beyond its input (:func:`check_reach`), or pooling shrinks the
+        window to nothing before the classifier.
     """
+    if isinstance(model, SpecCNN):
+        check_reach(model.spec, n_mels, frames)
     was_training = model.training
     try:
         with torch.no_grad():

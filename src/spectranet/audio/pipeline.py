@@ -27,7 +27,7 @@ from spectranet.audio.extraction import WindowTable, extract_features
 from spectranet.audio.features import FeatureSettings
 from spectranet.audio.fusion import BaselineMix, fuse_round, mix_proba
 from spectranet.audio.inference import model_from_metadata
-from spectranet.audio.models import build_model, check_window_fits
+from spectranet.audio.models import build_model, check_reach, check_window_fits
 from spectranet.audio.protocol import (
     aggregate_clips,
     round_split,
@@ -154,6 +154,7 @@ def train(config: AudioConfig, out: str | Path, *, root: str | Path | None = Non
                               validation=config.validation == "fold")
     for caution in cautions:
         warnings.warn(f"{config.dataset}: {caution}", UserWarning, stacklevel=2)
+    check_reach(config.arch, config.n_mels, config.frames)  # before the filters' check
     check_window_fits(build_model(config.arch, n_classes, **model_options(config)), config.arch,
                       config.n_mels, config.frames)  # validate before writing
     check_device(config.device)

@@ -28,6 +28,7 @@ __all__ = [
     "get_scene_info",
     "read_array",
     "read_labels",
+    "warn_constant_bands",
     "load_scene",
     "load_cube",
     "default_palette",
@@ -146,7 +147,36 @@ def read_cube(path: PathLike, variable: str | None = None) -> np.ndarray:
     bad = cube.size - np.count_nonzero(np.isfinite(cube))
     if bad:
         raise DataError(f"{path}: cube has {bad} NaN/inf values (as float32) out of {cube.size}")
+    warn_constant_bands(cube, path)
     return cube
+
+
+def warn_constant_bands(cube: np.ndarray, path: PathLike) -> None:
+    """Warn (UserWarning) about bands with zero variance, or a cube that is constant.
+
+    Such bands carry no information (and would divide by zero in a per-band scaling); a
+    constant cube gives a model nothing to learn from.
+
+    Parameters
+    ----------
+    cube : ndarray, shape (H, W, B)
+    path : path-like
+        Named in the message.
+    """
+    if cube.size == 0:
+        return
+    flat = cube.reshape(-1, cube.shape[-1])
+    flat_bands = np.flatnonzero(np.all(flat == flat[:1], axis=0))
+    if len(flat_bands) == cube.shape[-1]:
+        values = np.unique(flat[0])
+        what = f"every value is {values[0]:g}" if len(values) == 1 else "every pixel is the same"
+        warnings.warn(f"{path}: the cube is constant ({what}); a model has nothing to learn "
+                      "from it", UserWarning, stacklevel=2)
+    elif len(flat_bands):
+        shown = ", ".join(map(str, flat_bands[:8])) + (", ..." if len(flat_bands) > 8 else "")
+        warnings.warn(f"{path}: {len(flat_bands)} of {cube.shape[-1]} bands have zero variance "
+                      f"(bands {shown}, from 0); they carry no information", UserWarning,
+                      stacklevel=2)
 
 
 def check_same_grid(cube: np.ndarray, labels: np.ndarray, cube_path: PathLike,
