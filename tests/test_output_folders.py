@@ -225,3 +225,73 @@ def test_the_lock_of_a_dead_process_is_taken_over(tmp_path):
     assert json.loads((tmp_path / LOCK).read_text())["pid"] == os.getpid()
     lock.release()
     assert not (tmp_path / LOCK).exists()
+
+
+def test_checkpoint_metadata_is_bounded_by_its_weights(run, crop, tmp_path, capsys):
+    from spectranet.engine.checkpoints import load_checkpoint, save_checkpoint
+
+    forged = _copy(run, tmp_path / "forged")
+    for seed in (0, 1):  # the sums are recomputed: only the metadata lies
+        path = forged / f"seed_{seed}" / "checkpoint.pt"
+        state = load_checkpoint(path)
+        state["metadata"]["model_kwargs"]["n_classes"] = 10**9
+        save_checkpoint(state, path)
+    assert main(["hsi", "predict", str(forged), str(crop / "cube.npy"), "--out",
+                 str(tmp_path / "p"), "--no-progress"]) == 1
+    err = _error(capsys)
+    assert err.startswith(f"error: {forged / 'seed_0' / 'checkpoint.pt'}: the checkpoint's "
+                          "metadata describes ") and "1000000000" in err
+    assert "but its weights hold (3" in err and not (tmp_path / "p").exists()
+
+
+def test_a_config_json_with_an_unknown_key_is_named(run, tmp_path, capsys):
+    odd = _copy(run, tmp_path / "odd")
+    saved = json.loads((odd / "config.json").read_text())
+    saved["config"]["colour"] = "blue"
+    (odd / "config.json").write_text(json.dumps(saved))
+    assert main(["hsi", "evaluate", str(odd), "--no-progress"]) == 1
+    assert _error(capsys).startswith(f"error: {odd / 'config.json'}: unknown option(s) colour; "
+                                     "valid: ")
+
+
+@pytest.fixture(scope="module")
+def sound_run(us8k_folder, tmp_path_factory):
+    """A one-epoch sound run on real UrbanSound8K clips (two classes, test fold 3)."""
+    base = tmp_path_factory.mktemp("sound")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("SPECTRANET_CACHE", str(base / "cache"))
+        clips = us8k_folder(base / "clips", {1: 2, 2: 2, 3: 2}, classes={"dog_bark", "siren"})
+        out = base / "run"
+        assert main(["audio", "train", "--dataset", str(clips), "--preset", "quick", "--folds",
+                     "3", "--filters", "4,4,8,8", "--epochs", "1", "--out", str(out),
+                     "--no-progress"]) == 0
+    return out, clips
+
+
+def test_sound_run_and_prediction_logs_hold_what_was_printed(sound_run, tmp_path, capsys):
+    out, clips = sound_run
+    log = (out / "run.log").read_text()
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert "audio run into" in log
+    assert f"finished: clip_accuracy {metrics['clip_accuracy']:.4f}" in log
+    clip = sorted(clips.glob("*.flac"))[0]
+    pred = tmp_path / "pred"
+    capsys.readouterr()
+    assert main(["audio", "predict", str(out), str(clip), "--out", str(pred),
+                 "--no-progress"]) == 0
+    printed = capsys.readouterr().out.splitlines()[0]
+    assert printed in (pred / "run.log").read_text()
+    assert json.loads((pred / MARKER).read_text())["kind"] == "audio predict"
+
+
+def test_sound_predict_never_overwrites_a_users_files(sound_run, tmp_path, capsys):
+    out, clips = sound_run
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "predictions.csv").write_text("my,predictions\n")
+    clip = sorted(clips.glob("*.flac"))[0]
+    assert main(["audio", "predict", str(out), str(clip), "--out", str(mine),
+                 "--no-progress"]) == 1
+    assert f"error: {mine}: folder holds files (predictions.csv) that spectranet did not " \
+        "write" in _error(capsys)
+    assert _snapshot(mine) == {"predictions.csv": b"my,predictions\n"}
