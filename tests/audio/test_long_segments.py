@@ -68,3 +68,38 @@ def test_clip_decision_is_the_majority_of_its_window_predictions(long_run):
         tied = np.flatnonzero(votes == votes.max())
         expected = tied[np.argmax(mine.mean(0)[tied])]  # a tie goes to the higher mean
         assert pred == expected, (clip, votes, mine.mean(0))
+
+
+def test_cli_runs_long_segments_with_the_ufl_baseline(long_run, tmp_path, monkeypatch):
+    """``--frames``, ``--overlap``, ``--aggregate vote`` and ``--baseline ufl`` reach the run."""
+    from spectranet.cli import main
+
+    _, _, config = long_run
+    monkeypatch.setenv("SPECTRANET_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "cli"
+    code = main(["audio", "train", "--dataset", config.dataset, "--preset", "quick",
+                 "--folds", "3", "--epochs", "1", "--arch", "piczak", "--frames", "101",
+                 "--overlap", "0.75", "--aggregate", "vote", "--baseline", "ufl",
+                 "--validation", "fold", "--precision", "fp32", "--no-progress",
+                 "--out", str(out)])
+    assert code == 0
+    saved = json.loads((out / "config.json").read_text())["config"]
+    assert (saved["frames"], saved["overlap"], saved["aggregate"]) == (101, 0.75, "vote")
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["baseline"]["classifier"] == "ufl"
+    assert metrics["baseline"]["folds"][0]["test_clips"] == 10
+    report = (out / "report.md").read_text()
+    assert "## Against the unsupervised feature learning + random forest baseline" in report
+    assert "spherical k-means codes of whitened log-mel patches" in report
+
+
+def test_cli_refuses_a_window_too_short_for_piczak(long_run, tmp_path, capsys):
+    from spectranet.cli import main
+
+    _, _, config = long_run
+    code = main(["audio", "train", "--dataset", config.dataset, "--arch", "piczak",
+                 "--folds", "3", "--frames", "10", "--out", str(tmp_path / "r")])
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert code == 1 and last == ("error: PiczakCNN needs n_mels >= 60 and frames >= 15, got "
+                                  "n_mels=64, frames=10")
+    assert not (tmp_path / "r").exists()
