@@ -112,6 +112,8 @@ def read_labels(
         gt = gt[:, :, 0]
     if gt.ndim != 2:
         raise DataError(f"{path}: label map must be 2-D (rows, cols), got shape {gt.shape}")
+    if gt.size == 0:
+        raise DataError(f"{path}: label map is empty (shape {gt.shape})")
     check_integers(gt, path, "label map")
     ids, inverse = np.unique(gt, return_inverse=True)
     if ids[0] < 0:
