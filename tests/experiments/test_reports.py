@@ -45,7 +45,8 @@ def test_chen2019_table4_report_with_baselines(tmp_path, fake_runners):
                           progress=False).read_text()
     _header_ok(text, "paper")
     assert "500 epochs" in text
-    for model in ("dilated CNN", "Piczak CNN", "MFCC + SVM", "MFCC + random forest"):
+    for model in ("dilated CNN", "Piczak CNN", "Piczak CNN, long segments",
+                  "unsupervised feature learning", "MFCC + SVM", "MFCC + random forest"):
         assert f"| {model} |" in text
     assert "| 78%, Dilated convolution (ours) |" in text
     assert "| 74%, Convolutional layers with max-pooling [25] |" in text
@@ -67,7 +68,7 @@ def test_chen2019_failed_run_is_listed_and_resumed(tmp_path, fake_runners, monke
     monkeypatch.setitem(grid.RUNNERS, "mfcc", fake_mfcc)
     text = run_experiment("chen2019", "table4", out=tmp_path, root=tmp_path,
                           progress=False).read_text()
-    assert "Runs not finished" not in text and "4 runs: 4 done" in text
+    assert "Runs not finished" not in text and "6 runs: 6 done" in text
 
 
 def test_ahmad2020_window_report(tmp_path, fake_runners):
