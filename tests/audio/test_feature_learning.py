@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+from sklearn.utils import estimator_checks
 
 from spectranet.audio.baseline import BaselineConfig, mfcc_baseline, train
 from spectranet.audio.datasets import load_clips
@@ -160,3 +161,19 @@ def test_bad_spectrograms_are_refused(real):
     learner = _small().fit(specs[:10])
     with pytest.raises(DataError, match=r"X\[0\] must have 40 mel bands, got 64"):
         learner.transform([np.zeros((64, 30))])
+
+
+@pytest.mark.parametrize("check", [
+    estimator_checks.check_parameters_default_constructible,
+    estimator_checks.check_no_attributes_set_in_init,
+    estimator_checks.check_get_params_invariance,
+    estimator_checks.check_set_params,
+    estimator_checks.check_do_not_raise_errors_in_init_or_set_params,
+    estimator_checks.check_estimator_cloneable,
+    estimator_checks.check_estimator_repr,
+    estimator_checks.check_mixin_order,
+    estimator_checks.check_estimators_unfitted,
+], ids=lambda c: c.__name__)
+def test_sklearn_checks_that_apply(check):
+    # spectrogram lists are not 2-D sample matrices: check_estimator as a whole does not apply
+    check("SphericalKMeansFeatures", SphericalKMeansFeatures())
