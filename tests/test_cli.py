@@ -84,7 +84,9 @@ def test_help_lists_experiments_models_and_preset_values(capsys):
     text = " ".join(capsys.readouterr().out.split())  # help wraps lines
     assert ("--model [conv2d|fast3dcnn|fast3dcnn_stem|fast3dcnn_stem_pixel|hamida|he_multiscale|"
             "hybridsn]") in text
-    assert "--epochs INTEGER [preset paper: 50, quick: 20, standard: 50]" in text
+    assert ("--epochs INTEGER Training epochs (replaces a preset's --steps). [preset paper: 50, "
+            "quick: 20, standard: 50]") in text
+    assert "--steps INTEGER Optimisation steps instead of epochs" in text
     assert "auto: bf16 autocast where the CPU has native bfloat16" in text
     for command in (["hsi", "predict"], ["audio", "predict"]):
         assert main([*command, "--help"]) == 0
