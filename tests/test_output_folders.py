@@ -96,6 +96,15 @@ def test_a_run_written_before_markers_is_still_recognised(run, crop, tmp_path, c
     assert main(_train_args(crop, old, "--seeds", "0", "1")) == 0  # the finished run again
     assert json.loads((old / "metrics.json").read_bytes()) == json.loads(metrics)
     assert json.loads((old / MARKER).read_text())["kind"] == "run"  # claimed now
+    older = _copy(run, tmp_path / "older")  # before runs recorded their data's fingerprint
+    (older / MARKER).unlink()
+    saved = json.loads((older / "config.json").read_text())
+    del saved["data_fingerprint"]
+    (older / "config.json").write_text(json.dumps(saved))
+    capsys.readouterr()
+    assert main(_train_args(crop, older, "--seeds", "0", "1")) == 1
+    assert "config.json: no data fingerprint recorded (written by an older spectranet)" \
+        in _error(capsys)
     unfinished = _copy(run, tmp_path / "unfinished")
     (unfinished / MARKER).unlink()
     (unfinished / "metrics.json").unlink()  # old identity files but no finished metrics

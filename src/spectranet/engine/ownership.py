@@ -53,8 +53,7 @@ def _legacy_run(folder: Path, identity: str) -> bool:
         return False
     with contextlib.suppress(Exception):
         saved = read_json(folder / identity)
-        return (isinstance(saved, dict) and isinstance(saved.get("config"), dict)
-                and "data_fingerprint" in saved)
+        return isinstance(saved, dict) and isinstance(saved.get("config"), dict)
     return False
 
 
