@@ -175,6 +175,7 @@ def test_fused_accuracy_is_the_mix_of_the_saved_probabilities(fused_run):
     report = (out / "report.md").read_text()
     assert "## Late fusion with the MFCC random forest" in report
     assert f"| 3 | 1 | {fusion['weight']:g} | auto |" in report
+    assert "| test fold | fusion (%) | baseline (%) | fusion - baseline (points) |" in report
 
 
 def test_forest_trained_on_the_rounds_training_clips_only(fused_run, grouped_folder):

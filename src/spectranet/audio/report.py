@@ -82,6 +82,7 @@ def _baseline_section(metrics: dict[str, Any], baseline: dict[str, Any]) -> list
     name = {"rf": "MFCC + random forest", "svm": "MFCC + SVM",
             "ufl": "unsupervised feature learning + random forest"}[baseline["classifier"]]
     ours = {f["fold"]: f["clip_accuracy"] for f in metrics["folds"]}
+    us = "fusion" if any(r.get("fusion") for r in metrics.get("rounds", [])) else "CNN"
     what = ("Per-clip spherical k-means codes of whitened log-mel patches, learnt on the "
             f"training folds only ({baseline['n_features']} features), "
             if baseline["classifier"] == "ufl"
@@ -89,7 +90,7 @@ def _baseline_section(metrics: dict[str, Any], baseline: dict[str, Any]) -> list
     lines = [f"## Against the {name} baseline (same folds, same test clips)", "",
              what + "and scikit-learn's classifier, trained on the same training folds as "
              "the CNN.", "",
-             "| test fold | CNN (%) | baseline (%) | CNN - baseline (points) |",
+             f"| test fold | {us} (%) | baseline (%) | {us} - baseline (points) |",
              "|---|---|---|---|"]
     for f in baseline["folds"]:
         cnn = ours.get(f["fold"])
@@ -99,7 +100,7 @@ def _baseline_section(metrics: dict[str, Any], baseline: dict[str, Any]) -> list
     lines += [f"| **mean** | **{_pct(metrics['mean']['clip_accuracy'])}** | "
               f"**{_pct(baseline['clip_accuracy'])}** | "
               f"{100 * (metrics['mean']['clip_accuracy'] - baseline['clip_accuracy']):+.2f} |", "",
-              f"The CNN wins {wins} of {len(baseline['folds'])} folds. Baseline macro-F1: "
+              f"The {us} wins {wins} of {len(baseline['folds'])} folds. Baseline macro-F1: "
               f"{_pct(baseline['macro_f1'])} %.", ""]
     return lines
 
