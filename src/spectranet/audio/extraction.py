@@ -46,6 +46,8 @@ class WindowTable:
     cache_hits : int
     seconds : float
         Wall time of the extraction.
+    digests : tuple of (int, str)
+        ``(clip_id, sha256 of the file's bytes)`` of every extracted clip, in clip order.
     """
 
     x: np.ndarray
@@ -55,9 +57,40 @@ class WindowTable:
     skipped: tuple[tuple[str, str], ...] = ()
     cache_hits: int = 0
     seconds: float = 0.0
+    digests: tuple[tuple[int, str], ...] = ()
 
     def __len__(self) -> int:
         return len(self.x)
+
+    def content_fingerprint(self, clips: ClipTable) -> str:
+        """sha256 over every extracted clip's content sha256, class name and fold, in order.
+
+        Unlike :meth:`ClipTable.fingerprint` (names and sizes), it changes when a clip's
+        samples change and its size does not; the hashes are those the feature cache keeps.
+        """
+        from spectranet.engine.identity import fingerprint_records
+
+        return fingerprint_records((digest, clips.class_names[clips[cid].label], clips[cid].fold)
+                                   for cid, digest in self.digests)
+
+    def check_no_copies_across_folds(self, clips: ClipTable) -> None:
+        """Refuse the same audio content in two folds, however its files are named.
+
+        Raises
+        ------
+        DataError
+            Naming both files, their folds and the shared content hash: such a recording
+            would train and test on itself.
+        """
+        first: dict[str, ClipRecord] = {}
+        for cid, digest in self.digests:
+            record = clips[cid]
+            other = first.setdefault(digest, record)
+            if other.fold != record.fold:
+                raise DataError(f"{clips.source}: {other.name} (fold {other.fold}) and "
+                                f"{record.name} (fold {record.fold}) hold the same audio "
+                                f"(sha256 {digest[:12]}...): a recording in two folds trains "
+                                "and tests on itself; remove one")
 
     def windows_of(self, clip_ids: Sequence[int] | np.ndarray) -> np.ndarray:
         """Return the indices of the windows belonging to ``clip_ids``."""
@@ -171,7 +204,7 @@ def extract_features(
     # OpenBLAS slows down ten-fold on a busy machine; parallelism comes from ``jobs``.
     limits = threadpool_limits(limits=1, user_api="blas") if todo else None  # ~3 ms
     pool = None
-    xs, ids, kept, skipped, hits, new_entries = [], [], [], [], 0, {}
+    xs, ids, kept, skipped, hits, new_entries, digests = [], [], [], [], 0, {}, []
     try:
         if jobs == 1 or len(todo) < 2:
             computed: Any = (_clip_job(paths[i], s, folder) for i in todo)
@@ -194,6 +227,7 @@ def extract_features(
             if i not in done and digest is not None and stamp is not None:
                 new_entries[os.path.abspath(paths[i])] = [*stamp, digest]
             hits += hit
+            digests.append((record.clip_id, digest))
             xs.append(x)
             kept.append(record)
             ids.append(np.full(len(x), record.clip_id, dtype=np.int64))
@@ -223,5 +257,5 @@ def extract_features(
     return WindowTable(
         x=x_all, clip_ids=clip_ids, silent=silent_windows(x_all, silence_db=s.silence_db),
         settings=s, skipped=tuple(skipped), cache_hits=hits,
-        seconds=time.perf_counter() - start,
+        seconds=time.perf_counter() - start, digests=tuple(digests),
     )  # fmt: skip

@@ -164,7 +164,9 @@ def train(config: AudioConfig, out: str | Path, *, root: str | Path | None = Non
                                         share=config.val_share, seed=seed)
               for fold, seed in grid}  # a grouped draw that cannot be made fails here
     precision = resolve_precision(config.precision)
-    run = Run.open(out, config, clips.fingerprint(), domain="audio", describe={
+    windows.check_no_copies_across_folds(clips)
+    run = Run.open(out, config, clips.fingerprint(), domain="audio",
+                   content=windows.content_fingerprint(clips), describe={
         "precision_resolved": precision, "features": windows.settings.to_dict(),
         "classes": list(clips.class_names),
         "skipped": [list(s) for s in (*clips.skipped, *windows.skipped)]})

@@ -147,13 +147,15 @@ def check_out_dir(out: str | os.PathLike[str], *, marker: str | None, kind: str 
 
 
 def check_identity(out: str | os.PathLike[str], config: Any, fingerprint: str, *,
-                   marker: str = "config.json") -> None:
+                   marker: str = "config.json", content: str | None = None) -> None:
     """Refuse to resume or reuse a run in ``out`` made with another configuration or data.
 
     ``out / marker`` (JSON) must hold the run's ``config`` and ``data_fingerprint`` as written
-    by the pipelines. A run that never started training (no ``checkpoint.pt`` in the folder,
-    no ``metrics.json``: a start that failed) does not count, so it never blocks the corrected
-    command.
+    by the pipelines, and its ``content_fingerprint`` equal ``content`` where both exist (a
+    fingerprint of the data's bytes, for datasets whose ``data_fingerprint`` covers names and
+    sizes only; runs written before it was recorded are checked on the latter alone). A run
+    that never started training (no ``checkpoint.pt`` in the folder, no ``metrics.json``: a
+    start that failed) does not count, so it never blocks the corrected command.
 
     Raises
     ------
@@ -179,6 +181,12 @@ def check_identity(out: str | os.PathLike[str], config: Any, fingerprint: str, *
         raise DataError(f"{out}: the input data changed since this run was written (data "
                         f"fingerprint {recorded[:12]}... now {fingerprint[:12]}...); use a new "
                         "--out to train on the new data")
+    stored = previous.get("content_fingerprint")
+    if content is not None and stored is not None and stored != content:
+        raise DataError(f"{out}: the content of the input data changed since this run was "
+                        f"written (same files and sizes, other bytes: content fingerprint "
+                        f"{stored[:12]}... now {content[:12]}...); use a new --out to train on "
+                        "the new data")
 
 
 def read_run(run: str | os.PathLike[str], *, expect: str | None = None

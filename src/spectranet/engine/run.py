@@ -66,7 +66,8 @@ class Run:
 
     @classmethod
     def open(cls, out: str | Path, config: Any, fingerprint: str, *, domain: str,
-             describe: Mapping[str, Any] | None = None, distributed: bool = True) -> Run:
+             describe: Mapping[str, Any] | None = None, distributed: bool = True,
+             content: str | None = None) -> Run:
         """Check ``out``, then write ``config.json`` (rank 0).
 
         Parameters
@@ -85,6 +86,9 @@ class Run:
         distributed : bool, default True
             Join the torchrun process group (only rank 0 writes); False for runs that never
             train under torchrun.
+        content : str, optional
+            A fingerprint of the data's bytes where ``fingerprint`` covers less (a sound
+            dataset's names and sizes); stored as ``content_fingerprint`` and checked.
 
         Raises
         ------
@@ -95,19 +99,20 @@ class Run:
             :func:`~spectranet.engine.identity.check_identity`); nothing is written.
         """
         path = check_out_dir(out, marker="config.json")
-        check_identity(path, config, fingerprint)
+        check_identity(path, config, fingerprint, content=content)
         if distributed:
             init_from_env()
         if distributed and not is_main_process():
             return cls(path, None)
         lock = FolderLock(path)
         try:
-            check_identity(path, config, fingerprint)  # again: a run may have ended meanwhile
+            check_identity(path, config, fingerprint, content=content)  # a run may have ended
             write_marker(path, "run", domain=domain, data_fingerprint=fingerprint)
             folder = RunDir(path)
+            extra = {} if content is None else {"content_fingerprint": content}
             folder.write_json("config.json", {"domain": domain,
                                               "config": dataclasses.asdict(config),
-                                              "data_fingerprint": fingerprint,
+                                              "data_fingerprint": fingerprint, **extra,
                                               "environment": environment(),
                                               **(describe or {})})
             folder.log(f"{domain} run into {path}: data {fingerprint[:12]}..., configuration "
