@@ -87,3 +87,79 @@ def test_changed_samples_of_the_same_size_are_not_the_run_already_there(clips, t
     assert (f"error: {out}: the content of the input data changed since this run was written "
             "(same files and sizes, other bytes") in _error(capsys)
     assert (out / "metrics.json").read_bytes() == finished
+
+
+@pytest.fixture(scope="module")
+def hsi_run(data_root, tmp_path_factory):
+    """An Indian Pines crop (classes 2, 10, 11) trained from its own folder with relative
+    paths, one epoch."""
+    from spectranet.hsi.readers import read_array
+
+    base = tmp_path_factory.mktemp("hsi")
+    src = data_root / "hsi" / "indian_pines"
+    np.save(base / "cube.npy", read_array(src / "Indian_pines_corrected.mat", ndim=3)[60:90, 60:90]
+            .astype(np.float32))
+    np.save(base / "gt.npy", read_array(src / "Indian_pines_gt.mat", ndim=2)[60:90, 60:90]
+            .astype(np.int64))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(base)
+        assert main(["hsi", "train", "--cube", "cube.npy", "--gt", "gt.npy", "--preset", "quick",
+                     "--model", "conv2d", "--window", "5", "--components", "4", "--epochs", "1",
+                     "--out", "run", "--no-progress"]) == 0
+    return base
+
+
+def _evaluated(run, capsys):
+    capsys.readouterr()
+    code = main(["hsi", "evaluate", str(run), "--no-progress"])
+    return code, capsys.readouterr()
+
+
+def test_evaluate_reads_the_runs_own_files_from_anywhere(hsi_run, tmp_path, monkeypatch,
+                                                         capsys):
+    metrics = json.loads((hsi_run / "run" / "metrics.json").read_text())
+    np.save(tmp_path / "cube.npy", np.zeros((30, 30, 200), np.float32))  # same names here
+    np.save(tmp_path / "gt.npy", np.ones((30, 30), np.int64))
+    monkeypatch.chdir(tmp_path)
+    code, out = _evaluated(hsi_run / "run", capsys)
+    assert code == 0, out.err
+    assert f"overall_accuracy: {100 * metrics['overall_accuracy']:.2f} %" in out.out
+
+
+def test_evaluate_refuses_data_that_changed(hsi_run, tmp_path, capsys):
+    gt = np.load(hsi_run / "gt.npy")
+    swapped = gt.copy()
+    swapped[gt == 2], swapped[gt == 10] = 10, 2
+    np.save(hsi_run / "gt.npy", swapped)
+    try:
+        code, out = _evaluated(hsi_run / "run", capsys)
+    finally:
+        np.save(hsi_run / "gt.npy", gt)
+    assert code == 1
+    assert out.err.startswith(f"error: {hsi_run / 'run'}: its data changed since it was "
+                              f"trained ({hsi_run / 'cube.npy'}, {hsi_run / 'gt.npy'}: "
+                              "fingerprint ")
+    other = shutil.copytree(hsi_run / "run", tmp_path / "other")
+    saved = json.loads((other / "config.json").read_text())
+    np.save(tmp_path / "cube.npy", np.load(hsi_run / "cube.npy")[::-1])
+    saved["config"]["cube"] = str(tmp_path / "cube.npy")  # pointed at another cube
+    (other / "config.json").write_text(json.dumps(saved))
+    code, out = _evaluated(other, capsys)
+    assert code == 1 and "its data changed since it was trained" in _line(out.err)
+
+
+def _line(err):
+    assert err.startswith("error: ") and err.count("\n") == 1, err
+    return err
+
+
+def test_evaluate_refuses_an_edited_split(hsi_run, tmp_path, capsys):
+    run = shutil.copytree(hsi_run / "run", tmp_path / "run")
+    split = json.loads((run / "seed_0" / "split.json").read_text())
+    split["test"] = split["train"]  # a replaced test set
+    (run / "seed_0" / "split.json").write_text(json.dumps(split, indent=2) + "\n")
+    code, out = _evaluated(run, capsys)
+    assert code == 1
+    assert _line(out.err) == (f"error: {run / 'seed_0' / 'split.json'}: sha256 differs from the "
+                              "one recorded when the run wrote it (the split was edited or "
+                              "damaged); restore it, or retrain\n")

@@ -16,7 +16,9 @@ checkpoint's metadata becomes a model (``build``) and how a unit is scored.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
+import os
 import platform
 import re
 from collections.abc import Callable, Mapping
@@ -25,7 +27,7 @@ from typing import Any
 
 import torch
 
-from spectranet.engine.checkpoints import load_best_checkpoint, load_checkpoint
+from spectranet.engine.checkpoints import load_best_checkpoint, load_checkpoint, sum_path
 from spectranet.engine.distributed import init_from_env, is_main_process
 from spectranet.engine.identity import check_identity, check_out_dir, read_run
 from spectranet.engine.ownership import FolderLock, write_marker
@@ -33,7 +35,8 @@ from spectranet.engine.runs import RunDir, read_json
 from spectranet.engine.training import seed_everything
 from spectranet.errors import DataError, DataNotFoundError, SpectranetError
 
-__all__ = ["Run", "Unit", "SavedModel", "environment", "best_model", "rescore", "model_from_state"]
+__all__ = ["Run", "Unit", "SavedModel", "environment", "best_model", "rescore", "model_from_state",
+           "read_split"]
 
 Builder = Callable[[dict[str, Any]], torch.nn.Module]
 
@@ -113,6 +116,7 @@ class Run:
             folder.write_json("config.json", {"domain": domain,
                                               "config": dataclasses.asdict(config),
                                               "data_fingerprint": fingerprint, **extra,
+                                              "cwd": os.getcwd(),
                                               "environment": environment(),
                                               **(describe or {})})
             folder.log(f"{domain} run into {path}: data {fingerprint[:12]}..., configuration "
@@ -162,14 +166,44 @@ class Run:
     def unit(self, name: str, split: Mapping[str, Any], seed: int) -> Unit:
         """Start (or resume) unit ``name``, e.g. ``"seed_0"`` or ``"fold_1/seed_0"``.
 
-        Rank 0 writes the unit's ``split.json`` (which samples train, validate, test); every
-        random generator is seeded with ``seed``.
+        Rank 0 writes the unit's ``split.json`` (which samples train, validate, test) and its
+        sha256 beside it (``split.json.sha256``, checked by :func:`read_split`); every random
+        generator is seeded with ``seed``.
         """
         folder = RunDir(self.path / name, root=self.path) if self.folder is not None else None
         if folder is not None:
-            folder.write_json("split.json", dict(split))
+            written = folder.write_json("split.json", dict(split))
+            folder.write_text(sum_path(written).name,
+                              hashlib.sha256(written.read_bytes()).hexdigest() + "\n")
         seed_everything(seed)
         return Unit(self.path / name, folder)
+
+
+def read_split(path: str | Path) -> dict[str, Any]:
+    """A unit's ``split.json``, checked against the sha256 recorded beside it.
+
+    Splits written before sums were recorded are read unchecked.
+
+    Raises
+    ------
+    DataNotFoundError
+        No such file (the unit did not start).
+    DataError
+        The file differs from the split the run wrote (edited or damaged), or is not JSON.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataNotFoundError(f"{path}: missing; the unit did not finish")
+    recorded = sum_path(path)
+    if recorded.is_file():
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        if digest not in recorded.read_text(encoding="ascii", errors="replace").split():
+            raise DataError(f"{path}: sha256 differs from the one recorded when the run wrote "
+                            "it (the split was edited or damaged); restore it, or retrain")
+    split = read_json(path)
+    if not isinstance(split, dict):
+        raise DataError(f"{path}: not a split (expected a JSON object of index lists)")
+    return split
 
 
 @dataclasses.dataclass

@@ -15,14 +15,11 @@ from typing import Any
 
 import numpy as np
 
-from spectranet.config import HSIConfig, from_dict
 from spectranet.engine.identity import read_run
 from spectranet.engine.metrics import classification_metrics
-from spectranet.engine.run import SavedModel, rescore
-from spectranet.engine.runs import read_json
-from spectranet.errors import DataError, DataNotFoundError
-from spectranet.hsi.inference import model_from_metadata, saved_proba
-from spectranet.hsi.pipeline import load_scene_of
+from spectranet.engine.run import SavedModel, read_split, rescore
+from spectranet.errors import DataError
+from spectranet.hsi.inference import model_from_metadata, run_scene, saved_proba
 from spectranet.hsi.spectral_svm import SVMMix
 from spectranet.validation import check_share
 
@@ -133,16 +130,13 @@ def ensemble(runs: str | Path | Sequence[str | Path], *, root: str | Path | None
     prints = {s["data_fingerprint"] for s in stored}
     if len(prints) > 1:
         raise DataError(f"{', '.join(map(str, paths))}: the runs were trained on different data")
-    config = from_dict(HSIConfig, stored[0]["config"], where=str(paths[0] / "config.json"))
-    scene = load_scene_of(config, root)
+    config, scene = run_scene(paths[0], root)
     labels = scene.labels.ravel()
     reference: dict[str, np.ndarray] = {}
 
     def score(saved: SavedModel) -> dict[str, Any]:
         file = saved.path.parent / "split.json"
-        if not file.is_file():
-            raise DataNotFoundError(f"{file}: missing; the seed did not finish")
-        split = {k: np.asarray(v, dtype=np.int64) for k, v in read_json(file).items()
+        split = {k: np.asarray(v, dtype=np.int64) for k, v in read_split(file).items()
                  if k in ("train", *SETS)}
         if not reference:
             reference.update(split)

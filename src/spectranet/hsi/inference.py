@@ -7,6 +7,7 @@ checkpoint's metadata builds the model, its spectral reducer, and scoring on pat
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -19,22 +20,21 @@ from spectranet.engine.distributed import check_device
 from spectranet.engine.identity import check_out_dir, read_run
 from spectranet.engine.metrics import classification_metrics
 from spectranet.engine.ownership import output_folder
-from spectranet.engine.run import SavedModel, best_model, rescore
-from spectranet.engine.runs import read_json
+from spectranet.engine.run import SavedModel, best_model, read_split, rescore
 from spectranet.engine.scoring import predict_proba
 from spectranet.errors import DataError, DataNotFoundError
 from spectranet.hsi.datasets import Scene, check_same_grid, read_cube, read_labels
 from spectranet.hsi.maps import plot_map, predict_map
 from spectranet.hsi.models import build_model
 from spectranet.hsi.patches import PatchBatches, PatchDataset
-from spectranet.hsi.pipeline import load_scene_of, summarise
+from spectranet.hsi.pipeline import data_fingerprint, load_scene_of, summarise
 from spectranet.hsi.reduce import SpectralReducer
 from spectranet.hsi.spectral_svm import SVMMix
 
 #: The kind of output folder ``predict`` writes (its marker).
 PREDICT = "hsi predict"
 
-__all__ = ["evaluate", "predict", "load_run_model", "saved_proba"]
+__all__ = ["evaluate", "predict", "load_run_model", "saved_proba", "run_scene"]
 
 
 def model_from_metadata(meta: dict[str, Any]) -> torch.nn.Module:
@@ -105,6 +105,44 @@ def saved_proba(saved: SavedModel, scene: Scene, pixels: np.ndarray, *,
     return probs, ids
 
 
+def run_scene(run: str | Path, root: str | Path | None = None) -> tuple[HSIConfig, Scene]:
+    """The configuration of a run folder and its scene, checked to be the data it trained on.
+
+    Relative data paths in ``config.json`` are taken from the folder the run was started in
+    (its recorded ``cwd``), not from the current one.
+
+    Raises
+    ------
+    DataError
+        The cube, label map, class names or split files differ from those the run recorded
+        (its ``data_fingerprint``); runs written before fingerprints are not checked.
+    """
+    run = Path(run)
+    saved, _ = read_run(run, expect="hsi")
+    raw, cwd = saved["config"], saved.get("cwd")
+    if isinstance(cwd, str):
+        raw = {k: _absolute(v, cwd) if k in _PATHS else v for k, v in raw.items()}
+    config = from_dict(HSIConfig, raw, where=str(run / "config.json"))
+    scene = load_scene_of(config, root)
+    recorded = saved.get("data_fingerprint")
+    if recorded is not None and (now := data_fingerprint(config, scene=scene)) != recorded:
+        files = ", ".join(str(v) for k in _PATHS if (v := getattr(config, k)))
+        raise DataError(f"{run}: its data changed since it was trained ({files or config.scene}"
+                        f": fingerprint {recorded[:12]}... now {now[:12]}...); the run can only "
+                        "be scored on its own data")
+    return config, scene
+
+
+#: The configuration's data paths (relative ones are resolved against the run's cwd).
+_PATHS = ("cube", "gt", "class_names", "split_file")
+
+
+def _absolute(value: Any, cwd: str) -> Any:
+    if isinstance(value, list):
+        return [_absolute(v, cwd) for v in value]
+    return os.path.join(cwd, value) if isinstance(value, str) and value else value
+
+
 def evaluate(run: str | Path, *, root: str | Path | None = None,
              progress: bool = True) -> dict[str, Any]:
     """Re-score every seed of a finished run on its saved test split from its checkpoint.
@@ -118,16 +156,15 @@ def evaluate(run: str | Path, *, root: str | Path | None = None,
         A seed of the run's configuration has no checkpoint or no ``split.json``.
     """
     run = Path(run)
-    config = from_dict(HSIConfig, read_run(run, expect="hsi")[0]["config"],
-                       where=str(Path(run) / "config.json"))
-    scene = load_scene_of(config, root)
+    config, scene = run_scene(run, root)
     labels = scene.labels.ravel()
 
     def score(saved: SavedModel) -> dict[str, Any]:
-        split = saved.path.parent / "split.json"
-        if not split.is_file():
-            raise DataNotFoundError(f"{split}: missing; the seed did not finish")
-        test = np.asarray(read_json(split)["test"], dtype=np.int64)
+        split = read_split(saved.path.parent / "split.json")
+        test = np.asarray(split.get("test", []), dtype=np.int64)
+        if test.ndim != 1 or ((test < 0) | (test >= labels.size)).any():
+            raise DataError(f"{saved.path.parent / 'split.json'}: test indices outside the "
+                            f"scene's {labels.size} pixels")
         probs, ids = saved_proba(saved, scene, test, batch_size=config.map_batch_size,
                                  progress=progress)
         return classification_metrics(labels[ids], probs.argmax(1),
