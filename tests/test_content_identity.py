@@ -87,6 +87,9 @@ def test_changed_samples_of_the_same_size_are_not_the_run_already_there(clips, t
     assert (f"error: {out}: the content of the input data changed since this run was written "
             "(same files and sizes, other bytes") in _error(capsys)
     assert (out / "metrics.json").read_bytes() == finished
+    assert main(["audio", "evaluate", str(out), "--no-progress"]) == 1
+    assert (f"error: {out}: its data changed since it was trained ({clips}: content "
+            "fingerprint ") in _error(capsys)
 
 
 @pytest.fixture(scope="module")
@@ -138,7 +141,7 @@ def test_evaluate_refuses_data_that_changed(hsi_run, tmp_path, capsys):
     assert code == 1
     assert out.err.startswith(f"error: {hsi_run / 'run'}: its data changed since it was "
                               f"trained ({hsi_run / 'cube.npy'}, {hsi_run / 'gt.npy'}: "
-                              "fingerprint ")
+                              "data fingerprint ")
     other = shutil.copytree(hsi_run / "run", tmp_path / "other")
     saved = json.loads((other / "config.json").read_text())
     np.save(tmp_path / "cube.npy", np.load(hsi_run / "cube.npy")[::-1])

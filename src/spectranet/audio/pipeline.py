@@ -39,7 +39,7 @@ from spectranet.audio.scaling import Standardizer
 from spectranet.config import AudioConfig, from_dict
 from spectranet.engine.batches import ArrayBatches
 from spectranet.engine.distributed import check_device
-from spectranet.engine.identity import read_run
+from spectranet.engine.identity import check_same_data, read_run
 from spectranet.engine.metrics import classification_metrics, mean_std
 from spectranet.engine.plots import plot_confusion_matrix, plot_history
 from spectranet.engine.precision import resolve_precision
@@ -380,9 +380,11 @@ def evaluate(run: str | Path, *, root: str | Path | None = None,
              progress: bool = True) -> dict[str, Any]:
     """Re-score every round of a finished run from its checkpoint on its test fold."""
     run = Path(run)
-    config = from_dict(AudioConfig, read_run(run, expect="audio")[0]["config"],
-                       where=str(Path(run) / "config.json"))
+    saved = read_run(run, expect="audio")[0]
+    config = from_dict(AudioConfig, saved["config"], where=str(run / "config.json"))
     clips, windows = prepare(config, root=root, progress=progress)
+    check_same_data(run, saved, clips.fingerprint(), content=windows.content_fingerprint(clips),
+                    files=str(config.dataset))
 
     def score_round(saved: SavedModel) -> dict[str, Any]:
         meta = saved.metadata

@@ -23,7 +23,7 @@ from spectranet.engine.runs import read_json
 from spectranet.errors import ConfigError, DataError, DataNotFoundError
 
 __all__ = ["fingerprint_files", "fingerprint_records", "check_out_dir", "check_identity",
-           "read_run", "config_as_json", "same_config", "DOMAIN_NAMES"]
+           "check_same_data", "read_run", "config_as_json", "same_config", "DOMAIN_NAMES"]
 
 #: What each run domain is called in messages.
 DOMAIN_NAMES = {"hsi": "hyperspectral", "audio": "sound", "mfcc": "MFCC baseline"}
@@ -187,6 +187,36 @@ def check_identity(out: str | os.PathLike[str], config: Any, fingerprint: str, *
                         f"written (same files and sizes, other bytes: content fingerprint "
                         f"{stored[:12]}... now {content[:12]}...); use a new --out to train on "
                         "the new data")
+
+
+def check_same_data(run: str | os.PathLike[str], saved: dict[str, Any], fingerprint: str, *,
+                    content: str | None = None, files: str = "") -> None:
+    """Refuse to score a run on data other than the data it was trained on.
+
+    Parameters
+    ----------
+    run : path-like
+        The run folder, for the message.
+    saved : dict
+        Its ``config.json`` (:func:`read_run`); runs written before fingerprints (or before
+        ``content_fingerprint``) are checked on what they recorded.
+    fingerprint, content : str
+        The data's fingerprints now, computed as the run's pipeline did.
+    files : str
+        What the data is (file names), for the message.
+
+    Raises
+    ------
+    DataError
+        A fingerprint differs from the recorded one.
+    """
+    for key, now in (("data_fingerprint", fingerprint), ("content_fingerprint", content)):
+        recorded = saved.get(key)
+        if recorded is not None and now is not None and recorded != now:
+            what = f"{files}: " if files else ""
+            raise DataError(f"{run}: its data changed since it was trained ({what}"
+                            f"{key.replace('_', ' ')} {str(recorded)[:12]}... now {now[:12]}...);"
+                            " the run can only be scored on its own data")
 
 
 def read_run(run: str | os.PathLike[str], *, expect: str | None = None

@@ -17,7 +17,7 @@ import torch
 
 from spectranet.config import HSIConfig, from_dict
 from spectranet.engine.distributed import check_device
-from spectranet.engine.identity import check_out_dir, read_run
+from spectranet.engine.identity import check_out_dir, check_same_data, read_run
 from spectranet.engine.metrics import classification_metrics
 from spectranet.engine.ownership import output_folder
 from spectranet.engine.run import SavedModel, best_model, read_split, rescore
@@ -124,12 +124,9 @@ def run_scene(run: str | Path, root: str | Path | None = None) -> tuple[HSIConfi
         raw = {k: _absolute(v, cwd) if k in _PATHS else v for k, v in raw.items()}
     config = from_dict(HSIConfig, raw, where=str(run / "config.json"))
     scene = load_scene_of(config, root)
-    recorded = saved.get("data_fingerprint")
-    if recorded is not None and (now := data_fingerprint(config, scene=scene)) != recorded:
-        files = ", ".join(str(v) for k in _PATHS if (v := getattr(config, k)))
-        raise DataError(f"{run}: its data changed since it was trained ({files or config.scene}"
-                        f": fingerprint {recorded[:12]}... now {now[:12]}...); the run can only "
-                        "be scored on its own data")
+    files = ", ".join(str(v) for k in _PATHS if (v := getattr(config, k)))
+    check_same_data(run, saved, data_fingerprint(config, scene=scene),
+                    files=files or str(config.scene))
     return config, scene
 
 
