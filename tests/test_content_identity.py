@@ -61,6 +61,13 @@ def test_a_copy_of_a_recording_in_another_fold_is_refused(clips, tmp_path, capsy
     assert (f"error: {clips}: {source['file']} (fold 1) and renamed_copy.flac (fold 3) hold the "
             "same audio (sha256 ") in _error(capsys)
     assert not out.exists()
+    (clips / "sub").mkdir()  # the same file spelled through a sub-folder
+    _write_rows(clips, [*rows, {"file": f"sub/../{source['file']}", "label": source["label"],
+                                "fold": "2"}])
+    assert _train(clips, out) == 1
+    assert (f"error: {clips}: {source['file']} (fold 1) and sub/../{source['file']} (fold 2) "
+            "hold the same audio") in _error(capsys)
+    assert not out.exists()
 
 
 def test_changed_samples_of_the_same_size_are_not_the_run_already_there(clips, tmp_path,
