@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from spectranet.engine.identity import config_as_json, same_config
+from spectranet.engine.ownership import LOCK
 from spectranet.engine.runs import atomic_write_json, read_json
 from spectranet.engine.workers import exit_with_parent
 from spectranet.errors import ConfigError, DataNotFoundError
@@ -135,7 +136,7 @@ def _copy_run(source: Path, folder: Path) -> None:
     """Copy a finished run folder to ``folder`` atomically (temporary sibling, then rename)."""
     tmp = folder.with_name(f".{folder.name}.reuse-tmp")
     shutil.rmtree(tmp, ignore_errors=True)
-    shutil.copytree(source, tmp, ignore=shutil.ignore_patterns("error.json"))
+    shutil.copytree(source, tmp, ignore=shutil.ignore_patterns("error.json", LOCK))
     atomic_write_json(tmp / "reused.json", {"source": str(source.resolve()),
                                             "date": time.strftime("%Y-%m-%d %H:%M:%S")})
     shutil.rmtree(folder, ignore_errors=True)  # a failed or half-done attempt of this run
