@@ -304,3 +304,18 @@ def test_sound_predict_never_overwrites_a_users_files(sound_run, tmp_path, capsy
     assert f"error: {mine}: folder holds files (predictions.csv) that spectranet did not " \
         "write" in _error(capsys)
     assert _snapshot(mine) == {"predictions.csv": b"my,predictions\n"}
+
+
+def test_sound_predict_refuses_a_cut_wav_before_writing(sound_run, tmp_path, capsys):
+    import soundfile as sf
+
+    out, clips = sound_run
+    y, sr = sf.read(sorted(clips.glob("*.flac"))[0], dtype="float32")
+    wav = tmp_path / "cut.wav"
+    sf.write(wav, y, sr, subtype="PCM_16")
+    data = wav.read_bytes()
+    wav.write_bytes(data[:len(data) // 2])
+    assert main(["audio", "predict", str(out), str(wav), "--out", str(tmp_path / "p"),
+                 "--no-progress"]) == 1
+    assert _error(capsys).startswith(f"error: {wav}: cut short: its header declares ")
+    assert not (tmp_path / "p").exists()
