@@ -38,7 +38,9 @@ def test_hsi_standard_preset_is_the_paper_recipe_plus_measured_changes():
     assert (std.window, std.flips, std.block, std.split_window) == (9, True, 40, 11)
     assert (std.val_fraction, paper.val_fraction) == (0.25, 0.5)  # the paper halves its 70 %
     assert (std.validation, paper.validation) == ("monitor", "split")
-    assert (std.svm_weight, paper.svm_weight) == (0.5, 0.0)
+    assert (std.svm_weight, paper.svm_weight) == ("auto", 0.0)
+    assert (std.svm_neighbourhood, paper.svm_neighbourhood) == ("auto", 1)
+    assert (std.steps, paper.steps) == (1100, None)  # 50 epochs of the paper split's 22 batches
     assert (std.model, std.components, std.pca, std.unit_norm, std.stem_init) == (
         "fast3dcnn_stem", "all", False, True, "pca")
     same = ("protocol", "test_size", "optimizer", "lr", "batch_size", "epochs",

@@ -132,3 +132,15 @@ def test_run_chooses_window_and_weight_on_validation_and_reports_the_svm_baselin
 def test_config_refuses_bad_svm_choices(options, message):
     with pytest.raises(ConfigError, match=message):
         make_config("hsi", "quick", scene="indian_pines", **options)
+
+
+def test_estimator_chooses_window_and_weight_on_its_held_out_pixels():
+    from spectranet.hsi.estimator import HSIClassifier
+
+    cube, labels = _noisy_halves()
+    est = HSIClassifier("quick", window=9, components=16, epochs=1, svm_weight="auto",
+                        svm_neighbourhood="auto", validation_fraction=0.3).fit(cube, labels + 3)
+    assert est.svm_mix_.neighbourhood > 1 and est.svm_mix_.weight in [k / 10 for k in range(11)]
+    with pytest.raises(ConfigError, match="give validation_fraction > 0"):
+        HSIClassifier("quick", window=9, components=16, epochs=1, svm_weight="auto",
+                      validation_fraction=0).fit(cube, labels + 3)
