@@ -18,7 +18,9 @@ from threadpoolctl import threadpool_limits
 from spectranet.config import make_config
 from spectranet.engine.checkpoints import load_checkpoint
 from spectranet.engine.run import model_from_state
+from spectranet.errors import DataError
 from spectranet.hsi import inference, pipeline
+from spectranet.hsi.predictor import HSIPredictor, network_from_state
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "checkpoint_v1"
 
@@ -102,16 +104,76 @@ def test_predict_gives_the_pinned_map(pinned_run, data_root, tmp_path):
                           np.load(out / "seed_0" / "map.npy"))
 
 
-def _fixture_saved():
-    path = FIXTURE / "checkpoint.pt"
-    return model_from_state(load_checkpoint(path), "hsi", inference.model_from_metadata, path)
+def _fixture_state():
+    return load_checkpoint(FIXTURE / "checkpoint.pt")
+
+
+def _fixture_predictor(state):
+    saved = model_from_state(state, "hsi", network_from_state, FIXTURE / "checkpoint.pt")
+    return HSIPredictor.from_saved(saved)
+
+
+def _same(a, b):
+    """Equal nested metadata: dicts, lists, numbers, strings and tensors (equal values)."""
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list | tuple):
+        return isinstance(b, list | tuple) and len(a) == len(b) and all(map(_same, a, b))
+    if isinstance(a, torch.Tensor):
+        return isinstance(b, torch.Tensor) and a.dtype == b.dtype and torch.equal(a, b)
+    return type(a) is type(b) and a == b
 
 
 def test_a_checkpoint_of_the_earlier_format_gives_its_stored_probabilities():
     expected = np.load(FIXTURE / "expected.npz")
     cube = np.load(FIXTURE / "cube.npy")
-    scene = types.SimpleNamespace(cube=cube, labels=np.full(cube.shape[:2], -1, np.int64))
-    proba, ids = inference.saved_proba(_fixture_saved(), scene, expected["pixels"])
+    predictor = _fixture_predictor(_fixture_state())
+    assert (predictor.class_ids, predictor.window, predictor.svm_mix.weight) == ((3, 7), 5, 0.5)
+    proba, ids = predictor.proba_pixels(cube, expected["pixels"])
     assert np.array_equal(ids, expected["ids"])
     assert np.array_equal(proba, expected["pixel_proba"])
-    assert np.array_equal(proba, expected["map"].reshape(-1, 2)[expected["pixels"]])
+    assert np.array_equal(predictor.proba_map(cube), expected["map"])
+    cnn, _ = predictor.cnn_proba_pixels(cube, expected["pixels"])
+    assert np.array_equal(cnn, expected["cnn_map"].reshape(-1, 2)[expected["pixels"]])
+    assert np.array_equal(predictor.mix(cnn, predictor.svm_proba_pixels(cube, ids)), proba)
+
+
+def test_the_saved_proba_of_the_earlier_format_is_the_predictor_s():
+    expected = np.load(FIXTURE / "expected.npz")
+    cube = np.load(FIXTURE / "cube.npy")
+    saved = model_from_state(_fixture_state(), "hsi", inference.model_from_metadata, "ckpt")
+    scene = types.SimpleNamespace(cube=cube, labels=np.full(cube.shape[:2], -1, np.int64))
+    proba, _ = inference.saved_proba(saved, scene, expected["pixels"])
+    assert np.array_equal(proba, expected["pixel_proba"])
+
+
+def test_to_state_writes_back_the_metadata_it_was_read_from():
+    state = _fixture_state()
+    assert _same(_fixture_predictor(state).to_state(), state["metadata"])
+
+
+def test_a_checkpoint_from_before_the_svm_mix_gives_the_network_alone():
+    state = _fixture_state()
+    del state["metadata"]["svm_mix"]  # checkpoints written before svm_weight existed
+    predictor = _fixture_predictor(state)
+    cube = np.load(FIXTURE / "cube.npy")
+    assert predictor.svm_mix is None
+    assert np.array_equal(predictor.proba_map(cube), np.load(FIXTURE / "expected.npz")["cnn_map"])
+    assert predictor.to_state()["svm_mix"] is None
+    with pytest.raises(DataError, match="this model has no spectral SVM mix"):
+        predictor.svm_proba_pixels(cube, np.array([0]))
+
+
+def test_a_cube_of_other_bands_is_refused():
+    predictor = _fixture_predictor(_fixture_state())
+    with pytest.raises(DataError, match=r"^new.npy: expected 6 bands, got 5$"):
+        predictor.check_bands(np.zeros((12, 12, 5), np.float32), "new.npy")
+
+
+def test_the_run_s_checkpoint_holds_its_predictor_s_state(pinned_run):
+    name, out, _ = pinned_run
+    state = load_checkpoint(out / "seed_0" / "checkpoint.pt")
+    predictor = inference.load_run_predictor(out)
+    assert _same(predictor.to_state(), state["metadata"])
+    assert (predictor.svm_mix is None) == (name == "plain")
+    assert predictor.input_shape == (1, 20, 9, 9) and predictor.n_classes == 16
