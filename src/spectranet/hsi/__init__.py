@@ -13,8 +13,8 @@ from spectranet.hsi.maps import plot_map, predict_map
 from spectranet.hsi.models import Fast3DCNN, build_model, count_parameters, list_models
 from spectranet.hsi.patches import PatchBatches, PatchDataset
 from spectranet.hsi.pipeline import train
-from spectranet.hsi.predictor import HSIPredictor
 from spectranet.hsi.plots import plot_regions
+from spectranet.hsi.predictor import HSIPredictor
 from spectranet.hsi.reduce import SpectralReducer
 from spectranet.hsi.split_files import load_split_file, save_split_file
 from spectranet.hsi.splits import Split, per_class_split, random_split
