@@ -35,7 +35,11 @@ __all__ = ["evaluate", "predict", "load_run_predictor", "load_run_model", "saved
 
 
 def model_from_metadata(meta: dict[str, Any]) -> torch.nn.Module:
-    """The untrained model a checkpoint's metadata describes (the run layer's ``build``)."""
+    """The untrained model a checkpoint's metadata describes (the run layer's ``build``).
+
+    :func:`~spectranet.hsi.predictor.network_from_state`, under the name the scripts of
+    ``docs/results`` import.
+    """
     return network_from_state(meta)
 
 
