@@ -14,7 +14,6 @@ from numbers import Integral
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from spectranet import __version__
@@ -151,61 +150,13 @@ def _earlier_export(out: Path) -> bool:
             and meta.get("file") == out.name)
 
 
-def _floats(a: np.ndarray) -> list[Any]:
-    return np.asarray(a, dtype=np.float64).tolist()
-
-
 def _hsi(run: Path, seed: int | None,
          saved: dict[str, Any]) -> tuple[torch.nn.Module, tuple[int, ...], dict[str, Any]]:
-    from spectranet.hsi.inference import load_run_model
+    from spectranet.hsi.inference import load_run_predictor
 
-    model, meta = load_run_model(run, seed=seed)
-    bands, window = meta["model_kwargs"]["bands"], meta["model_kwargs"]["window"]
-    reducer = meta["reducer"]
-    pca, scaler = reducer.pca_, reducer.scaler_
-    n_in = int(meta["input_bands"])
-    if pca is None:  # no PCA: written as the identity, so that one formula holds
-        pca_mean, components = np.zeros(n_in), np.eye(n_in)
-    else:
-        pca_mean, components = pca.mean_, pca.components_
-        if pca.whiten:  # folded in, likewise
-            components = components / np.sqrt(pca.explained_variance_)[:, None]
-    k = components.shape[0]
-    fields = {
-        "layout": "(batch, 1, component, row, column): the window x window neighbourhood of "
-                  "a pixel, centred on it, in the reduced cube",
-        "class_names": list(meta["class_names"]),
-        "class_ids": [int(c) for c in meta["class_ids"]],
-        "model": {"name": meta["model"], **meta["model_kwargs"]},
-        "scene": saved["scene"].get("name"),
-        "seed": meta["seed"],
-        "preprocessing": {
-            "input_bands": n_in,
-            "components": bands,
-            "unit_norm": bool(reducer.unit_norm),
-            "reduce": "per pixel, in float64: with unit_norm, spectrum = spectrum / "
-                      "||spectrum||_2 (all-zero spectra kept); then z = ((spectrum - pca_mean) "
-                      "@ pca_components.T - scale_mean) / scale_std, then float32",
-            "pca_mean": _floats(pca_mean),
-            "pca_components": _floats(components),
-            "scale_mean": _floats(scaler.mean_ if scaler is not None else np.zeros(k)),
-            "scale_std": _floats(scaler.scale_ if scaler is not None else np.ones(k)),
-            "explained_variance_ratio": _floats(reducer.explained_variance_ratio_),
-            "window": window,
-            "padding": "reflect",
-            "patch": "pad the reduced (H, W, components) cube by window // 2 pixels on both "
-                     "spatial axes with numpy.pad(mode='reflect'); pixel (r, c) gives "
-                     "padded[r:r + window, c:c + window, :].transpose(2, 0, 1)[None]",
-        },
-    }
-    if meta["svm_mix"] is not None:
-        fields["svm_mix"] = {
-            "weight": meta["svm_mix"].weight, "exported": False,
-            "note": "the run classifies a pixel by (1 - weight) * softmax(logits) + weight * "
-                    "the probabilities of a spectral SVM fitted on its training pixels; the "
-                    "SVM is not in this file, so the file's argmax is the CNN's alone and can "
-                    "differ from the run's maps (spectranet hsi predict applies both)"}
-    return model, (1, bands, window, window), fields
+    predictor = load_run_predictor(run, seed=seed)
+    fields = predictor.export_fields(scene=saved["scene"].get("name"))
+    return predictor.model, predictor.input_shape, fields
 
 
 def _audio(run: Path, seed: int | None,

@@ -14,6 +14,7 @@ from spectranet.hsi.models import Fast3DCNN, build_model, count_parameters, list
 from spectranet.hsi.patches import PatchBatches, PatchDataset
 from spectranet.hsi.pipeline import train
 from spectranet.hsi.plots import plot_regions
+from spectranet.hsi.predictor import HSIPredictor
 from spectranet.hsi.reduce import SpectralReducer
 from spectranet.hsi.split_files import load_split_file, save_split_file
 from spectranet.hsi.splits import Split, per_class_split, random_split
@@ -21,6 +22,7 @@ from spectranet.hsi.splits import Split, per_class_split, random_split
 __all__ = [
     "Fast3DCNN",
     "HSIClassifier",
+    "HSIPredictor",
     "PatchBatches",
     "PatchDataset",
     "Scene",

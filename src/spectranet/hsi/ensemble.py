@@ -4,7 +4,7 @@ The members are the seeds of one or several runs trained on **one** split (``--s
 each member's model scores the validation and test pixels of that split, the ensemble
 classifies each pixel by the mean of the members' class probabilities. Models are loaded by the
 engine's run layer (:func:`~spectranet.engine.run.rescore`) and scored by
-:func:`~spectranet.hsi.inference.saved_proba`, as ``evaluate`` does.
+:meth:`~spectranet.hsi.predictor.HSIPredictor.proba_pixels`, as ``evaluate`` does.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from spectranet.engine.identity import read_run
 from spectranet.engine.metrics import classification_metrics
 from spectranet.engine.run import SavedModel, read_split, rescore
 from spectranet.errors import DataError
-from spectranet.hsi.inference import model_from_metadata, run_scene, saved_proba
+from spectranet.hsi.inference import run_scene
+from spectranet.hsi.predictor import HSIPredictor, network_from_state
 from spectranet.hsi.spectral_svm import SVMMix
 from spectranet.validation import check_share
 
@@ -144,14 +145,15 @@ def ensemble(runs: str | Path | Sequence[str | Path], *, root: str | Path | None
             raise DataError(f"{file}: not the split of the first member; ensemble members "
                             "must share one split (train them with --split-seed)")
         pixels = np.concatenate([split[k] for k in SETS])
-        probs, ids = saved_proba(saved, scene, pixels, batch_size=batch_size,
-                                 progress=progress)
+        predictor = HSIPredictor.from_saved(saved)
+        probs, ids = predictor.proba_pixels(scene.cube, pixels, batch_size=batch_size,
+                                            progress=progress)
         probs = probs[_rows_of(pixels, ids)]
         cuts = np.cumsum([len(split[k]) for k in SETS])[:-1]
-        return {"run": str(saved.path.parent.parent), "seed": int(saved.metadata["seed"]),
+        return {"run": str(saved.path.parent.parent), "seed": predictor.seed,
                 "probabilities": dict(zip(SETS, np.split(probs, cuts), strict=True))}
 
-    members = [m for p in paths for m in rescore(p, domain="hsi", build=model_from_metadata,
+    members = [m for p in paths for m in rescore(p, domain="hsi", build=network_from_state,
                                                  score=score, pattern="seed_*/checkpoint.pt")]
     n_classes = len(scene.class_names)
     sets = [k for k in SETS if len(reference[k])]  # runs with --validation none have no val

@@ -18,11 +18,10 @@ from spectranet.config import HSIConfig, make_config
 from spectranet.engine import training
 from spectranet.engine.distributed import check_device
 from spectranet.engine.precision import resolve_precision
-from spectranet.engine.scoring import predict_proba as model_proba
 from spectranet.errors import ConfigError, DataError
-from spectranet.hsi.maps import predict_map
 from spectranet.hsi.models import build_model
 from spectranet.hsi.patches import PatchBatches, PatchDataset, check_window
+from spectranet.hsi.predictor import HSIPredictor
 from spectranet.hsi.recipe import (
     fit_options,
     fit_svm,
@@ -108,6 +107,9 @@ class HSIClassifier(ClassifierMixin, BaseEstimator):
         Weights of the best validation epoch (the last epoch without validation).
     svm_mix_ : SVMMix or None
         The spectral SVM mixed into :meth:`predict_proba` (``svm_weight`` > 0), else None.
+    predictor_ : HSIPredictor
+        The three above as one trained model (class names "class <id>", no palette); it
+        answers :meth:`predict_proba`.
     n_bands_in_ : int
     precision_ : {"fp32", "bf16"}
         ``precision`` resolved ("auto": bf16 on CPUs with native bfloat16).
@@ -224,19 +226,23 @@ class HSIClassifier(ClassifierMixin, BaseEstimator):
             raise ConfigError("svm_weight or svm_neighbourhood 'auto' is chosen on held-out "
                               "pixels: give validation_fraction > 0")
         precision = resolve_precision(config.precision)
-        self.model_, self.reducer_, result = _train(cube, codes, train, val, config, precision,
-                                                    len(classes), self.verbose)
+        model, reducer, result = _train(cube, codes, train, val, config, precision,
+                                        len(classes), self.verbose)
         held_out = np.zeros(0, np.int64) if val is None else val
         svm, _ = fit_svm(config, cube, codes, train, held_out, config.seeds[0])
+        predictor = HSIPredictor(model, config.model, model_kwargs(config, len(classes)),
+                                 reducer, tuple(int(c) for c in classes),
+                                 tuple(f"class {c}" for c in classes), (), int(cube.shape[2]),
+                                 precision, config.seeds[0], svm)
         if svm is not None and config.svm_weight == "auto":
-            patches = PatchDataset(self.reducer_.transform(cube), codes, held_out,
-                                   window=config.window)
-            cnn, ids = model_proba(self.model_, PatchBatches(patches, config.map_batch_size),
-                                     device=config.device, precision=precision)
-            svm, _ = settle_svm_weight(config, svm, cnn,
-                                       svm.pixel_proba(cube, ids, len(classes)),
+            cnn, ids = predictor.cnn_proba_pixels(cube, held_out,
+                                                  batch_size=config.map_batch_size,
+                                                  device=config.device)
+            svm, _ = settle_svm_weight(config, svm, cnn, predictor.svm_proba_pixels(cube, ids),
                                        codes.ravel()[ids])
-        self.svm_mix_ = svm
+            predictor = predictor.with_svm_mix(svm)
+        self.predictor_ = predictor
+        self.model_, self.reducer_, self.svm_mix_ = model, reducer, svm
         self.config_, self.classes_, self.precision_ = config, classes, precision
         self.n_bands_in_ = int(cube.shape[2])
         self.history_, self.best_epoch_ = result.history, result.best_epoch
@@ -298,13 +304,8 @@ class HSIClassifier(ClassifierMixin, BaseEstimator):
         if min(cube.shape[:2]) < window:
             raise DataError(f"cube must be at least {window} x {window} pixels (the window), "
                             f"got {cube.shape[0]} x {cube.shape[1]}")
-        class_map, proba = predict_map(
-            self.model_, self.reducer_.transform(cube), window=window,
-            batch_size=self.config_.map_batch_size, device=self.config_.device,
-            precision=self.precision_, progress=self.verbose, return_proba=True)
-        if self.svm_mix_ is None:
-            return class_map, proba
-        proba = self.svm_mix_.mix_map(proba, cube)
+        proba = self.predictor_.proba_map(cube, batch_size=self.config_.map_batch_size,
+                                          device=self.config_.device, progress=self.verbose)
         return proba.argmax(-1), proba
 
 

@@ -1,8 +1,8 @@
 """A finished hyperspectral run at work: ``evaluate`` it again, ``predict`` a new cube.
 
 Both go through the engine's run layer (:func:`~spectranet.engine.run.best_model`,
-:func:`~spectranet.engine.run.rescore`); this module supplies what is hyperspectral: how a
-checkpoint's metadata builds the model, its spectral reducer, and scoring on patches.
+:func:`~spectranet.engine.run.rescore`); the trained model of each unit answers as an
+:class:`~spectranet.hsi.predictor.HSIPredictor` (reducer, network, classes, SVM mix).
 """
 
 from __future__ import annotations
@@ -21,59 +21,63 @@ from spectranet.engine.identity import check_out_dir, check_same_data, read_run
 from spectranet.engine.metrics import classification_metrics
 from spectranet.engine.ownership import output_folder
 from spectranet.engine.run import SavedModel, best_model, read_split, rescore
-from spectranet.engine.scoring import predict_proba
 from spectranet.errors import DataError, DataNotFoundError
 from spectranet.hsi.datasets import Scene, check_same_grid, read_cube, read_labels
-from spectranet.hsi.maps import plot_map, predict_map
-from spectranet.hsi.models import build_model
-from spectranet.hsi.patches import PatchBatches, PatchDataset
+from spectranet.hsi.maps import plot_map
 from spectranet.hsi.pipeline import data_fingerprint, load_scene_of, summarise
-from spectranet.hsi.reduce import SpectralReducer
-from spectranet.hsi.spectral_svm import SVMMix
+from spectranet.hsi.predictor import HSIPredictor, network_from_state
 
 #: The kind of output folder ``predict`` writes (its marker).
 PREDICT = "hsi predict"
 
-__all__ = ["evaluate", "predict", "load_run_model", "saved_proba", "run_scene"]
+__all__ = ["evaluate", "predict", "load_run_predictor", "load_run_model", "saved_proba",
+           "run_scene"]
 
 
 def model_from_metadata(meta: dict[str, Any]) -> torch.nn.Module:
-    """The untrained model a checkpoint's metadata describes (the run layer's ``build``)."""
-    return build_model(meta["model"], **meta["model_kwargs"])
+    """The untrained model a checkpoint's metadata describes (the run layer's ``build``).
+
+    :func:`~spectranet.hsi.predictor.network_from_state`, under the name the scripts of
+    ``docs/results`` import.
+    """
+    return network_from_state(meta)
+
+
+def load_run_predictor(run: str | Path, *, seed: int | None = None) -> HSIPredictor:
+    """The trained model kept by a run (the seed with the best validation accuracy by default).
+
+    Its network is in eval mode with the best-on-validation weights; its spectral SVM (a run
+    trained with ``svm_weight``) is fitted again from the pixels the checkpoint stores.
+    """
+    return HSIPredictor.from_saved(best_model(
+        run, domain="hsi", build=network_from_state,
+        pattern=f"seed_{'*' if seed is None else seed}/checkpoint.pt"))
 
 
 def load_run_model(run: str | Path, *, seed: int | None = None) -> tuple[torch.nn.Module, dict]:
-    """Load the model kept by a run (the seed with the best validation accuracy by default).
+    """Load the model kept by a run, as :func:`load_run_predictor`, and its metadata.
 
     Returns
     -------
     model : nn.Module
         In eval mode, best-on-validation weights.
     metadata : dict
-        Class ids and names, palette, the fitted reducer (a :class:`SpectralReducer`), window,
-        precision, seed, and ``svm_mix``: the :class:`SVMMix` of a run trained with
-        ``svm_weight``, else None.
+        The checkpoint's metadata (:meth:`HSIPredictor.to_state`), with ``reducer`` the
+        fitted :class:`SpectralReducer` and ``svm_mix`` the :class:`SVMMix` of a run trained
+        with ``svm_weight``, else None.
     """
-    saved = best_model(run, domain="hsi", build=model_from_metadata,
-                       pattern=f"seed_{'*' if seed is None else seed}/checkpoint.pt")
-    return saved.model, saved.metadata | {
-        "reducer": SpectralReducer.from_state(saved.metadata["reducer"]),
-        "svm_mix": _svm_mix(saved.metadata)}
-
-
-def _svm_mix(meta: dict[str, Any]) -> SVMMix | None:
-    """The checkpoint's spectral SVM, fitted again from its stored pixels; None without one."""
-    state = meta.get("svm_mix")  # absent from checkpoints written before svm_weight existed
-    return None if state is None else SVMMix.from_state(state)
+    predictor = load_run_predictor(run, seed=seed)
+    return predictor.model, predictor.to_state() | {"reducer": predictor.reducer,
+                                                     "svm_mix": predictor.svm_mix}
 
 
 def saved_proba(saved: SavedModel, scene: Scene, pixels: np.ndarray, *,
                 batch_size: int = 1024, progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Class probabilities of a saved unit's model on some pixels of its scene.
 
-    The scene's cube goes through the unit's own fitted reducer (PCA, scaling, unit norm as at
-    training), then the model scores the ``window x window`` patch of every pixel; a unit
-    trained with ``svm_weight`` mixes in its spectral SVM's probabilities.
+    :meth:`HSIPredictor.proba_pixels` of the unit's predictor: the scene's cube through the
+    unit's own fitted reducer, the model on the ``window x window`` patch of every pixel, and
+    the unit's spectral SVM mixed in when it was trained with ``svm_weight``.
 
     Parameters
     ----------
@@ -82,7 +86,7 @@ def saved_proba(saved: SavedModel, scene: Scene, pixels: np.ndarray, *,
     scene : Scene
         The scene the run was trained on.
     pixels : int ndarray, shape (N,)
-        Flat pixel indices ``r * W + c``, labelled.
+        Flat pixel indices ``r * W + c``.
     batch_size : int >= 1, default 1024
         Patches per forward pass.
     progress : bool, default False
@@ -94,15 +98,8 @@ def saved_proba(saved: SavedModel, scene: Scene, pixels: np.ndarray, *,
     ids : int64 ndarray, shape (N',)
         The pixels scored, in the order of the rows of ``probabilities``.
     """
-    meta = saved.metadata
-    reducer = SpectralReducer.from_state(meta["reducer"])
-    patches = PatchDataset(reducer.transform(scene.cube), scene.labels, pixels,
-                           window=meta["model_kwargs"]["window"])
-    probs, ids = predict_proba(saved.model, PatchBatches(patches, batch_size),
-                               precision=meta["precision"], progress=progress)
-    if (svm := _svm_mix(meta)) is not None:
-        probs = svm.mix_pixels(probs, scene.cube, ids)
-    return probs, ids
+    return HSIPredictor.from_saved(saved).proba_pixels(scene.cube, pixels,
+                                                       batch_size=batch_size, progress=progress)
 
 
 def run_scene(run: str | Path, root: str | Path | None = None) -> tuple[HSIConfig, Scene]:
@@ -162,13 +159,14 @@ def evaluate(run: str | Path, *, root: str | Path | None = None,
         if test.ndim != 1 or ((test < 0) | (test >= labels.size)).any():
             raise DataError(f"{saved.path.parent / 'split.json'}: test indices outside the "
                             f"scene's {labels.size} pixels")
-        probs, ids = saved_proba(saved, scene, test, batch_size=config.map_batch_size,
-                                 progress=progress)
+        predictor = HSIPredictor.from_saved(saved)
+        probs, ids = predictor.proba_pixels(scene.cube, test, batch_size=config.map_batch_size,
+                                            progress=progress)
         return classification_metrics(labels[ids], probs.argmax(1),
                                       n_classes=len(scene.class_names)) | {
-            "seed": saved.metadata["seed"]}
+            "seed": predictor.seed}
 
-    scored = rescore(run, domain="hsi", build=model_from_metadata, score=score,
+    scored = rescore(run, domain="hsi", build=network_from_state, score=score,
                      pattern="seed_*/checkpoint.pt")
     by_seed = {m["seed"]: m for m in scored}
     missing = [s for s in config.seeds if s not in by_seed]
@@ -205,26 +203,20 @@ def predict(
     """
     check_device(device)
     check_out_dir(out, marker=None, kind=PREDICT)
-    model, meta = load_run_model(run)
+    predictor = load_run_predictor(run)
     data = read_cube(cube, cube_variable)
-    if data.shape[2] != meta["input_bands"]:
-        raise DataError(f"{cube}: expected {meta['input_bands']} bands, got {data.shape[2]}")
+    predictor.check_bands(data, str(cube))
     truth = None
     if gt is not None:  # label ids mapped onto the run's class indices; unknown ids refused
-        truth, _ = read_labels(gt, gt_variable, class_ids=meta["class_ids"])
+        truth, _ = read_labels(gt, gt_variable, class_ids=predictor.class_ids)
         check_same_grid(data, truth, cube, gt)
-    window = meta["model_kwargs"]["window"]
-    reduced = meta["reducer"].transform(data)
     tic = time.perf_counter()
-    label_map, proba = predict_map(model, reduced, window=window, precision=meta["precision"],
-                                   device=device, progress=progress, return_proba=True)
-    if meta["svm_mix"] is not None:
-        label_map = meta["svm_mix"].mix_map(proba, data).argmax(-1)
+    label_map = predictor.proba_map(data, device=device, progress=progress).argmax(-1)
     seconds = time.perf_counter() - tic
-    class_ids = np.asarray(meta["class_ids"])
+    class_ids = np.asarray(predictor.class_ids)
     result: dict[str, Any] = {"run": str(run), "cube": str(cube), "shape": list(data.shape),
                               "class_ids": class_ids.tolist(),
-                              "class_names": list(meta["class_names"]),
+                              "class_names": list(predictor.class_names),
                               "seconds": seconds, "pixels_per_second": label_map.size / seconds}
     if truth is not None:
         mask = truth >= 0
@@ -233,8 +225,8 @@ def predict(
     with output_folder(out, PREDICT, run=str(Path(run).resolve())) as out_dir:
         out_dir.save_npy("map.npy", class_ids[label_map])
         out_dir.save_npy("map_index.npy", label_map)
-        out_dir.save_figure(plot_map(label_map, [tuple(c) for c in meta["palette"]],
-                                     meta["class_names"], ground_truth=truth,
+        out_dir.save_figure(plot_map(label_map, predictor.palette,
+                                     predictor.class_names, ground_truth=truth,
                                      title=Path(cube).name), "map")
         out_dir.write_json("prediction.json", result)
         out_dir.log(f"hsi predict {cube} with {run}: map.npy ({result['pixels_per_second']:.0f} "

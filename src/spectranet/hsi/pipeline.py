@@ -29,7 +29,6 @@ from spectranet.engine.plots import plot_confusion_matrix, plot_history
 from spectranet.engine.precision import resolve_precision
 from spectranet.engine.run import Run
 from spectranet.engine.runs import RunDir, save_npy
-from spectranet.engine.scoring import predict_proba
 from spectranet.engine.training import fit
 from spectranet.hsi import report
 from spectranet.hsi.datasets import (
@@ -40,10 +39,11 @@ from spectranet.hsi.datasets import (
 )
 from spectranet.hsi.disjoint import disjoint_split
 from spectranet.hsi.fixed_split import preprocessing_on_training
-from spectranet.hsi.maps import plot_map, predict_map
+from spectranet.hsi.maps import plot_map
 from spectranet.hsi.models import build_model, count_parameters
 from spectranet.hsi.patches import PatchBatches, PatchDataset, check_window
 from spectranet.hsi.plots import plot_regions
+from spectranet.hsi.predictor import HSIPredictor, palette_of
 from spectranet.hsi.readers import read_class_names
 from spectranet.hsi.recipe import (
     fit_options,
@@ -286,20 +286,9 @@ def _train_seed(
     model = build_model(config.model, **kwargs)
     start_model(config, model, cube, split.train)
     svm, svm_record = fit_svm(config, scene.cube, scene.labels, split.train, split.val, seed)
-    metadata = {
-        "domain": "hsi",
-        "model": config.model,
-        "model_kwargs": kwargs,
-        "parameters": count_parameters(model),
-        "class_ids": [int(c) for c in scene.class_ids],
-        "class_names": list(scene.class_names),
-        "palette": [list(map(int, c)) for c in scene.palette],
-        "input_bands": int(scene.cube.shape[2]),
-        "reducer": reducer.to_state(),
-        "precision": precision,
-        "seed": seed,
-        "svm_mix": None if svm is None else svm.to_state(),
-    }
+    predictor = HSIPredictor(model, config.model, kwargs, reducer, tuple(scene.class_ids),
+                             tuple(scene.class_names), palette_of(scene.palette),
+                             int(scene.cube.shape[2]), precision, seed, svm)
     train_batches = batches(split.train, True, config.batch_size)
     options = fit_options(config, model, labels[split.train], n_classes,
                           batches_per_epoch=len(train_batches))
@@ -310,31 +299,30 @@ def _train_seed(
         checkpoint_path=unit.checkpoint,
         device=config.device,
         precision=precision,
-        metadata=metadata,
+        metadata=predictor.to_state(),
         progress=progress,
         desc=f"seed {seed}",
         log=unit.log,
         **options,
     )
     parts: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+    scoring = {"reduced": cube, "batch_size": config.map_batch_size, "device": config.device}
     if svm is not None and split.val.size:
-        cnn, val_ids = predict_proba(model, batches(split.val, False, config.map_batch_size),
-                                     device=config.device, precision=precision)
-        parts["val"] = (val_ids, cnn, svm.pixel_proba(scene.cube, val_ids, n_classes))
+        cnn, val_ids = predictor.cnn_proba_pixels(scene.cube, split.val, **scoring)
+        parts["val"] = (val_ids, cnn, predictor.svm_proba_pixels(scene.cube, val_ids))
         svm, chosen = settle_svm_weight(config, svm, cnn, parts["val"][2], labels[val_ids])
-        svm_record |= chosen
+        predictor, svm_record = predictor.with_svm_mix(svm), svm_record | chosen
         if chosen and run is not None:  # evaluate and predict read the weight chosen here
-            update_metadata(unit.checkpoint, {"svm_mix": svm.to_state()})
+            update_metadata(unit.checkpoint, predictor.to_state())
     tic = time.perf_counter()
-    probs, ids = predict_proba(model, batches(split.test, False, config.map_batch_size),
-                               device=config.device, precision=precision)
+    probs, ids = predictor.cnn_proba_pixels(scene.cube, split.test, **scoring)
     if svm is not None:
-        parts["test"] = (ids, probs, svm.pixel_proba(scene.cube, ids, n_classes))
-        probs = svm.combine(*parts["test"][1:])
+        parts["test"] = (ids, probs, predictor.svm_proba_pixels(scene.cube, ids))
+        probs = predictor.mix(*parts["test"][1:])
     test_seconds = time.perf_counter() - tic
     metrics = classification_metrics(labels[ids], probs.argmax(1), n_classes=n_classes)
     if svm is not None:
-        metrics["svm_mix"] = _mix_scores(svm, labels, parts) | svm_record
+        metrics["svm_mix"] = _mix_scores(predictor, labels, parts) | svm_record
     reusable = svm is not None and svm.neighbourhood == 1  # the baseline's very model
     baseline = (parts["test"][2] if reusable else
                 SVMMix.fit(scene.cube, scene.labels, split.train, weight=1.0, seed=seed)
@@ -345,12 +333,7 @@ def _train_seed(
         if k in ("overall_accuracy", "average_accuracy", "kappa", "macro_f1")}
     if run is not None:  # the map is only written, so only rank 0 draws it
         tic = time.perf_counter()
-        label_map, map_proba = predict_map(model, cube, window=config.window,
-                                           batch_size=config.map_batch_size,
-                                           device=config.device, precision=precision,
-                                           progress=progress, return_proba=True)
-        if svm is not None:
-            label_map = svm.mix_map(map_proba, scene.cube).argmax(-1)
+        label_map = predictor.proba_map(scene.cube, progress=progress, **scoring).argmax(-1)
         map_seconds = time.perf_counter() - tic
         save_npy(unit.path / "map.npy", np.asarray(scene.class_ids)[label_map])  # the scene's ids
         _seed_figures(run, scene, label_map, metrics, result.history, seed)
@@ -363,7 +346,7 @@ def _train_seed(
         "best_epoch": result.best_epoch,
         "epochs": options["epochs"],
         "steps": options["epochs"] * len(train_batches),
-        "parameters": metadata["parameters"],
+        "parameters": count_parameters(model),
         "split_sizes": {k: int(len(getattr(split, k))) for k in ("train", "val", "test")},
         "class_counts": {k: np.bincount(labels[getattr(split, k)], minlength=n_classes).tolist()
                          for k in ("train", "val", "test")},
@@ -376,16 +359,18 @@ def _train_seed(
     return unit.finish(metrics)
 
 
-def _mix_scores(svm: SVMMix, labels: np.ndarray,
+def _mix_scores(predictor: HSIPredictor, labels: np.ndarray,
                 parts: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]) -> dict[str, Any]:
     """OA of the CNN alone, the SVM alone and their mix on each set of ``parts``.
 
     ``parts`` maps a set name to (pixel ids, the CNN's probabilities, the SVM's) on it;
     ``labels`` is the flat label map.
     """
+    svm = predictor.svm_mix
+    assert svm is not None  # only called for a model with an SVM mix
     out: dict[str, Any] = {"weight": svm.weight, "neighbourhood": svm.neighbourhood}
     for name, (ids, cnn, alone) in parts.items():
-        for part, proba in (("cnn", cnn), ("svm", alone), ("mixed", svm.combine(cnn, alone))):
+        for part, proba in (("cnn", cnn), ("svm", alone), ("mixed", predictor.mix(cnn, alone))):
             out[f"{name}_accuracy_{part}"] = float(np.mean(proba.argmax(1) == labels[ids]))
     return out
 

@@ -266,6 +266,41 @@ class SpectralReducer:
             "scaler_scale": None if scaler is None else scaler.scale_.tolist(),
         }
 
+    def affine(self) -> dict[str, Any]:
+        """The fitted reduction as plain numbers, for code without spectranet (an export).
+
+        Returns
+        -------
+        dict
+            ``input_bands``, ``components`` (K), ``unit_norm``, ``reduce`` (the formula, in
+            words), ``pca_mean`` (bands,), ``pca_components`` (K, bands; the identity without
+            PCA, whitening folded in), ``scale_mean`` and ``scale_std`` (K,; 0 and 1 without
+            scaling), ``explained_variance_ratio`` (K,): float lists.
+        """
+        if not hasattr(self, "pca_"):
+            raise NotFittedError("SpectralReducer is not fitted: call fit(cube) first")
+        pca, scaler, n_in = self.pca_, self.scaler_, int(self.n_bands_in_)
+        if pca is None:  # written as the identity, so that one formula holds
+            mean, components = np.zeros(n_in), np.eye(n_in)
+        else:
+            mean, components = pca.mean_, pca.components_
+            if pca.whiten:  # folded in, likewise
+                components = components / np.sqrt(pca.explained_variance_)[:, None]
+        k = components.shape[0]
+        return {
+            "input_bands": n_in,
+            "components": k,
+            "unit_norm": bool(self.unit_norm),
+            "reduce": "per pixel, in float64: with unit_norm, spectrum = spectrum / "
+                      "||spectrum||_2 (all-zero spectra kept); then z = ((spectrum - pca_mean) "
+                      "@ pca_components.T - scale_mean) / scale_std, then float32",
+            "pca_mean": _floats(mean),
+            "pca_components": _floats(components),
+            "scale_mean": _floats(scaler.mean_ if scaler is not None else np.zeros(k)),
+            "scale_std": _floats(scaler.scale_ if scaler is not None else np.ones(k)),
+            "explained_variance_ratio": _floats(self.explained_variance_ratio_),
+        }
+
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> SpectralReducer:
         """Rebuild a fitted reducer from :meth:`to_state`; it transforms exactly as before.
@@ -299,3 +334,7 @@ class SpectralReducer:
     def fit_transform(self, cube: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
         """:meth:`fit` on the masked pixels, then :meth:`transform` the whole cube."""
         return self.fit(cube, mask).transform(cube)
+
+
+def _floats(a: np.ndarray) -> list[Any]:
+    return np.asarray(a, dtype=np.float64).tolist()
