@@ -428,3 +428,15 @@ def test_steps_train_a_ten_percent_share_as_many_batches_as_asked(tmp_path, data
     assert (metrics["epochs"], metrics["steps"], len(metrics["history"])) == (3, 15, 3)
     assert json.loads((tmp_path / "run/config.json").read_text())["config"]["steps"] == 12
     assert "12 optimisation steps (3 epochs)" in (tmp_path / "run/report.md").read_text()
+
+
+@pytest.mark.parametrize(("drop_last", "epochs", "steps"), [(False, 2, 4), (True, 3, 3)])
+def test_drop_last_drops_each_epochs_incomplete_batch(tmp_path, user_scene, drop_last, epochs,
+                                                      steps):
+    # 50 training pixels per class, 100 in all, batches of 64: 64 + 36, or 64 alone when the
+    # last is dropped; 3 steps need ceil(3 / 2) = 2 epochs (4 steps), or 3 epochs of one batch
+    config = make_config("hsi", "quick", window=9, components=16, train_per_class=50,
+                         batch_size=64, steps=3, drop_last=drop_last, seeds=[0], **user_scene)
+    metrics = pipeline.train(config, tmp_path / "run", progress=False)
+    assert metrics["split_sizes"]["train"] == 100
+    assert (metrics["epochs"], metrics["steps"]) == (epochs, steps)

@@ -102,6 +102,8 @@ def hsi() -> None:
     "steps", "Optimisation steps instead of epochs: each seed trains ceil(steps / batches "
     "per epoch) epochs, so a small training set trains as long as a large one."))
 @click.option("--batch-size", type=int, help=_p("batch_size"))
+@click.option("--drop-last/--no-drop-last", default=None, help=_p(
+    "drop_last", "Drop each training epoch's last, incomplete batch."))
 @click.option("--lr", type=float, help=_p("lr", "Learning rate."))
 @click.option("--dropout", type=float, help="Dropout rate (default: the model's own).")
 @click.option("--class-weight", type=click.Choice(CLASS_WEIGHTS),

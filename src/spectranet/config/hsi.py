@@ -26,6 +26,8 @@ def _recipe_extras(cfg: HSIConfig) -> None:
                            or not isinstance(cfg.window, int) or sw < cfg.window):
         raise ConfigError(f"split_window must be an odd integer >= window ({cfg.window!r}), "
                           f"got {sw!r}")
+    if not isinstance(cfg.drop_last, bool):
+        raise ConfigError(f"drop_last must be true or false, got {cfg.drop_last!r}")
     if not isinstance(cfg.flips, bool):
         raise ConfigError(f"flips must be true or false, got {cfg.flips!r}")
     if not isinstance(cfg.pca, bool):
@@ -108,6 +110,10 @@ class HSIConfig:
         not give: our assumption). Only for models that have dropout.
     optimizer, lr, batch_size, epochs, weight_decay
         Paper: Adam, 0.001, 256, 50, 0.
+    drop_last : bool, default False
+        Drop each training epoch's last, incomplete batch (a different remainder every epoch,
+        the order being reshuffled), so that no optimiser step rests on a handful of patches;
+        e.g. 1025 training pixels in batches of 256 leave one (not in the paper).
     steps : int >= 1, optional
         Optimisation steps (batches) to train instead of ``epochs``: each seed trains
         ``ceil(steps / batches per epoch)`` epochs (see
@@ -190,6 +196,7 @@ class HSIConfig:
     batch_size: int = 256
     epochs: int = 50
     steps: int | None = None
+    drop_last: bool = False
     weight_decay: float = 0.0
     scheduler: str = "none"
     class_weight: str = "none"

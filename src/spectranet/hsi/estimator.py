@@ -321,7 +321,8 @@ def _train(cube: np.ndarray, codes: np.ndarray, train: np.ndarray, val: np.ndarr
     start_model(config, model, reduced, train)
     patches = PatchDataset(reduced, codes, train, window=config.window)
     train_batches = PatchBatches(patches, config.batch_size, shuffle=True, seed=seed,
-                                 transforms=training_transforms(config))
+                                 transforms=training_transforms(config),
+                                 drop_last=config.drop_last)
     result = training.fit(
         model,
         train_batches,

@@ -280,7 +280,8 @@ def _train_seed(
 
     def batches(indices: np.ndarray, shuffle: bool, batch_size: int) -> PatchBatches:
         return PatchBatches(patches.subset(indices), batch_size, shuffle=shuffle, seed=seed,
-                            transforms=training_transforms(config) if shuffle else None)
+                            transforms=training_transforms(config) if shuffle else None,
+                            drop_last=shuffle and config.drop_last)
 
     kwargs = model_kwargs(config, n_classes)
     model = build_model(config.model, **kwargs)
