@@ -33,8 +33,13 @@ class _ExperimentCommand(click.Command):
               help="Grid folder; rerunning the command resumes it.")
 @click.option("--reuse", type=click.Path(exists=True, file_okay=False), multiple=True,
               help="Another experiment's folder: its identical finished runs are copied.")
+@click.option("--device", default=None,
+              help="cpu, cuda or cuda:<index> for every run [default: the presets', cpu]; "
+                   "with cuda and --jobs N each run trains on its own GPU.")
+@click.option("--share-gpus", is_flag=True,
+              help="Allow more --jobs than GPUs (several runs on one GPU at once).")
 def experiment(paper: str, name: str, scale: str, jobs: int, out: str,
-               reuse: tuple[str, ...]) -> None:
+               reuse: tuple[str, ...], device: str | None, share_gpus: bool) -> None:
     """Run one of the papers' experiments as a resumable grid and write its report.
 
     Prints one line per run started, finished or reused, and each run's epochs.
@@ -45,5 +50,6 @@ def experiment(paper: str, name: str, scale: str, jobs: int, out: str,
     """
     from spectranet.experiments import run_experiment
 
-    report = run_experiment(paper, name, scale=scale, jobs=jobs, out=out, reuse=reuse)
+    report = run_experiment(paper, name, scale=scale, jobs=jobs, out=out, reuse=reuse,
+                            device=device, share_gpus=share_gpus)
     click.echo(f"report: {report}")

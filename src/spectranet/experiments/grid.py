@@ -29,6 +29,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from pathlib import Path
 from typing import Any
 
+from spectranet.engine.devices import assign_gpus, run_device, use_gpu, visible_gpus
 from spectranet.engine.identity import config_as_json, same_config
 from spectranet.engine.ownership import LOCK
 from spectranet.engine.runs import atomic_write_json, read_json
@@ -45,7 +46,7 @@ from spectranet.experiments.results import collect_results, published_results, s
 
 __all__ = ["GridRun", "RUNNERS", "run_grid", "collect_results", "summarise_metrics",
            "run_dir", "is_finished", "data_fingerprint", "find_reusable", "usable_cpus",
-           "validate_grid", "published_results"]
+           "validate_grid", "published_results", "worker_gpus", "start_worker"]
 
 
 
@@ -82,12 +83,39 @@ def usable_cpus() -> int:
     return os.cpu_count() or 1
 
 
+def worker_gpus(runs: Sequence[GridRun], jobs: int, *, share_gpus: bool = False,
+                gpus: Sequence[str] | None = None) -> list[str] | None:
+    """The GPU each of ``jobs`` pool workers gets; None when they need no GPU of their own.
+
+    Runs on ``"cuda"`` with ``jobs > 1`` spread over ``gpus`` (default: the visible ones) round
+    robin, one worker per GPU (see :func:`~spectranet.engine.devices.assign_gpus`). Runs pinned
+    to one GPU (``"cuda:1"``) with ``jobs > 1`` all share it, which ``share_gpus`` must allow.
+
+    Raises
+    ------
+    ConfigError
+        No GPU visible, more jobs than GPUs, or several jobs on one pinned GPU, without
+        ``share_gpus``.
+    """
+    cuda = sorted({d for d in map(run_device, (r.config for r in runs)) if d.startswith("cuda")})
+    if jobs <= 1 or not cuda:
+        return None
+    if cuda != ["cuda"]:
+        if share_gpus:
+            return None
+        raise ConfigError(f"--jobs {jobs} with --device {cuda[0]} puts every run on one GPU; use "
+                          "--device cuda to give each run its own GPU, or --share-gpus")
+    return assign_gpus(jobs, visible_gpus() if gpus is None else gpus, share=share_gpus)
+
+
 def validate_grid(runs: Sequence[GridRun], out: str | Path, *, jobs: int = 1,
-                  reuse: Sequence[str | Path] = ()) -> None:
+                  reuse: Sequence[str | Path] = (), share_gpus: bool = False,
+                  gpus: Sequence[str] | None = None) -> None:
     """Raise :class:`ConfigError` for what :func:`run_grid` would refuse, without doing any work.
 
     Bad ``jobs``, bad or duplicate run names, an unknown domain, ``out`` holding a run of the
-    same name with another configuration, or a ``reuse`` folder that is not a grid.
+    same name with another configuration, a ``reuse`` folder that is not a grid, or CUDA runs
+    with more jobs than GPUs (see :func:`worker_gpus`).
     """
     out = Path(out)
     for other in map(Path, reuse):
@@ -106,6 +134,7 @@ def validate_grid(runs: Sequence[GridRun], out: str | Path, *, jobs: int = 1,
         if run.domain not in RUNNERS:
             raise ConfigError(f"domain must be one of {sorted(RUNNERS)}, got {run.domain!r} "
                               f"(run {run.name!r})")
+    worker_gpus(runs, jobs, share_gpus=share_gpus, gpus=gpus)
     if (out / "grid.json").is_file():
         previous = {r["name"]: r["config"] for r in read_json(out / "grid.json")["runs"]}
         for run in runs:
@@ -175,11 +204,20 @@ def _execute(run: GridRun, folder: Path, root: str | Path | None, threads: int,
         torch.set_num_threads(before)
 
 
+def start_worker(gpus: Any = None) -> None:
+    """A pool worker's initializer: exit with the parent; take its own GPU from queue ``gpus``."""
+    exit_with_parent()
+    if gpus is not None:
+        use_gpu(gpus.get())
+
+
 def run_grid(runs: Sequence[GridRun], out: str | Path, *, jobs: int = 1,
              root: str | Path | None = None, threads: int | None = None,
              runner: Callable[[Any, Path, str | Path | None], dict[str, Any]] | None = None,
              log: Callable[[str], None] | None = None,
-             reuse: Sequence[str | Path] = (), progress: bool = False) -> list[dict[str, Any]]:
+             reuse: Sequence[str | Path] = (), progress: bool = False,
+             share_gpus: bool = False, gpus: Sequence[str] | None = None
+             ) -> list[dict[str, Any]]:
     """Run every unfinished run of a grid; collect all results.
 
     Parameters
@@ -204,6 +242,12 @@ def run_grid(runs: Sequence[GridRun], out: str | Path, *, jobs: int = 1,
     progress : bool, default False
         Each run's own progress (epochs, "resuming from epoch k") on standard error, one line
         per epoch prefixed with the run's name.
+    share_gpus : bool, default False
+        With runs on ``"cuda"`` and ``jobs > 1``, each worker gets its own GPU, and more jobs
+        than GPUs is refused; True allows several workers per GPU (round robin all the same).
+    gpus : sequence of str, optional
+        The GPUs to spread the workers over, as ``CUDA_VISIBLE_DEVICES`` names them (default:
+        the visible ones).
 
     Returns
     -------
@@ -214,8 +258,8 @@ def run_grid(runs: Sequence[GridRun], out: str | Path, *, jobs: int = 1,
     ------
     ConfigError
         Before any work: bad ``jobs``, duplicate or bad run names, unknown domain, or ``out``
-        holding a run of the same name with another configuration, or a ``reuse`` folder
-        that is not a grid.
+        holding a run of the same name with another configuration, a ``reuse`` folder
+        that is not a grid, or runs on CUDA with more jobs than GPUs (without ``share_gpus``).
 
     Notes
     -----
@@ -224,7 +268,8 @@ def run_grid(runs: Sequence[GridRun], out: str | Path, *, jobs: int = 1,
     first. Each process loads its own data (e.g. all sound feature windows, ~0.3 GB).
     """
     out = Path(out)
-    validate_grid(runs, out, jobs=jobs, reuse=reuse)
+    validate_grid(runs, out, jobs=jobs, reuse=reuse, share_gpus=share_gpus, gpus=gpus)
+    assigned = worker_gpus(runs, jobs, share_gpus=share_gpus, gpus=gpus)
     threads = threads or max(1, usable_cpus() // jobs)
     out.mkdir(parents=True, exist_ok=True)
     known = read_json(out / "grid.json")["runs"] if (out / "grid.json").is_file() else []
@@ -259,7 +304,8 @@ def run_grid(runs: Sequence[GridRun], out: str | Path, *, jobs: int = 1,
             log(message)
 
     note(f"grid: {len(runs)} runs, {len(runs) - len(todo)} finished before, {len(todo)} to run, "
-         f"jobs {jobs}, threads {threads}")
+         f"jobs {jobs}, threads {threads}"
+         + (f", GPUs {','.join(assigned)}" if assigned else ""))
     for run in todo:
         if (source := sources.get(run.name)) is not None:
             _copy_run(source, run_dir(out, run.name))
@@ -279,8 +325,13 @@ def run_grid(runs: Sequence[GridRun], out: str | Path, *, jobs: int = 1,
                                     progress))
     elif todo:
         context = multiprocessing.get_context("spawn")  # no forked torch/OpenMP state
+        slots = None
+        if assigned:  # each worker takes one entry when it starts
+            slots = context.Queue()
+            for gpu in assigned:
+                slots.put(gpu)
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context,
-                                 initializer=exit_with_parent) as pool:
+                                 initializer=start_worker, initargs=(slots,)) as pool:
             pending: dict[Future[dict[str, Any]], GridRun] = {}
             for run in todo:
                 note(f"queued {run.name}")
