@@ -46,7 +46,11 @@ from spectranet.experiments.results import collect_results, published_results, s
 
 __all__ = ["GridRun", "RUNNERS", "run_grid", "collect_results", "summarise_metrics",
            "run_dir", "is_finished", "data_fingerprint", "find_reusable", "usable_cpus",
-           "validate_grid", "published_results", "worker_gpus", "start_worker"]
+           "validate_grid", "published_results", "worker_gpus", "start_worker", "execute_run",
+           "BACKENDS"]
+
+#: Where a grid's runs train: a process pool here, or Ray tasks across a cluster.
+BACKENDS = ("local", "ray")
 
 
 
@@ -108,16 +112,39 @@ def worker_gpus(runs: Sequence[GridRun], jobs: int, *, share_gpus: bool = False,
     return assign_gpus(jobs, visible_gpus() if gpus is None else gpus, share=share_gpus)
 
 
+def _check_backend(backend: str, jobs: int, cpus_per_run: float, gpus_per_run: float,
+                   retries: int) -> None:
+    if backend not in BACKENDS:
+        raise ConfigError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    for name, value, low in (("cpus_per_run", cpus_per_run, 0), ("gpus_per_run", gpus_per_run, 0),
+                             ("retries", retries, 0)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= low:
+            raise ConfigError(f"{name} must be a number >= {low}, got {value!r}")
+    if backend == "ray":
+        if jobs != 1:
+            raise ConfigError(f"--jobs {jobs} applies to --backend local; with --backend ray the "
+                              "cluster's CPUs and GPUs, with --cpus-per-run and --gpus-per-run, "
+                              "decide how many runs train at once")
+        if cpus_per_run <= 0:
+            raise ConfigError(f"cpus_per_run must be > 0 with --backend ray, got {cpus_per_run!r}")
+        from spectranet.experiments.raygrid import import_ray
+
+        import_ray()
+
+
 def validate_grid(runs: Sequence[GridRun], out: str | Path, *, jobs: int = 1,
                   reuse: Sequence[str | Path] = (), share_gpus: bool = False,
-                  gpus: Sequence[str] | None = None) -> None:
+                  gpus: Sequence[str] | None = None, backend: str = "local",
+                  cpus_per_run: float = 1, gpus_per_run: float = 0, retries: int = 2) -> None:
     """Raise :class:`ConfigError` for what :func:`run_grid` would refuse, without doing any work.
 
     Bad ``jobs``, bad or duplicate run names, an unknown domain, ``out`` holding a run of the
-    same name with another configuration, a ``reuse`` folder that is not a grid, or CUDA runs
-    with more jobs than GPUs (see :func:`worker_gpus`).
+    same name with another configuration, a ``reuse`` folder that is not a grid, CUDA runs
+    with more jobs than GPUs (see :func:`worker_gpus`), an unknown backend, bad per-run
+    resources, or ``backend="ray"`` without Ray installed (the message names the command).
     """
     out = Path(out)
+    _check_backend(backend, jobs, cpus_per_run, gpus_per_run, retries)
     for other in map(Path, reuse):
         if not (other / "grid.json").is_file():
             raise ConfigError(f"{other}: not a grid folder (no grid.json) to reuse runs from")
@@ -134,7 +161,8 @@ def validate_grid(runs: Sequence[GridRun], out: str | Path, *, jobs: int = 1,
         if run.domain not in RUNNERS:
             raise ConfigError(f"domain must be one of {sorted(RUNNERS)}, got {run.domain!r} "
                               f"(run {run.name!r})")
-    worker_gpus(runs, jobs, share_gpus=share_gpus, gpus=gpus)
+    if backend == "local":
+        worker_gpus(runs, jobs, share_gpus=share_gpus, gpus=gpus)
     if (out / "grid.json").is_file():
         previous = {r["name"]: r["config"] for r in read_json(out / "grid.json")["runs"]}
         for run in runs:
@@ -173,7 +201,7 @@ def _copy_run(source: Path, folder: Path) -> None:
     tmp.rename(folder)
 
 
-def _execute(run: GridRun, folder: Path, root: str | Path | None, threads: int,
+def execute_run(run: GridRun, folder: Path, root: str | Path | None, threads: int,
              runner: Callable[..., dict[str, Any]] | None, progress: bool) -> dict[str, Any]:
     """Train one run (in this process or a pool worker); never raises an ``Exception``.
 
@@ -216,8 +244,9 @@ def run_grid(runs: Sequence[GridRun], out: str | Path, *, jobs: int = 1,
              runner: Callable[[Any, Path, str | Path | None], dict[str, Any]] | None = None,
              log: Callable[[str], None] | None = None,
              reuse: Sequence[str | Path] = (), progress: bool = False,
-             share_gpus: bool = False, gpus: Sequence[str] | None = None
-             ) -> list[dict[str, Any]]:
+             share_gpus: bool = False, gpus: Sequence[str] | None = None,
+             backend: str = "local", address: str | None = None, cpus_per_run: float = 1,
+             gpus_per_run: float = 0, retries: int = 2) -> list[dict[str, Any]]:
     """Run every unfinished run of a grid; collect all results.
 
     Parameters
@@ -248,6 +277,20 @@ def run_grid(runs: Sequence[GridRun], out: str | Path, *, jobs: int = 1,
     gpus : sequence of str, optional
         The GPUs to spread the workers over, as ``CUDA_VISIBLE_DEVICES`` names them (default:
         the visible ones).
+    backend : {"local", "ray"}, default "local"
+        ``"ray"``: each run is a Ray task (see :mod:`~spectranet.experiments.raygrid`), placed
+        by Ray on any node of the cluster with ``cpus_per_run`` CPUs and ``gpus_per_run`` GPUs
+        free; the grid folder must be on storage every node sees at the same path. ``jobs``
+        must then be 1.
+    address : str, optional
+        The Ray cluster's address (``HOST:6379`` or ``"auto"``); default: a local Ray started
+        for this call (unless Ray is already initialised in this process).
+    cpus_per_run, gpus_per_run : float, default 1 and 0
+        Each Ray task's resources; ``cpus_per_run`` is also its torch thread count (rounded
+        down, at least 1) unless ``threads`` is given.
+    retries : int >= 0, default 2
+        Ray: how many times a run whose worker process or node died is started again (it
+        resumes from its checkpoints); a run that raises is not retried.
 
     Returns
     -------
@@ -268,8 +311,13 @@ def run_grid(runs: Sequence[GridRun], out: str | Path, *, jobs: int = 1,
     first. Each process loads its own data (e.g. all sound feature windows, ~0.3 GB).
     """
     out = Path(out)
-    validate_grid(runs, out, jobs=jobs, reuse=reuse, share_gpus=share_gpus, gpus=gpus)
-    assigned = worker_gpus(runs, jobs, share_gpus=share_gpus, gpus=gpus)
+    validate_grid(runs, out, jobs=jobs, reuse=reuse, share_gpus=share_gpus, gpus=gpus,
+                  backend=backend, cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run,
+                  retries=retries)
+    assigned = (worker_gpus(runs, jobs, share_gpus=share_gpus, gpus=gpus)
+                if backend == "local" else None)
+    if backend == "ray":
+        threads = threads or max(1, int(cpus_per_run))
     threads = threads or max(1, usable_cpus() // jobs)
     out.mkdir(parents=True, exist_ok=True)
     known = read_json(out / "grid.json")["runs"] if (out / "grid.json").is_file() else []
@@ -304,7 +352,8 @@ def run_grid(runs: Sequence[GridRun], out: str | Path, *, jobs: int = 1,
             log(message)
 
     note(f"grid: {len(runs)} runs, {len(runs) - len(todo)} finished before, {len(todo)} to run, "
-         f"jobs {jobs}, threads {threads}"
+         + (f"jobs {jobs}" if backend == "local" else "backend ray")
+         + f", threads {threads}"
          + (f", GPUs {','.join(assigned)}" if assigned else ""))
     for run in todo:
         if (source := sources.get(run.name)) is not None:
@@ -318,10 +367,16 @@ def run_grid(runs: Sequence[GridRun], out: str | Path, *, jobs: int = 1,
         note(f"[{i}/{len(todo)}] {result['status']} {run.name} in {result['seconds']:.0f} s{extra}")
         collect_results(runs, out, outcome=outcome)
 
-    if jobs == 1:
+    if backend == "ray" and todo:
+        from spectranet.experiments.raygrid import run_on_ray
+
+        run_on_ray(todo, out, root=root, threads=threads, runner=runner, progress=progress,
+                   address=address, cpus=cpus_per_run, gpus=gpus_per_run, retries=retries,
+                   note=note, finish=finish)
+    elif jobs == 1:
         for i, run in enumerate(todo, 1):
             note(f"[{i}/{len(todo)}] start {run.name}")
-            finish(i, run, _execute(run, run_dir(out, run.name), root, threads, runner,
+            finish(i, run, execute_run(run, run_dir(out, run.name), root, threads, runner,
                                     progress))
     elif todo:
         context = multiprocessing.get_context("spawn")  # no forked torch/OpenMP state
@@ -335,7 +390,7 @@ def run_grid(runs: Sequence[GridRun], out: str | Path, *, jobs: int = 1,
             pending: dict[Future[dict[str, Any]], GridRun] = {}
             for run in todo:
                 note(f"queued {run.name}")
-                pending[pool.submit(_execute, run, run_dir(out, run.name), root, threads,
+                pending[pool.submit(execute_run, run, run_dir(out, run.name), root, threads,
                                     runner, progress)] = run
             done_count = 0
             while pending:

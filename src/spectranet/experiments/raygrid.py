@@ -1,0 +1,143 @@
+"""A grid's runs as Ray tasks, across the nodes of a Ray cluster (``--backend ray``).
+
+Each unfinished run is one Ray task asking for ``cpus`` CPUs and ``gpus`` GPUs; Ray places it on
+a node with them free (and narrows ``CUDA_VISIBLE_DEVICES`` to the GPUs it grants). The task
+trains the run exactly as the local backend does (:func:`~spectranet.experiments.grid.execute_run`),
+into the same grid folder, which every node must see at the same path:
+
+- before training, the task checks that it sees the grid's ``grid.json``; if not, the run fails
+  with one line naming the node and the path (recorded in the run's ``error.json`` by the driver);
+- a task whose worker process or node dies is retried up to ``retries`` times and resumes from its
+  own checkpoints; a run that raises is recorded (``error.json``) and not retried;
+- Ctrl-C on the driver cancels the tasks still queued or running; finished runs stay as they are,
+  and rerunning the command finishes the rest.
+
+Ray is optional: :func:`import_ray` names the install command when it is missing.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from spectranet.engine.runs import atomic_write_json
+from spectranet.errors import ConfigError
+from spectranet.experiments.gridruns import GridRun, run_dir
+
+__all__ = ["RAY_INSTALL", "import_ray", "run_on_node", "run_on_ray"]
+
+#: The command that installs the optional Ray backend (pinned in constraints.txt).
+RAY_INSTALL = "pip install -c constraints.txt -e '.[ray]'"
+
+
+def import_ray() -> Any:
+    """The ``ray`` module; :class:`ConfigError` naming the install command when it is missing."""
+    try:
+        import ray
+    except ImportError:
+        raise ConfigError(f"--backend ray needs Ray, which is not installed here; install it "
+                          f"with: {RAY_INSTALL}") from None
+    return ray
+
+
+def _node() -> str:
+    """The node running this task, for messages: host, IP address, start of Ray's node id."""
+    import ray
+
+    context = ray.get_runtime_context()
+    return (f"{socket.gethostname()} ({ray.util.get_node_ip_address()}, "
+            f"node {context.get_node_id()[:8]})")
+
+
+def run_on_node(run: GridRun, folder: str, root: str | None, threads: int,
+                runner: Callable[..., dict[str, Any]] | None, progress: bool,
+                grid_json: str) -> dict[str, Any]:
+    """A Ray task's body: check the shared grid folder, then train ``run`` as the local backend.
+
+    Returns the run's outcome (see :func:`~spectranet.experiments.grid.execute_run`); a node
+    that cannot see ``grid_json`` returns a failure naming the node and the path, with
+    ``"unseen": True``, without writing anything.
+    """
+    from spectranet.experiments.grid import execute_run
+
+    if not os.path.isfile(grid_json):
+        return {"status": "failed", "seconds": 0.0, "unseen": True,
+                "error": f"node {_node()} cannot see {grid_json}: the grid folder must be on "
+                         "storage that every node mounts at the same path"}
+    return execute_run(run, Path(folder), root, threads, runner, progress)
+
+
+def _record_unseen(folder: Path, result: dict[str, Any]) -> None:
+    """The driver writes ``error.json`` for a run whose node could not see the grid folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(folder / "error.json", {
+        "status": "failed", "error": result["error"], "traceback": "",
+        "date": time.strftime("%Y-%m-%d %H:%M:%S")})
+
+
+def run_on_ray(todo: Sequence[GridRun], out: Path, *, root: str | Path | None, threads: int,
+               runner: Callable[..., dict[str, Any]] | None, progress: bool,
+               address: str | None, cpus: float, gpus: float, retries: int,
+               note: Callable[[str], None],
+               finish: Callable[[int, GridRun, dict[str, Any]], None]) -> None:
+    """Train ``todo`` as Ray tasks; ``finish(i, run, outcome)`` as each one ends.
+
+    Connects to the Ray cluster at ``address`` (None: a local Ray started for this call and
+    stopped after it), unless Ray is already initialised in this process (then that one is used
+    and left running).
+
+    Raises
+    ------
+    KeyboardInterrupt
+        Ctrl-C: the tasks not finished are cancelled first.
+    """
+    ray = import_ray()
+    started = not ray.is_initialized()
+    if started:
+        ray.init(address=address, include_dashboard=False, log_to_driver=progress)
+    try:
+        nodes = sum(1 for n in ray.nodes() if n["Alive"])
+        free = ray.cluster_resources()
+        where = (f"the cluster at {address}" if started and address else
+                 "a local Ray started for this grid" if started else
+                 "the Ray already running in this process")
+        note(f"Ray: {where}, {nodes} node(s), {free.get('CPU', 0):g} CPUs, "
+             f"{free.get('GPU', 0):g} GPUs")
+        task = ray.remote(run_on_node).options(num_cpus=cpus, num_gpus=gpus,
+                                               max_retries=retries, retry_exceptions=False)
+        grid_json = str((out / "grid.json").resolve())
+        root = None if root is None else str(Path(root).resolve())
+        pending = {}
+        for run in todo:
+            folder = run_dir(out, run.name).resolve()
+            pending[task.remote(run, str(folder), root, threads, runner, progress,
+                                grid_json)] = run
+            note(f"queued {run.name} (Ray task, {cpus:g} CPU, {gpus:g} GPU)")
+        done = 0
+        try:
+            while pending:
+                ready, _ = ray.wait(list(pending), num_returns=1)
+                for ref in ready:
+                    run = pending.pop(ref)
+                    done += 1
+                    try:
+                        result = ray.get(ref)
+                    except Exception as exc:  # its worker or node died more than `retries` times
+                        result = {"status": "failed", "seconds": 0.0,
+                                  "error": f"{type(exc).__name__}: {str(exc).splitlines()[0]}"}
+                    if result.pop("unseen", False):
+                        _record_unseen(run_dir(out, run.name), result)
+                    finish(done, run, result)
+        except KeyboardInterrupt:
+            for ref in pending:
+                ray.cancel(ref, force=True)
+            note(f"interrupted: {len(pending)} run(s) cancelled; finished runs are kept, "
+                 "rerun the command to finish the rest")
+            raise
+    finally:
+        if started:
+            ray.shutdown()

@@ -1,0 +1,131 @@
+"""``backend="ray"``: a grid's runs as Ray tasks, on a local Ray and a two-node cluster.
+
+Real Ray on the loopback only; the runs are real (1-6 epochs on a 40 x 40 crop of Indian Pines),
+and their metrics must equal the local backend's for the same seeds and thread count.
+"""
+
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.io
+
+from spectranet.config import make_config
+from spectranet.errors import ConfigError
+from spectranet.experiments.grid import GridRun, run_grid
+
+if os.environ.get("CI"):  # the test extra installs Ray: CI tests the backend for real
+    import ray
+else:
+    ray = pytest.importorskip("ray", reason="Ray is not installed (pip install -e '.[ray]')")
+
+KEYS = ("name", "status", "error", "overall_accuracy", "average_accuracy", "kappa")
+
+
+@pytest.fixture(scope="module")
+def crop(data_root, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("ip_crop")
+    scene = data_root / "hsi" / "indian_pines"
+    cube = scipy.io.loadmat(scene / "Indian_pines_corrected.mat")["indian_pines_corrected"]
+    gt = scipy.io.loadmat(scene / "Indian_pines_gt.mat")["indian_pines_gt"]
+    np.save(folder / "cube.npy", cube[30:70, 30:70].astype(np.float32))
+    np.save(folder / "gt.npy", gt[30:70, 30:70].astype(np.int64))
+    return folder
+
+
+def _runs(crop, seeds=(0, 1, 2), epochs=1):
+    return [GridRun(f"s{seed}", "hsi", make_config(
+        "hsi", "quick", cube=str(crop / "cube.npy"), gt=str(crop / "gt.npy"), epochs=epochs,
+        window=9, seeds=[seed]), {"seed": seed}) for seed in seeds]
+
+
+def _numbers(rows):
+    return [([r[k] for k in KEYS], r["metrics"]["confusion_matrix"]) for r in rows]
+
+
+@pytest.fixture(scope="module")
+def local_rows(crop, tmp_path_factory):
+    rows = run_grid(_runs(crop), tmp_path_factory.mktemp("local"), threads=1)
+    assert [r["status"] for r in rows] == ["done"] * 3
+    return rows
+
+
+@pytest.fixture
+def local_ray():
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+def test_a_local_ray_gives_the_local_backends_numbers(crop, local_rows, local_ray, tmp_path):
+    rows = run_grid(_runs(crop), tmp_path, backend="ray", cpus_per_run=1, threads=1)
+    assert _numbers(rows) == _numbers(local_rows)
+    saved = json.loads((tmp_path / "results.json").read_text())["runs"]
+    assert [r["status"] for r in saved] == ["done"] * 3
+    log = (tmp_path / "grid.log").read_text()
+    assert "Ray: the Ray already running in this process, 1 node(s), 2 CPUs, 0 GPUs" in log
+    assert ray.is_initialized()  # ... and left running
+
+
+def test_a_two_node_cluster_gives_the_local_backends_numbers(crop, local_rows, tmp_path):
+    from ray.cluster_utils import Cluster
+
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+    try:
+        cluster.add_node(num_cpus=1)
+        cluster.wait_for_nodes()
+        ray.init(address=cluster.address, log_to_driver=False)
+        assert len([n for n in ray.nodes() if n["Alive"]]) == 2
+        rows = run_grid(_runs(crop), tmp_path, backend="ray", cpus_per_run=1, threads=1)
+        assert _numbers(rows) == _numbers(local_rows)
+        assert "2 node(s), 2 CPUs" in (tmp_path / "grid.log").read_text()
+    finally:
+        ray.shutdown()
+        cluster.shutdown()
+
+
+def kill_after_first_epoch(config, folder, root):
+    """Runner: the real HSI training, whose worker kills itself (SIGKILL, by its own PID) once
+    the first epoch's checkpoint exists, on its first attempt only."""
+    from spectranet.hsi.pipeline import train
+
+    attempts = Path(folder).parent.parent / f"{Path(folder).name}.attempts"
+    n = int(attempts.read_text()) + 1 if attempts.is_file() else 1
+    attempts.write_text(str(n))
+    if n == 1:
+        checkpoint = Path(folder) / "seed_0" / "checkpoint.pt.sha256"
+
+        def kill_when_checkpointed():
+            while not checkpoint.is_file():
+                time.sleep(0.01)
+            os.kill(os.getpid(), signal.SIGKILL)
+
+        threading.Thread(target=kill_when_checkpointed, daemon=True).start()
+    return train(config, folder, root=root, progress=False)
+
+
+def test_a_killed_worker_is_retried_and_resumes_from_its_checkpoint(crop, local_ray, tmp_path):
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    runs = _runs(crop, seeds=(0,), epochs=6)
+    uninterrupted = run_grid(runs, tmp_path / "local", threads=1)
+    rows = run_grid(runs, tmp_path / "ray", backend="ray", threads=1,
+                    runner=kill_after_first_epoch, retries=1)
+    assert (tmp_path / "ray" / "s0.attempts").read_text() == "2"  # killed once, then again
+    assert "resuming from epoch" in (tmp_path / "ray" / "runs/s0/seed_0/run.log").read_text()
+    assert _numbers(rows) == _numbers(uninterrupted)
+
+
+def test_ray_refuses_jobs_and_bad_resources(crop, tmp_path):
+    with pytest.raises(ConfigError, match="--jobs 2 applies to --backend local"):
+        run_grid(_runs(crop), tmp_path / "a", backend="ray", jobs=2)
+    with pytest.raises(ConfigError, match="gpus_per_run must be a number >= 0, got -1"):
+        run_grid(_runs(crop), tmp_path / "b", backend="ray", gpus_per_run=-1)
+    with pytest.raises(ConfigError, match="backend must be one of .*'local', 'ray'.*got 'dask'"):
+        run_grid(_runs(crop), tmp_path / "c", backend="dask")
+    assert not any(tmp_path.iterdir())
