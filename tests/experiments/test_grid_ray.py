@@ -6,7 +6,10 @@ and their metrics must equal the local backend's for the same seeds and thread c
 
 import json
 import os
+import re
+import shutil
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -129,3 +132,50 @@ def test_ray_refuses_jobs_and_bad_resources(crop, tmp_path):
     with pytest.raises(ConfigError, match="backend must be one of .*'local', 'ray'.*got 'dask'"):
         run_grid(_runs(crop), tmp_path / "c", backend="dask")
     assert not any(tmp_path.iterdir())
+
+
+def _can_unshare_mounts():
+    probe = subprocess.run(["unshare", "-m", "--propagation", "private", "true"],
+                           capture_output=True)
+    return shutil.which("unshare") is not None and probe.returncode == 0
+
+
+@pytest.mark.skipif(shutil.which("unshare") is None or not _can_unshare_mounts(),
+                    reason="needs unshare -m (a mount namespace) to hide a folder from a node")
+def test_a_node_that_cannot_see_the_grid_folder_fails_its_run_naming_node_and_path(crop,
+                                                                                   tmp_path):
+    from ray.cluster_utils import Cluster
+
+    grid = tmp_path / "grid"
+    grid.mkdir()
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+    # a second node whose processes see an empty file system at the grid's path, as a machine
+    # that does not mount the shared folder
+    ray_cli = Path(sys.executable).parent / "ray"
+    node = subprocess.Popen(
+        ["unshare", "-m", "--propagation", "private", "sh", "-c",
+         f"mount -t tmpfs none {grid} && exec {ray_cli} start --address={cluster.address} "
+         "--num-cpus=1 --block"], start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        ray.init(address=cluster.address, log_to_driver=False)
+        deadline = time.monotonic() + 120
+        while sum(n["Alive"] for n in ray.nodes()) < 2:
+            assert time.monotonic() < deadline, "the second node never joined"
+            time.sleep(0.5)
+        rows = run_grid(_runs(crop, seeds=(0, 1)), grid, backend="ray", cpus_per_run=1,
+                        threads=1)
+        assert sorted(r["status"] for r in rows) == ["done", "failed"]
+        (failed,) = [r for r in rows if r["status"] == "failed"]
+        assert re.fullmatch(
+            rf"node \S+ \(\S+, node [0-9a-f]{{8}}\) cannot see {re.escape(str(grid))}/grid.json: "
+            "the grid folder must be on storage that every node mounts at the same path",
+            failed["error"])
+        error = json.loads((grid / "runs" / failed["name"] / "error.json").read_text())
+        assert error["error"] == failed["error"]
+        assert not (grid / "runs" / failed["name"] / "metrics.json").exists()
+    finally:
+        ray.shutdown()
+        os.killpg(node.pid, signal.SIGTERM)
+        node.wait(timeout=60)
+        cluster.shutdown()

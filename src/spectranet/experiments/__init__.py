@@ -42,7 +42,9 @@ def list_experiments() -> dict[str, dict[str, str]]:
 def run_experiment(paper: str, name: str, *, scale: str = "quick", jobs: int = 1,
                    out: str | Path, root: str | Path | None = None,
                    progress: bool = True, reuse: Sequence[str | Path] = (),
-                   device: str | None = None, share_gpus: bool = False) -> Path:
+                   device: str | None = None, share_gpus: bool = False,
+                   backend: str = "local", address: str | None = None,
+                   cpus_per_run: float = 1, gpus_per_run: float = 0, retries: int = 2) -> Path:
     """Run (or resume) one experiment of a paper and write its report.
 
     Parameters
@@ -74,6 +76,10 @@ def run_experiment(paper: str, name: str, *, scale: str = "quick", jobs: int = 1
         own GPU (round robin over the visible ones).
     share_gpus : bool, default False
         Allow more jobs than GPUs (several runs on one GPU at once).
+    backend, address, cpus_per_run, gpus_per_run, retries
+        Where the runs train: ``"local"`` (``jobs`` processes here) or ``"ray"`` (each run a
+        Ray task on the cluster at ``address``, default a local Ray; ``out`` on storage every
+        node sees at the same path); see :func:`~spectranet.experiments.grid.run_grid`.
 
     Returns
     -------
@@ -108,12 +114,15 @@ def run_experiment(paper: str, name: str, *, scale: str = "quick", jobs: int = 1
         reasons = "; ".join(f"{what}: {why}" for what, why in skipped) or "no data"
         raise DataNotFoundError(f"{paper} {name}: nothing to run ({reasons})")
     # before prepare's feature extraction
-    validate_grid(runs, out, jobs=jobs, reuse=reuse, share_gpus=share_gpus)
+    resources = {"backend": backend, "cpus_per_run": cpus_per_run,
+                 "gpus_per_run": gpus_per_run, "retries": retries}
+    validate_grid(runs, out, jobs=jobs, reuse=reuse, share_gpus=share_gpus, **resources)
     rows = published_results(runs, out)
     if rows is None:
         module.prepare(runs, out, root)
         rows = run_grid(runs, out, jobs=jobs, root=root, log=stderr_log if progress else None,
-                        reuse=reuse, progress=progress, share_gpus=share_gpus)
+                        reuse=reuse, progress=progress, share_gpus=share_gpus,
+                        address=address, **resources)
     elif progress:
         stderr_log(f"{out}: every run is done in results.json (no run folders): report only")
     return module.write_report(name, scale, out, rows, skipped, root=root)

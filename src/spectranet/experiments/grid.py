@@ -42,15 +42,13 @@ from spectranet.experiments.gridruns import (
     is_finished,
     run_dir,
 )
+from spectranet.experiments.raygrid import BACKENDS, check_backend
 from spectranet.experiments.results import collect_results, published_results, summarise_metrics
 
 __all__ = ["GridRun", "RUNNERS", "run_grid", "collect_results", "summarise_metrics",
            "run_dir", "is_finished", "data_fingerprint", "find_reusable", "usable_cpus",
            "validate_grid", "published_results", "worker_gpus", "start_worker", "execute_run",
            "BACKENDS"]
-
-#: Where a grid's runs train: a process pool here, or Ray tasks across a cluster.
-BACKENDS = ("local", "ray")
 
 
 
@@ -112,26 +110,6 @@ def worker_gpus(runs: Sequence[GridRun], jobs: int, *, share_gpus: bool = False,
     return assign_gpus(jobs, visible_gpus() if gpus is None else gpus, share=share_gpus)
 
 
-def _check_backend(backend: str, jobs: int, cpus_per_run: float, gpus_per_run: float,
-                   retries: int) -> None:
-    if backend not in BACKENDS:
-        raise ConfigError(f"backend must be one of {BACKENDS}, got {backend!r}")
-    for name, value, low in (("cpus_per_run", cpus_per_run, 0), ("gpus_per_run", gpus_per_run, 0),
-                             ("retries", retries, 0)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= low:
-            raise ConfigError(f"{name} must be a number >= {low}, got {value!r}")
-    if backend == "ray":
-        if jobs != 1:
-            raise ConfigError(f"--jobs {jobs} applies to --backend local; with --backend ray the "
-                              "cluster's CPUs and GPUs, with --cpus-per-run and --gpus-per-run, "
-                              "decide how many runs train at once")
-        if cpus_per_run <= 0:
-            raise ConfigError(f"cpus_per_run must be > 0 with --backend ray, got {cpus_per_run!r}")
-        from spectranet.experiments.raygrid import import_ray
-
-        import_ray()
-
-
 def validate_grid(runs: Sequence[GridRun], out: str | Path, *, jobs: int = 1,
                   reuse: Sequence[str | Path] = (), share_gpus: bool = False,
                   gpus: Sequence[str] | None = None, backend: str = "local",
@@ -144,7 +122,7 @@ def validate_grid(runs: Sequence[GridRun], out: str | Path, *, jobs: int = 1,
     resources, or ``backend="ray"`` without Ray installed (the message names the command).
     """
     out = Path(out)
-    _check_backend(backend, jobs, cpus_per_run, gpus_per_run, retries)
+    check_backend(backend, jobs, cpus_per_run, gpus_per_run, retries)
     for other in map(Path, reuse):
         if not (other / "grid.json").is_file():
             raise ConfigError(f"{other}: not a grid folder (no grid.json) to reuse runs from")

@@ -28,7 +28,10 @@ from spectranet.engine.runs import atomic_write_json
 from spectranet.errors import ConfigError
 from spectranet.experiments.gridruns import GridRun, run_dir
 
-__all__ = ["RAY_INSTALL", "import_ray", "run_on_node", "run_on_ray"]
+__all__ = ["BACKENDS", "RAY_INSTALL", "check_backend", "import_ray", "run_on_node", "run_on_ray"]
+
+#: Where a grid's runs train: a process pool here, or Ray tasks across a cluster.
+BACKENDS = ("local", "ray")
 
 #: The command that installs the optional Ray backend (pinned in constraints.txt).
 RAY_INSTALL = "pip install -c constraints.txt -e '.[ray]'"
@@ -42,6 +45,25 @@ def import_ray() -> Any:
         raise ConfigError(f"--backend ray needs Ray, which is not installed here; install it "
                           f"with: {RAY_INSTALL}") from None
     return ray
+
+
+def check_backend(backend: str, jobs: int, cpus_per_run: float, gpus_per_run: float,
+                   retries: int) -> None:
+    """Raise :class:`ConfigError` for a bad backend or per-run resources, or Ray missing."""
+    if backend not in BACKENDS:
+        raise ConfigError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    for name, value, low in (("cpus_per_run", cpus_per_run, 0), ("gpus_per_run", gpus_per_run, 0),
+                             ("retries", retries, 0)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= low:
+            raise ConfigError(f"{name} must be a number >= {low}, got {value!r}")
+    if backend == "ray":
+        if jobs != 1:
+            raise ConfigError(f"--jobs {jobs} applies to --backend local; with --backend ray the "
+                              "cluster's CPUs and GPUs, with --cpus-per-run and --gpus-per-run, "
+                              "decide how many runs train at once")
+        if cpus_per_run <= 0:
+            raise ConfigError(f"cpus_per_run must be > 0 with --backend ray, got {cpus_per_run!r}")
+        import_ray()
 
 
 def _node() -> str:
