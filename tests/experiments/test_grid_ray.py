@@ -20,6 +20,7 @@ import pytest
 import scipy.io
 
 from spectranet.config import make_config
+from spectranet.engine.runs import atomic_write_json
 from spectranet.errors import ConfigError
 from spectranet.experiments.grid import GridRun, run_grid
 
@@ -95,17 +96,17 @@ def test_a_two_node_cluster_gives_the_local_backends_numbers(crop, local_rows, t
 
 def kill_after_first_epoch(config, folder, root):
     """Runner: the real HSI training, whose worker kills itself (SIGKILL, by its own PID) once
-    the first epoch's checkpoint exists, on its first attempt only."""
+    the second epoch is logged (the first epoch's checkpoint is complete), first attempt only."""
     from spectranet.hsi.pipeline import train
 
     attempts = Path(folder).parent.parent / f"{Path(folder).name}.attempts"
     n = int(attempts.read_text()) + 1 if attempts.is_file() else 1
     attempts.write_text(str(n))
     if n == 1:
-        checkpoint = Path(folder) / "seed_0" / "checkpoint.pt.sha256"
+        log = Path(folder) / "seed_0" / "run.log"
 
         def kill_when_checkpointed():
-            while not checkpoint.is_file():
+            while not (log.is_file() and "epoch 2/" in log.read_text()):
                 time.sleep(0.01)
             os.kill(os.getpid(), signal.SIGKILL)
 
@@ -179,3 +180,73 @@ def test_a_node_that_cannot_see_the_grid_folder_fails_its_run_naming_node_and_pa
         os.killpg(node.pid, signal.SIGTERM)
         node.wait(timeout=60)
         cluster.shutdown()
+
+
+DRIVER = """
+import os, sys, time
+from pathlib import Path
+from spectranet.engine.runs import atomic_write_json
+from spectranet.experiments.grid import GridRun, run_grid
+
+def runner(config, folder, root):
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    (Path(folder) / "pid").write_text(str(os.getpid()))
+    if config["name"] != "fast":
+        time.sleep(600)
+    atomic_write_json(Path(folder) / "metrics.json", {"overall_accuracy": 1.0})
+    return {}
+
+runs = [GridRun(n, "hsi", {"name": n}) for n in ("fast", "slow1", "slow2")]
+run_grid(runs, sys.argv[1], backend="ray", runner=runner, cpus_per_run=0.5, threads=1)
+"""
+
+
+def finish_quickly(config, folder, root):
+    atomic_write_json(Path(folder) / "metrics.json", {"overall_accuracy": 0.5})
+    return {}
+
+
+def _gone(pid, seconds=60):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.2)
+    return False
+
+
+@pytest.mark.slow  # ~30 s: Ray's tests in CI stay near 2 minutes
+def test_ctrl_c_cancels_the_running_tasks_and_keeps_finished_runs(tmp_path):
+    grid = tmp_path / "grid"
+    driver = subprocess.Popen([sys.executable, "-c", DRIVER, str(grid)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while not ((grid / "runs/fast/metrics.json").is_file()
+                   and (grid / "runs/slow1/pid").is_file()):
+            assert time.monotonic() < deadline and driver.poll() is None, "the grid never ran"
+            time.sleep(0.2)
+        finished = (grid / "runs/fast/metrics.json").stat().st_mtime_ns
+        driver.send_signal(signal.SIGINT)
+        assert driver.wait(timeout=120) != 0
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+    assert _gone(int((grid / "runs/slow1/pid").read_text()))  # its task was cancelled
+    assert "run(s) cancelled; finished runs are kept" in (grid / "grid.log").read_text()
+    saved = {r["name"]: r["status"]
+             for r in json.loads((grid / "results.json").read_text())["runs"]}
+    assert saved["fast"] == "done" and saved["slow1"] == "pending"
+
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        runs = [GridRun(n, "hsi", {"name": n}) for n in ("fast", "slow1", "slow2")]
+        rows = run_grid(runs, grid, backend="ray", runner=finish_quickly, cpus_per_run=0.5)
+    finally:
+        ray.shutdown()
+    assert [r["status"] for r in rows] == ["done"] * 3
+    assert (grid / "runs/fast/metrics.json").stat().st_mtime_ns == finished  # not run again
+    assert [r["overall_accuracy"] for r in rows] == [1.0, 0.5, 0.5]
