@@ -132,6 +132,9 @@ def test_ray_refuses_jobs_and_bad_resources(crop, tmp_path):
         run_grid(_runs(crop), tmp_path / "b", backend="ray", gpus_per_run=-1)
     with pytest.raises(ConfigError, match="backend must be one of .*'local', 'ray'.*got 'dask'"):
         run_grid(_runs(crop), tmp_path / "c", backend="dask")
+    cuda = [GridRun("g", "hsi", {"name": "g", "device": "cuda"})]
+    with pytest.raises(ConfigError, match="--device cuda with --backend ray needs --gpus-per-run"):
+        run_grid(cuda, tmp_path / "d", backend="ray", runner=finish_quickly)
     assert not any(tmp_path.iterdir())
 
 

@@ -141,6 +141,9 @@ def validate_grid(runs: Sequence[GridRun], out: str | Path, *, jobs: int = 1,
                               f"(run {run.name!r})")
     if backend == "local":
         worker_gpus(runs, jobs, share_gpus=share_gpus, gpus=gpus)
+    elif gpus_per_run == 0 and any(run_device(r.config).startswith("cuda") for r in runs):
+        raise ConfigError("--device cuda with --backend ray needs --gpus-per-run (e.g. 1): Ray "
+                          "hides every GPU from a task that asks for none")
     if (out / "grid.json").is_file():
         previous = {r["name"]: r["config"] for r in read_json(out / "grid.json")["runs"]}
         for run in runs:

@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from spectranet.datahome import data_home
 from spectranet.engine.runs import atomic_write_json
 from spectranet.errors import ConfigError
 from spectranet.experiments.gridruns import GridRun, run_dir
@@ -132,7 +133,7 @@ def run_on_ray(todo: Sequence[GridRun], out: Path, *, root: str | Path | None, t
         task = ray.remote(run_on_node).options(num_cpus=cpus, num_gpus=gpus,
                                                max_retries=retries, retry_exceptions=False)
         grid_json = str((out / "grid.json").resolve())
-        root = None if root is None else str(Path(root).resolve())
+        root = str(data_home(root).resolve())  # the driver's, for nodes with another env
         pending = {}
         for run in todo:
             folder = run_dir(out, run.name).resolve()
