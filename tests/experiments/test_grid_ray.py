@@ -130,6 +130,8 @@ def test_ray_refuses_jobs_and_bad_resources(crop, tmp_path):
         run_grid(_runs(crop), tmp_path / "a", backend="ray", jobs=2)
     with pytest.raises(ConfigError, match="gpus_per_run must be a number >= 0, got -1"):
         run_grid(_runs(crop), tmp_path / "b", backend="ray", gpus_per_run=-1)
+    with pytest.raises(ConfigError, match="retries must be an integer >= 0, got 1.5"):
+        run_grid(_runs(crop), tmp_path / "e", backend="ray", retries=1.5)
     with pytest.raises(ConfigError, match="backend must be one of .*'local', 'ray'.*got 'dask'"):
         run_grid(_runs(crop), tmp_path / "c", backend="dask")
     cuda = [GridRun("g", "hsi", {"name": "g", "device": "cuda"})]

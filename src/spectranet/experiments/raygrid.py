@@ -53,10 +53,11 @@ def check_backend(backend: str, jobs: int, cpus_per_run: float, gpus_per_run: fl
     """Raise :class:`ConfigError` for a bad backend or per-run resources, or Ray missing."""
     if backend not in BACKENDS:
         raise ConfigError(f"backend must be one of {BACKENDS}, got {backend!r}")
-    for name, value, low in (("cpus_per_run", cpus_per_run, 0), ("gpus_per_run", gpus_per_run, 0),
-                             ("retries", retries, 0)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= low:
-            raise ConfigError(f"{name} must be a number >= {low}, got {value!r}")
+    for name, value in (("cpus_per_run", cpus_per_run), ("gpus_per_run", gpus_per_run)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+            raise ConfigError(f"{name} must be a number >= 0, got {value!r}")
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        raise ConfigError(f"retries must be an integer >= 0, got {retries!r}")
     if backend == "ray":
         if jobs != 1:
             raise ConfigError(f"--jobs {jobs} applies to --backend local; with --backend ray the "
