@@ -73,8 +73,8 @@ def test_a_local_ray_gives_the_local_backends_numbers(crop, local_rows, local_ra
     saved = json.loads((tmp_path / "results.json").read_text())["runs"]
     assert [r["status"] for r in saved] == ["done"] * 3
     log = (tmp_path / "grid.log").read_text()
-    assert "Ray: the Ray already running in this process, 1 node(s), 2 CPUs, 0 GPUs" in log
-    assert ray.is_initialized()  # ... and left running
+    assert "Ray: 1 node(s), 2 CPUs, 0 GPUs" in log
+    assert ray.is_initialized()  # the caller's Ray was used, and left running
 
 
 def test_a_two_node_cluster_gives_the_local_backends_numbers(crop, local_rows, tmp_path):
@@ -123,6 +123,16 @@ def test_a_killed_worker_is_retried_and_resumes_from_its_checkpoint(crop, local_
     assert (tmp_path / "ray" / "s0.attempts").read_text() == "2"  # killed once, then again
     assert "resuming from epoch" in (tmp_path / "ray" / "runs/s0/seed_0/run.log").read_text()
     assert _numbers(rows) == _numbers(uninterrupted)
+
+
+def test_no_cluster_at_the_address_is_refused_before_anything_is_written(crop, tmp_path,
+                                                                        monkeypatch):
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    with pytest.raises(ConfigError, match="--address auto: no Ray cluster to connect to "
+                                          r"\(ConnectionError: Could not find any running Ray"):
+        run_grid(_runs(crop), tmp_path / "g", backend="ray", address="auto")
+    assert not (tmp_path / "g").exists()
+    assert not ray.is_initialized()
 
 
 def test_ray_refuses_jobs_and_bad_resources(crop, tmp_path):

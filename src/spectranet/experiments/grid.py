@@ -26,6 +26,7 @@ import time
 import traceback
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,7 @@ from spectranet.experiments.gridruns import (
     is_finished,
     run_dir,
 )
-from spectranet.experiments.raygrid import BACKENDS, check_backend
+from spectranet.experiments.raygrid import BACKENDS, check_backend, ray_session
 from spectranet.experiments.results import collect_results, published_results, summarise_metrics
 
 __all__ = ["GridRun", "RUNNERS", "run_grid", "collect_results", "summarise_metrics",
@@ -283,7 +284,8 @@ def run_grid(runs: Sequence[GridRun], out: str | Path, *, jobs: int = 1,
     ConfigError
         Before any work: bad ``jobs``, duplicate or bad run names, unknown domain, or ``out``
         holding a run of the same name with another configuration, a ``reuse`` folder
-        that is not a grid, or runs on CUDA with more jobs than GPUs (without ``share_gpus``).
+        that is not a grid, runs on CUDA with more jobs than GPUs (without ``share_gpus``),
+        or, with ``backend="ray"``, Ray missing or no Ray cluster at ``address``.
 
     Notes
     -----
@@ -300,92 +302,97 @@ def run_grid(runs: Sequence[GridRun], out: str | Path, *, jobs: int = 1,
     if backend == "ray":
         threads = threads or max(1, int(cpus_per_run))
     threads = threads or max(1, usable_cpus() // jobs)
-    out.mkdir(parents=True, exist_ok=True)
-    known = read_json(out / "grid.json")["runs"] if (out / "grid.json").is_file() else []
-    names = {r.name for r in runs}
-    known = [r for r in known if r["name"] not in names]
-    atomic_write_json(out / "grid.json", {"runs": known + [
-        {"name": r.name, "domain": r.domain, "tags": dict(r.tags),
-         "config": config_as_json(r.config)} for r in runs]})
-    fingerprints: dict[str, str | None] = {}  # configuration -> its data's fingerprint now
+    # Ray: connected (or refused) before anything is written; stopped after, if started here
+    session = ray_session(address, progress=progress) if backend == "ray" else nullcontext()
+    with session:
+        out.mkdir(parents=True, exist_ok=True)
+        known = read_json(out / "grid.json")["runs"] if (out / "grid.json").is_file() else []
+        names = {r.name for r in runs}
+        known = [r for r in known if r["name"] not in names]
+        atomic_write_json(out / "grid.json", {"runs": known + [
+            {"name": r.name, "domain": r.domain, "tags": dict(r.tags),
+             "config": config_as_json(r.config)} for r in runs]})
+        fingerprints: dict[str, str | None] = {}  # configuration -> its data's fingerprint now
 
-    def fingerprint(run: GridRun) -> str | None:
-        if runner is not None:  # a custom runner's configurations need not name real data
-            return None
-        key = json.dumps([run.domain, config_as_json(run.config)], sort_keys=True)
-        if key not in fingerprints:
-            fingerprints[key] = data_fingerprint(run.domain, run.config, root)
-        return fingerprints[key]
+        def fingerprint(run: GridRun) -> str | None:
+            if runner is not None:  # a custom runner's configurations need not name real data
+                return None
+            key = json.dumps([run.domain, config_as_json(run.config)], sort_keys=True)
+            if key not in fingerprints:
+                fingerprints[key] = data_fingerprint(run.domain, run.config, root)
+            return fingerprints[key]
 
-    def finished(run: GridRun) -> bool:  # metrics.json alone is not enough: same data too
-        return is_finished(out, run.name, fingerprint(run))
+        def finished(run: GridRun) -> bool:  # metrics.json alone is not enough: same data too
+            return is_finished(out, run.name, fingerprint(run))
 
-    todo = [r for r in runs if not finished(r)]
-    sources = ({r.name: find_reusable(r, reuse, fingerprint(r)) for r in todo}
-               if reuse else {})
-    outcome: dict[str, dict[str, Any]] = {}
+        todo = [r for r in runs if not finished(r)]
+        sources = ({r.name: find_reusable(r, reuse, fingerprint(r)) for r in todo}
+                   if reuse else {})
+        outcome: dict[str, dict[str, Any]] = {}
 
-    def note(message: str) -> None:
-        line = f"{time.strftime('%Y-%m-%d %H:%M:%S')} {message}"
-        with open(out / "grid.log", "a", encoding="utf-8") as fh:
-            fh.write(line + "\n")
-        if log is not None:
-            log(message)
+        def note(message: str) -> None:
+            line = f"{time.strftime('%Y-%m-%d %H:%M:%S')} {message}"
+            with open(out / "grid.log", "a", encoding="utf-8") as fh:
+                fh.write(line + "\n")
+            if log is not None:
+                log(message)
 
-    note(f"grid: {len(runs)} runs, {len(runs) - len(todo)} finished before, {len(todo)} to run, "
-         + (f"jobs {jobs}" if backend == "local" else "backend ray")
-         + f", threads {threads}"
-         + (f", GPUs {','.join(assigned)}" if assigned else ""))
-    for run in todo:
-        if (source := sources.get(run.name)) is not None:
-            _copy_run(source, run_dir(out, run.name))
-            note(f"reused {run.name} from {source}")
-    todo = [r for r in todo if not finished(r)]
+        note(f"grid: {len(runs)} runs, {len(runs) - len(todo)} finished before, "
+             f"{len(todo)} to run, "
+             + (f"jobs {jobs}" if backend == "local" else "backend ray")
+             + f", threads {threads}"
+             + (f", GPUs {','.join(assigned)}" if assigned else ""))
+        for run in todo:
+            if (source := sources.get(run.name)) is not None:
+                _copy_run(source, run_dir(out, run.name))
+                note(f"reused {run.name} from {source}")
+        todo = [r for r in todo if not finished(r)]
 
-    def finish(i: int, run: GridRun, result: dict[str, Any]) -> None:
-        outcome[run.name] = result
-        extra = f": {result['error']}" if result["error"] else ""
-        note(f"[{i}/{len(todo)}] {result['status']} {run.name} in {result['seconds']:.0f} s{extra}")
-        collect_results(runs, out, outcome=outcome)
+        def finish(i: int, run: GridRun, result: dict[str, Any]) -> None:
+            outcome[run.name] = result
+            extra = f": {result['error']}" if result["error"] else ""
+            note(f"[{i}/{len(todo)}] {result['status']} {run.name} in "
+                 f"{result['seconds']:.0f} s{extra}")
+            collect_results(runs, out, outcome=outcome)
 
-    if backend == "ray" and todo:
-        from spectranet.experiments.raygrid import run_on_ray
+        if backend == "ray" and todo:
+            from spectranet.experiments.raygrid import run_on_ray
 
-        run_on_ray(todo, out, root=root, threads=threads, runner=runner, progress=progress,
-                   address=address, cpus=cpus_per_run, gpus=gpus_per_run, retries=retries,
-                   note=note, finish=finish)
-    elif jobs == 1:
-        for i, run in enumerate(todo, 1):
-            note(f"[{i}/{len(todo)}] start {run.name}")
-            finish(i, run, execute_run(run, run_dir(out, run.name), root, threads, runner,
-                                    progress))
-    elif todo:
-        context = multiprocessing.get_context("spawn")  # no forked torch/OpenMP state
-        slots = None
-        if assigned:  # each worker takes one entry when it starts
-            slots = context.Queue()
-            for gpu in assigned:
-                slots.put(gpu)
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=context,
-                                 initializer=start_worker, initargs=(slots,)) as pool:
-            pending: dict[Future[dict[str, Any]], GridRun] = {}
-            for run in todo:
-                note(f"queued {run.name}")
-                pending[pool.submit(execute_run, run, run_dir(out, run.name), root, threads,
-                                    runner, progress)] = run
-            done_count = 0
-            while pending:
-                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    run = pending.pop(future)
-                    done_count += 1
-                    try:
-                        result = future.result()
-                    except Exception as exc:  # the worker itself died
-                        result = {"status": "failed", "error": f"{type(exc).__name__}: {exc}",
-                                  "seconds": 0.0}
-                    finish(done_count, run, result)
-    return collect_results(runs, out, outcome=outcome)
+            run_on_ray(todo, out, root=root, threads=threads, runner=runner,
+                       progress=progress, cpus=cpus_per_run, gpus=gpus_per_run,
+                       retries=retries, note=note, finish=finish)
+        elif jobs == 1:
+            for i, run in enumerate(todo, 1):
+                note(f"[{i}/{len(todo)}] start {run.name}")
+                finish(i, run, execute_run(run, run_dir(out, run.name), root, threads, runner,
+                                        progress))
+        elif todo:
+            context = multiprocessing.get_context("spawn")  # no forked torch/OpenMP state
+            slots = None
+            if assigned:  # each worker takes one entry when it starts
+                slots = context.Queue()
+                for gpu in assigned:
+                    slots.put(gpu)
+            with ProcessPoolExecutor(max_workers=jobs, mp_context=context,
+                                     initializer=start_worker, initargs=(slots,)) as pool:
+                pending: dict[Future[dict[str, Any]], GridRun] = {}
+                for run in todo:
+                    note(f"queued {run.name}")
+                    pending[pool.submit(execute_run, run, run_dir(out, run.name), root, threads,
+                                        runner, progress)] = run
+                done_count = 0
+                while pending:
+                    finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        run = pending.pop(future)
+                        done_count += 1
+                        try:
+                            result = future.result()
+                        except Exception as exc:  # the worker itself died
+                            result = {"status": "failed", "error": f"{type(exc).__name__}: {exc}",
+                                      "seconds": 0.0}
+                        finish(done_count, run, result)
+        return collect_results(runs, out, outcome=outcome)
 
 
 def stderr_log(message: str) -> None:

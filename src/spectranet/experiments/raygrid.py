@@ -20,7 +20,8 @@ from __future__ import annotations
 import os
 import socket
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,8 @@ from spectranet.engine.runs import atomic_write_json
 from spectranet.errors import ConfigError
 from spectranet.experiments.gridruns import GridRun, run_dir
 
-__all__ = ["BACKENDS", "RAY_INSTALL", "check_backend", "import_ray", "run_on_node", "run_on_ray"]
+__all__ = ["BACKENDS", "RAY_INSTALL", "check_backend", "import_ray", "ray_session",
+           "run_on_node", "run_on_ray"]
 
 #: Where a grid's runs train: a process pool here, or Ray tasks across a cluster.
 BACKENDS = ("local", "ray")
@@ -103,65 +105,79 @@ def _record_unseen(folder: Path, result: dict[str, Any]) -> None:
         "date": time.strftime("%Y-%m-%d %H:%M:%S")})
 
 
+@contextmanager
+def ray_session(address: str | None, *, progress: bool = False) -> Iterator[None]:
+    """Connect to the Ray cluster at ``address`` for the ``with`` block.
+
+    None starts a local Ray, stopped when the block ends; Ray already initialised in this
+    process is used as it is and left running.
+
+    Raises
+    ------
+    ConfigError
+        No Ray cluster answers at ``address``.
+    """
+    ray = import_ray()
+    started = not ray.is_initialized()
+    if started:
+        try:
+            ray.init(address=address, include_dashboard=False, log_to_driver=progress)
+        except (Exception, SystemExit) as exc:  # Ray exits the process when it gives up
+            raise ConfigError(f"--address {address}: no Ray cluster to connect to "
+                              f"({type(exc).__name__}: {str(exc).splitlines()[0]})") from None
+    try:
+        yield
+    finally:
+        if started:
+            ray.shutdown()
+
+
 def run_on_ray(todo: Sequence[GridRun], out: Path, *, root: str | Path | None, threads: int,
                runner: Callable[..., dict[str, Any]] | None, progress: bool,
-               address: str | None, cpus: float, gpus: float, retries: int,
-               note: Callable[[str], None],
+               cpus: float, gpus: float, retries: int, note: Callable[[str], None],
                finish: Callable[[int, GridRun, dict[str, Any]], None]) -> None:
-    """Train ``todo`` as Ray tasks; ``finish(i, run, outcome)`` as each one ends.
+    """Train ``todo`` as Ray tasks (inside a :func:`ray_session`).
 
-    Connects to the Ray cluster at ``address`` (None: a local Ray started for this call and
-    stopped after it), unless Ray is already initialised in this process (then that one is used
-    and left running).
+    ``finish(i, run, outcome)`` is called as each one ends.
 
     Raises
     ------
     KeyboardInterrupt
         Ctrl-C: the tasks not finished are cancelled first.
     """
-    ray = import_ray()
-    started = not ray.is_initialized()
-    if started:
-        ray.init(address=address, include_dashboard=False, log_to_driver=progress)
+    import ray
+
+    nodes = sum(1 for n in ray.nodes() if n["Alive"])
+    free = ray.cluster_resources()
+    note(f"Ray: {nodes} node(s), {free.get('CPU', 0):g} CPUs, {free.get('GPU', 0):g} GPUs")
+    task = ray.remote(run_on_node).options(num_cpus=cpus, num_gpus=gpus,
+                                           max_retries=retries, retry_exceptions=False)
+    grid_json = str((out / "grid.json").resolve())
+    root = str(data_home(root).resolve())  # the driver's, for nodes with another env
+    pending = {}
+    for run in todo:
+        folder = run_dir(out, run.name).resolve()
+        pending[task.remote(run, str(folder), root, threads, runner, progress,
+                            grid_json)] = run
+        note(f"queued {run.name} (Ray task, {cpus:g} CPU, {gpus:g} GPU)")
+    done = 0
     try:
-        nodes = sum(1 for n in ray.nodes() if n["Alive"])
-        free = ray.cluster_resources()
-        where = (f"the cluster at {address}" if started and address else
-                 "a local Ray started for this grid" if started else
-                 "the Ray already running in this process")
-        note(f"Ray: {where}, {nodes} node(s), {free.get('CPU', 0):g} CPUs, "
-             f"{free.get('GPU', 0):g} GPUs")
-        task = ray.remote(run_on_node).options(num_cpus=cpus, num_gpus=gpus,
-                                               max_retries=retries, retry_exceptions=False)
-        grid_json = str((out / "grid.json").resolve())
-        root = str(data_home(root).resolve())  # the driver's, for nodes with another env
-        pending = {}
-        for run in todo:
-            folder = run_dir(out, run.name).resolve()
-            pending[task.remote(run, str(folder), root, threads, runner, progress,
-                                grid_json)] = run
-            note(f"queued {run.name} (Ray task, {cpus:g} CPU, {gpus:g} GPU)")
-        done = 0
-        try:
-            while pending:
-                ready, _ = ray.wait(list(pending), num_returns=1)
-                for ref in ready:
-                    run = pending.pop(ref)
-                    done += 1
-                    try:
-                        result = ray.get(ref)
-                    except Exception as exc:  # its worker or node died more than `retries` times
-                        result = {"status": "failed", "seconds": 0.0,
-                                  "error": f"{type(exc).__name__}: {str(exc).splitlines()[0]}"}
-                    if result.pop("unseen", False):
-                        _record_unseen(run_dir(out, run.name), result)
-                    finish(done, run, result)
-        except KeyboardInterrupt:
-            for ref in pending:
-                ray.cancel(ref, force=True)
-            note(f"interrupted: {len(pending)} run(s) cancelled; finished runs are kept, "
-                 "rerun the command to finish the rest")
-            raise
-    finally:
-        if started:
-            ray.shutdown()
+        while pending:
+            ready, _ = ray.wait(list(pending), num_returns=1)
+            for ref in ready:
+                run = pending.pop(ref)
+                done += 1
+                try:
+                    result = ray.get(ref)
+                except Exception as exc:  # its worker or node died more than `retries` times
+                    result = {"status": "failed", "seconds": 0.0,
+                              "error": f"{type(exc).__name__}: {str(exc).splitlines()[0]}"}
+                if result.pop("unseen", False):
+                    _record_unseen(run_dir(out, run.name), result)
+                finish(done, run, result)
+    except KeyboardInterrupt:
+        for ref in pending:
+            ray.cancel(ref, force=True)
+        note(f"interrupted: {len(pending)} run(s) cancelled; finished runs are kept, "
+             "rerun the command to finish the rest")
+        raise
