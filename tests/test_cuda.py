@@ -112,3 +112,19 @@ def test_a_map_predicted_on_the_device_equals_the_cpu_map(device, ip_crop_run, t
     assert on_cpu.shape == (40, 40)
     # kernels differ between devices: a pixel whose two best classes tie may flip
     assert np.mean(on_cpu == on_device) >= 0.995
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_the_checkpointed_random_state_covers_the_device(device):
+    from spectranet.engine.checkpoints import rng_state, set_rng_state
+
+    seed_everything(0)
+    torch.rand(3, device=device)  # the device's generator in use, as dropout uses it
+    state = rng_state()
+    assert ("cuda" in state) == (device == "cuda")
+    first = torch.rand(5, device=device)
+    set_rng_state(state)
+    assert torch.equal(torch.rand(5, device=device), first)
+    # a state saved on a GPU machine loads on a CPU-only one (its GPU part is not used there)
+    set_rng_state(state | {"cuda": [torch.zeros(16, dtype=torch.uint8)]}
+                  if device == "cpu" else state)
