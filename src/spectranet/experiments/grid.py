@@ -184,7 +184,7 @@ def _copy_run(source: Path, folder: Path) -> None:
 
 
 def execute_run(run: GridRun, folder: Path, root: str | Path | None, threads: int,
-             runner: Callable[..., dict[str, Any]] | None, progress: bool) -> dict[str, Any]:
+                runner: Callable[..., dict[str, Any]] | None, progress: bool) -> dict[str, Any]:
     """Train one run (in this process or a pool worker); never raises an ``Exception``.
 
     Its progress (one line per epoch, resumption) goes to standard error prefixed with the
