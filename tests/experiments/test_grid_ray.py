@@ -265,3 +265,23 @@ def test_ctrl_c_cancels_the_running_tasks_and_keeps_finished_runs(tmp_path):
     assert [r["status"] for r in rows] == ["done"] * 3
     assert (grid / "runs/fast/metrics.json").stat().st_mtime_ns == finished  # not run again
     assert [r["overall_accuracy"] for r in rows] == [1.0, 0.5, 0.5]
+
+
+def test_the_command_line_trains_a_grid_on_ray(crop, tmp_path, monkeypatch, capsys):
+    from spectranet.cli import main
+    from spectranet.experiments import ahmad2020
+
+    # the command's own path (options -> run_experiment -> run_grid) on a grid of two crop runs
+    monkeypatch.setattr(ahmad2020, "build_runs", lambda name, scale, root=None: (
+        _runs(crop, seeds=(0, 1)), []))
+    monkeypatch.setattr(ahmad2020, "write_report", lambda name, scale, out, rows, skipped,
+                        root=None: out / "results.json")
+    out = tmp_path / "g"
+    assert main(["experiment", "ahmad2020", "table3", "--backend", "ray", "--cpus-per-run", "1",
+                 "--retries", "0", "--out", str(out)]) == 0
+    assert capsys.readouterr().out == f"report: {out / 'results.json'}\n"
+    saved = json.loads((out / "results.json").read_text())["runs"]
+    assert [(r["name"], r["status"]) for r in saved] == [("s0", "done"), ("s1", "done")]
+    log = (out / "grid.log").read_text()
+    assert "backend ray, threads 1" in log and "queued s0 (Ray task, 1 CPU, 0 GPU)" in log
+    assert not ray.is_initialized()  # the command's own Ray was stopped
