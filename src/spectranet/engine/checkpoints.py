@@ -117,20 +117,30 @@ def load_best_checkpoint(paths: Iterable[str | Path]) -> tuple[Path, dict[str, A
 
 
 def rng_state() -> dict[str, Any]:
-    """Python, NumPy and torch global random states as plain data and tensors."""
+    """Python, NumPy and torch global random states as plain data and tensors.
+
+    With CUDA in use, also every visible GPU's generator (``"cuda"``): dropout on a GPU draws
+    from it, so a run resumed without it would not repeat the uninterrupted one.
+    """
     kind, keys, pos, has_gauss, cached = np.random.get_state()
-    return {"python": random.getstate(),
-            "numpy": [kind, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, cached],
-            "torch": torch.get_rng_state()}
+    state = {"python": random.getstate(),
+             "numpy": [kind, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, cached],
+             "torch": torch.get_rng_state()}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
 
 
 def set_rng_state(state: dict[str, Any]) -> None:
-    """Restore the states saved by :func:`rng_state`."""
+    """Restore the states saved by :func:`rng_state` (the GPUs' where this process has them)."""
     version, internal, gauss = state["python"]
     random.setstate((version, tuple(internal), gauss))
     kind, keys, pos, has_gauss, cached = state["numpy"]
     np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
     torch.set_rng_state(state["torch"])
+    if state.get("cuda") and torch.cuda.is_available():
+        for index, gpu_state in enumerate(state["cuda"][:torch.cuda.device_count()]):
+            torch.cuda.set_rng_state(gpu_state, index)
 
 
 def update_metadata(path: str | Path, changes: dict[str, Any]) -> Path:

@@ -26,9 +26,11 @@ import time
 import traceback
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
+from spectranet.engine.devices import assign_gpus, run_device, use_gpu, visible_gpus
 from spectranet.engine.identity import config_as_json, same_config
 from spectranet.engine.ownership import LOCK
 from spectranet.engine.runs import atomic_write_json, read_json
@@ -41,11 +43,13 @@ from spectranet.experiments.gridruns import (
     is_finished,
     run_dir,
 )
+from spectranet.experiments.raygrid import BACKENDS, check_backend, ray_session
 from spectranet.experiments.results import collect_results, published_results, summarise_metrics
 
 __all__ = ["GridRun", "RUNNERS", "run_grid", "collect_results", "summarise_metrics",
            "run_dir", "is_finished", "data_fingerprint", "find_reusable", "usable_cpus",
-           "validate_grid", "published_results"]
+           "validate_grid", "published_results", "worker_gpus", "start_worker", "execute_run",
+           "BACKENDS"]
 
 
 
@@ -82,14 +86,44 @@ def usable_cpus() -> int:
     return os.cpu_count() or 1
 
 
+def worker_gpus(runs: Sequence[GridRun], jobs: int, *, share_gpus: bool = False,
+                gpus: Sequence[str] | None = None) -> list[str] | None:
+    """The GPU each of ``jobs`` pool workers gets; None when they need no GPU of their own.
+
+    Runs on ``"cuda"`` with ``jobs > 1`` spread over ``gpus`` (default: the visible ones) round
+    robin, one worker per GPU (see :func:`~spectranet.engine.devices.assign_gpus`). Runs pinned
+    to one GPU (``"cuda:1"``) with ``jobs > 1`` all share it, which ``share_gpus`` must allow.
+
+    Raises
+    ------
+    ConfigError
+        No GPU visible, more jobs than GPUs, or several jobs on one pinned GPU, without
+        ``share_gpus``.
+    """
+    cuda = sorted({d for d in map(run_device, (r.config for r in runs)) if d.startswith("cuda")})
+    if jobs <= 1 or not cuda:
+        return None
+    if cuda != ["cuda"]:
+        if share_gpus:
+            return None
+        raise ConfigError(f"--jobs {jobs} with --device {cuda[0]} puts every run on one GPU; use "
+                          "--device cuda to give each run its own GPU, or --share-gpus")
+    return assign_gpus(jobs, visible_gpus() if gpus is None else gpus, share=share_gpus)
+
+
 def validate_grid(runs: Sequence[GridRun], out: str | Path, *, jobs: int = 1,
-                  reuse: Sequence[str | Path] = ()) -> None:
+                  reuse: Sequence[str | Path] = (), share_gpus: bool = False,
+                  gpus: Sequence[str] | None = None, backend: str = "local",
+                  cpus_per_run: float = 1, gpus_per_run: float = 0, retries: int = 2) -> None:
     """Raise :class:`ConfigError` for what :func:`run_grid` would refuse, without doing any work.
 
     Bad ``jobs``, bad or duplicate run names, an unknown domain, ``out`` holding a run of the
-    same name with another configuration, or a ``reuse`` folder that is not a grid.
+    same name with another configuration, a ``reuse`` folder that is not a grid, CUDA runs
+    with more jobs than GPUs (see :func:`worker_gpus`), an unknown backend, bad per-run
+    resources, or ``backend="ray"`` without Ray installed (the message names the command).
     """
     out = Path(out)
+    check_backend(backend, jobs, cpus_per_run, gpus_per_run, retries)
     for other in map(Path, reuse):
         if not (other / "grid.json").is_file():
             raise ConfigError(f"{other}: not a grid folder (no grid.json) to reuse runs from")
@@ -106,6 +140,11 @@ def validate_grid(runs: Sequence[GridRun], out: str | Path, *, jobs: int = 1,
         if run.domain not in RUNNERS:
             raise ConfigError(f"domain must be one of {sorted(RUNNERS)}, got {run.domain!r} "
                               f"(run {run.name!r})")
+    if backend == "local":
+        worker_gpus(runs, jobs, share_gpus=share_gpus, gpus=gpus)
+    elif gpus_per_run == 0 and any(run_device(r.config).startswith("cuda") for r in runs):
+        raise ConfigError("--device cuda with --backend ray needs --gpus-per-run (e.g. 1): Ray "
+                          "hides every GPU from a task that asks for none")
     if (out / "grid.json").is_file():
         previous = {r["name"]: r["config"] for r in read_json(out / "grid.json")["runs"]}
         for run in runs:
@@ -144,8 +183,8 @@ def _copy_run(source: Path, folder: Path) -> None:
     tmp.rename(folder)
 
 
-def _execute(run: GridRun, folder: Path, root: str | Path | None, threads: int,
-             runner: Callable[..., dict[str, Any]] | None, progress: bool) -> dict[str, Any]:
+def execute_run(run: GridRun, folder: Path, root: str | Path | None, threads: int,
+                runner: Callable[..., dict[str, Any]] | None, progress: bool) -> dict[str, Any]:
     """Train one run (in this process or a pool worker); never raises an ``Exception``.
 
     Its progress (one line per epoch, resumption) goes to standard error prefixed with the
@@ -175,11 +214,21 @@ def _execute(run: GridRun, folder: Path, root: str | Path | None, threads: int,
         torch.set_num_threads(before)
 
 
+def start_worker(gpus: Any = None) -> None:
+    """A pool worker's initializer: exit with the parent; take its own GPU from queue ``gpus``."""
+    exit_with_parent()
+    if gpus is not None:
+        use_gpu(gpus.get())
+
+
 def run_grid(runs: Sequence[GridRun], out: str | Path, *, jobs: int = 1,
              root: str | Path | None = None, threads: int | None = None,
              runner: Callable[[Any, Path, str | Path | None], dict[str, Any]] | None = None,
              log: Callable[[str], None] | None = None,
-             reuse: Sequence[str | Path] = (), progress: bool = False) -> list[dict[str, Any]]:
+             reuse: Sequence[str | Path] = (), progress: bool = False,
+             share_gpus: bool = False, gpus: Sequence[str] | None = None,
+             backend: str = "local", address: str | None = None, cpus_per_run: float = 1,
+             gpus_per_run: float = 0, retries: int = 2) -> list[dict[str, Any]]:
     """Run every unfinished run of a grid; collect all results.
 
     Parameters
@@ -204,6 +253,26 @@ def run_grid(runs: Sequence[GridRun], out: str | Path, *, jobs: int = 1,
     progress : bool, default False
         Each run's own progress (epochs, "resuming from epoch k") on standard error, one line
         per epoch prefixed with the run's name.
+    share_gpus : bool, default False
+        With runs on ``"cuda"`` and ``jobs > 1``, each worker gets its own GPU, and more jobs
+        than GPUs is refused; True allows several workers per GPU (round robin all the same).
+    gpus : sequence of str, optional
+        The GPUs to spread the workers over, as ``CUDA_VISIBLE_DEVICES`` names them (default:
+        the visible ones).
+    backend : {"local", "ray"}, default "local"
+        ``"ray"``: each run is a Ray task (see :mod:`~spectranet.experiments.raygrid`), placed
+        by Ray on any node of the cluster with ``cpus_per_run`` CPUs and ``gpus_per_run`` GPUs
+        free; the grid folder must be on storage every node sees at the same path. ``jobs``
+        must then be 1.
+    address : str, optional
+        The Ray cluster's address (``HOST:6379`` or ``"auto"``); default: a local Ray started
+        for this call (unless Ray is already initialised in this process).
+    cpus_per_run, gpus_per_run : float, default 1 and 0
+        Each Ray task's resources; ``cpus_per_run`` is also its torch thread count (rounded
+        down, at least 1) unless ``threads`` is given.
+    retries : int >= 0, default 2
+        Ray: how many times a run whose worker process or node died is started again (it
+        resumes from its checkpoints); a run that raises is not retried.
 
     Returns
     -------
@@ -214,8 +283,9 @@ def run_grid(runs: Sequence[GridRun], out: str | Path, *, jobs: int = 1,
     ------
     ConfigError
         Before any work: bad ``jobs``, duplicate or bad run names, unknown domain, or ``out``
-        holding a run of the same name with another configuration, or a ``reuse`` folder
-        that is not a grid.
+        holding a run of the same name with another configuration, a ``reuse`` folder
+        that is not a grid, runs on CUDA with more jobs than GPUs (without ``share_gpus``),
+        or, with ``backend="ray"``, Ray missing or no Ray cluster at ``address``.
 
     Notes
     -----
@@ -224,81 +294,105 @@ def run_grid(runs: Sequence[GridRun], out: str | Path, *, jobs: int = 1,
     first. Each process loads its own data (e.g. all sound feature windows, ~0.3 GB).
     """
     out = Path(out)
-    validate_grid(runs, out, jobs=jobs, reuse=reuse)
+    validate_grid(runs, out, jobs=jobs, reuse=reuse, share_gpus=share_gpus, gpus=gpus,
+                  backend=backend, cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run,
+                  retries=retries)
+    assigned = (worker_gpus(runs, jobs, share_gpus=share_gpus, gpus=gpus)
+                if backend == "local" else None)
+    if backend == "ray":
+        threads = threads or max(1, int(cpus_per_run))
     threads = threads or max(1, usable_cpus() // jobs)
-    out.mkdir(parents=True, exist_ok=True)
-    known = read_json(out / "grid.json")["runs"] if (out / "grid.json").is_file() else []
-    names = {r.name for r in runs}
-    known = [r for r in known if r["name"] not in names]
-    atomic_write_json(out / "grid.json", {"runs": known + [
-        {"name": r.name, "domain": r.domain, "tags": dict(r.tags),
-         "config": config_as_json(r.config)} for r in runs]})
-    fingerprints: dict[str, str | None] = {}  # configuration -> its data's fingerprint now
+    # Ray: connected (or refused) before anything is written; stopped after, if started here
+    session = ray_session(address, progress=progress) if backend == "ray" else nullcontext()
+    with session:
+        out.mkdir(parents=True, exist_ok=True)
+        known = read_json(out / "grid.json")["runs"] if (out / "grid.json").is_file() else []
+        names = {r.name for r in runs}
+        known = [r for r in known if r["name"] not in names]
+        atomic_write_json(out / "grid.json", {"runs": known + [
+            {"name": r.name, "domain": r.domain, "tags": dict(r.tags),
+             "config": config_as_json(r.config)} for r in runs]})
+        fingerprints: dict[str, str | None] = {}  # configuration -> its data's fingerprint now
 
-    def fingerprint(run: GridRun) -> str | None:
-        if runner is not None:  # a custom runner's configurations need not name real data
-            return None
-        key = json.dumps([run.domain, config_as_json(run.config)], sort_keys=True)
-        if key not in fingerprints:
-            fingerprints[key] = data_fingerprint(run.domain, run.config, root)
-        return fingerprints[key]
+        def fingerprint(run: GridRun) -> str | None:
+            if runner is not None:  # a custom runner's configurations need not name real data
+                return None
+            key = json.dumps([run.domain, config_as_json(run.config)], sort_keys=True)
+            if key not in fingerprints:
+                fingerprints[key] = data_fingerprint(run.domain, run.config, root)
+            return fingerprints[key]
 
-    def finished(run: GridRun) -> bool:  # metrics.json alone is not enough: same data too
-        return is_finished(out, run.name, fingerprint(run))
+        def finished(run: GridRun) -> bool:  # metrics.json alone is not enough: same data too
+            return is_finished(out, run.name, fingerprint(run))
 
-    todo = [r for r in runs if not finished(r)]
-    sources = ({r.name: find_reusable(r, reuse, fingerprint(r)) for r in todo}
-               if reuse else {})
-    outcome: dict[str, dict[str, Any]] = {}
+        todo = [r for r in runs if not finished(r)]
+        sources = ({r.name: find_reusable(r, reuse, fingerprint(r)) for r in todo}
+                   if reuse else {})
+        outcome: dict[str, dict[str, Any]] = {}
 
-    def note(message: str) -> None:
-        line = f"{time.strftime('%Y-%m-%d %H:%M:%S')} {message}"
-        with open(out / "grid.log", "a", encoding="utf-8") as fh:
-            fh.write(line + "\n")
-        if log is not None:
-            log(message)
+        def note(message: str) -> None:
+            line = f"{time.strftime('%Y-%m-%d %H:%M:%S')} {message}"
+            with open(out / "grid.log", "a", encoding="utf-8") as fh:
+                fh.write(line + "\n")
+            if log is not None:
+                log(message)
 
-    note(f"grid: {len(runs)} runs, {len(runs) - len(todo)} finished before, {len(todo)} to run, "
-         f"jobs {jobs}, threads {threads}")
-    for run in todo:
-        if (source := sources.get(run.name)) is not None:
-            _copy_run(source, run_dir(out, run.name))
-            note(f"reused {run.name} from {source}")
-    todo = [r for r in todo if not finished(r)]
+        note(f"grid: {len(runs)} runs, {len(runs) - len(todo)} finished before, "
+             f"{len(todo)} to run, "
+             + (f"jobs {jobs}" if backend == "local" else "backend ray")
+             + f", threads {threads}"
+             + (f", GPUs {','.join(assigned)}" if assigned else ""))
+        for run in todo:
+            if (source := sources.get(run.name)) is not None:
+                _copy_run(source, run_dir(out, run.name))
+                note(f"reused {run.name} from {source}")
+        todo = [r for r in todo if not finished(r)]
 
-    def finish(i: int, run: GridRun, result: dict[str, Any]) -> None:
-        outcome[run.name] = result
-        extra = f": {result['error']}" if result["error"] else ""
-        note(f"[{i}/{len(todo)}] {result['status']} {run.name} in {result['seconds']:.0f} s{extra}")
-        collect_results(runs, out, outcome=outcome)
+        def finish(i: int, run: GridRun, result: dict[str, Any]) -> None:
+            outcome[run.name] = result
+            extra = f": {result['error']}" if result["error"] else ""
+            note(f"[{i}/{len(todo)}] {result['status']} {run.name} in "
+                 f"{result['seconds']:.0f} s{extra}")
+            collect_results(runs, out, outcome=outcome)
 
-    if jobs == 1:
-        for i, run in enumerate(todo, 1):
-            note(f"[{i}/{len(todo)}] start {run.name}")
-            finish(i, run, _execute(run, run_dir(out, run.name), root, threads, runner,
-                                    progress))
-    elif todo:
-        context = multiprocessing.get_context("spawn")  # no forked torch/OpenMP state
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=context,
-                                 initializer=exit_with_parent) as pool:
-            pending: dict[Future[dict[str, Any]], GridRun] = {}
-            for run in todo:
-                note(f"queued {run.name}")
-                pending[pool.submit(_execute, run, run_dir(out, run.name), root, threads,
-                                    runner, progress)] = run
-            done_count = 0
-            while pending:
-                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    run = pending.pop(future)
-                    done_count += 1
-                    try:
-                        result = future.result()
-                    except Exception as exc:  # the worker itself died
-                        result = {"status": "failed", "error": f"{type(exc).__name__}: {exc}",
-                                  "seconds": 0.0}
-                    finish(done_count, run, result)
-    return collect_results(runs, out, outcome=outcome)
+        if backend == "ray" and todo:
+            from spectranet.experiments.raygrid import run_on_ray
+
+            run_on_ray(todo, out, root=root, threads=threads, runner=runner,
+                       progress=progress, cpus=cpus_per_run, gpus=gpus_per_run,
+                       retries=retries, note=note, finish=finish)
+        elif jobs == 1:
+            for i, run in enumerate(todo, 1):
+                note(f"[{i}/{len(todo)}] start {run.name}")
+                finish(i, run, execute_run(run, run_dir(out, run.name), root, threads, runner,
+                                        progress))
+        elif todo:
+            context = multiprocessing.get_context("spawn")  # no forked torch/OpenMP state
+            slots = None
+            if assigned:  # each worker takes one entry when it starts
+                slots = context.Queue()
+                for gpu in assigned:
+                    slots.put(gpu)
+            with ProcessPoolExecutor(max_workers=jobs, mp_context=context,
+                                     initializer=start_worker, initargs=(slots,)) as pool:
+                pending: dict[Future[dict[str, Any]], GridRun] = {}
+                for run in todo:
+                    note(f"queued {run.name}")
+                    pending[pool.submit(execute_run, run, run_dir(out, run.name), root, threads,
+                                        runner, progress)] = run
+                done_count = 0
+                while pending:
+                    finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        run = pending.pop(future)
+                        done_count += 1
+                        try:
+                            result = future.result()
+                        except Exception as exc:  # the worker itself died
+                            result = {"status": "failed", "error": f"{type(exc).__name__}: {exc}",
+                                      "seconds": 0.0}
+                        finish(done_count, run, result)
+        return collect_results(runs, out, outcome=outcome)
 
 
 def stderr_log(message: str) -> None:
