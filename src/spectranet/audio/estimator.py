@@ -24,12 +24,12 @@ from spectranet.audio.features import clip_features, silent_windows
 from spectranet.audio.models import build_model, check_reach
 from spectranet.audio.pipeline import default_cache, feature_settings, model_options, round_loaders
 from spectranet.audio.protocol import aggregate_clips
-from spectranet.audio.recipe import fit_options
 from spectranet.audio.scaling import Standardizer
 from spectranet.config import AudioConfig, make_config
 from spectranet.engine import training
 from spectranet.engine.batches import ArrayBatches
 from spectranet.engine.distributed import check_device
+from spectranet.engine.optim import fit_options
 from spectranet.engine.precision import resolve_precision
 from spectranet.engine.scoring import predict_proba
 from spectranet.errors import ConfigError, DataError

@@ -34,13 +34,13 @@ from spectranet.audio.protocol import (
     round_warnings,
     validation_summary,
 )
-from spectranet.audio.recipe import fit_options
 from spectranet.audio.scaling import Standardizer
 from spectranet.config import AudioConfig, from_dict
 from spectranet.engine.batches import ArrayBatches
 from spectranet.engine.distributed import check_device
 from spectranet.engine.identity import check_same_data, read_run
 from spectranet.engine.metrics import classification_metrics, mean_std
+from spectranet.engine.optim import fit_options
 from spectranet.engine.plots import plot_confusion_matrix, plot_history
 from spectranet.engine.precision import resolve_precision
 from spectranet.engine.run import Run, SavedModel, rescore

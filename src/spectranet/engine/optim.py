@@ -13,7 +13,7 @@ from spectranet.engine.options import CLASS_WEIGHTS, OPTIMIZERS, SCHEDULERS
 from spectranet.errors import ConfigError
 
 __all__ = ["CLASS_WEIGHTS", "make_loss", "make_optimizer", "make_scheduler", "schedule_text",
-           "training_epochs"]
+           "training_epochs", "fit_options"]
 
 
 def make_optimizer(
@@ -171,3 +171,40 @@ def make_loss(
     weights = np.zeros(n_classes, dtype=np.float32)
     weights[present] = compute_class_weight("balanced", classes=present, y=labels)
     return nn.CrossEntropyLoss(weight=torch.from_numpy(weights), label_smoothing=label_smoothing)
+
+
+def fit_options(config: Any, model: nn.Module, train_labels: np.ndarray, n_classes: int, *,
+                batches_per_epoch: int) -> dict[str, Any]:
+    """A recipe's keyword arguments of :func:`spectranet.engine.training.fit`, from its settings.
+
+    Optimizer (on ``model``'s parameters), epochs (``config.epochs``, or as many as
+    ``config.steps`` need at ``batches_per_epoch`` training batches per epoch: see
+    :func:`training_epochs`), the learning-rate schedule over those epochs, the training loss
+    (class weights from ``train_labels``, label smoothing) and mixup.
+
+    Parameters
+    ----------
+    config : object
+        A domain's configuration (:class:`~spectranet.config.HSIConfig`,
+        :class:`~spectranet.config.AudioConfig`): ``optimizer``, ``lr``, ``weight_decay``,
+        ``epochs``, ``steps``, ``scheduler``, ``class_weight``, ``label_smoothing``, ``mixup``
+        and, where it has them, ``momentum`` and ``nesterov`` (default 0 and False).
+    model : torch.nn.Module
+    train_labels : int ndarray, shape (N,)
+    n_classes : int
+    batches_per_epoch : int >= 1
+        ``len(train_loader)``.
+    """
+    optimizer = make_optimizer(model.parameters(), name=config.optimizer, lr=config.lr,
+                               momentum=getattr(config, "momentum", 0.0),
+                               nesterov=getattr(config, "nesterov", False),
+                               weight_decay=config.weight_decay)
+    epochs = training_epochs(config.epochs, config.steps, batches_per_epoch)
+    return {
+        "optimizer": optimizer,
+        "epochs": epochs,
+        "scheduler": make_scheduler(optimizer, name=config.scheduler, epochs=epochs),
+        "loss_fn": make_loss(config.class_weight, train_labels, n_classes,
+                             label_smoothing=config.label_smoothing),
+        "mixup": config.mixup,
+    }

@@ -17,7 +17,7 @@ import numpy as np
 from torch import nn
 
 from spectranet.config import HSIConfig
-from spectranet.engine.optim import make_loss, make_optimizer, make_scheduler, training_epochs
+from spectranet.engine.optim import fit_options as engine_fit_options
 from spectranet.errors import ConfigError
 from spectranet.hsi.augment import make_augment
 from spectranet.hsi.reduce import SpectralReducer, check_components_without_pca
@@ -97,24 +97,11 @@ def fit_options(config: HSIConfig, model: nn.Module, train_labels: np.ndarray,
                 n_classes: int, *, batches_per_epoch: int) -> dict[str, Any]:
     """The recipe's keyword arguments of :func:`spectranet.engine.training.fit`.
 
-    Optimizer (on ``model``'s parameters), epochs (``config.epochs``, or as many as
-    ``config.steps`` need at ``batches_per_epoch`` training batches per epoch: see
-    :func:`~spectranet.engine.optim.training_epochs`), learning-rate schedule over those
-    epochs, training loss (class weights from ``train_labels``, label smoothing), mixup and the
-    kept epoch.
+    The engine's :func:`~spectranet.engine.optim.fit_options` (optimizer, epochs or steps,
+    schedule, loss, mixup) and the kept epoch (:func:`kept_epoch`).
     """
-    optimizer = make_optimizer(model.parameters(), name=config.optimizer, lr=config.lr,
-                               weight_decay=config.weight_decay)
-    epochs = training_epochs(config.epochs, config.steps, batches_per_epoch)
-    return {
-        "optimizer": optimizer,
-        "epochs": epochs,
-        "scheduler": make_scheduler(optimizer, name=config.scheduler, epochs=epochs),
-        "loss_fn": make_loss(config.class_weight, train_labels, n_classes,
-                             label_smoothing=config.label_smoothing),
-        "mixup": config.mixup,
-        "keep": kept_epoch(config),
-    }
+    return engine_fit_options(config, model, train_labels, n_classes,
+                              batches_per_epoch=batches_per_epoch) | {"keep": kept_epoch(config)}
 
 
 def fit_svm(config: HSIConfig, cube: np.ndarray, labels: np.ndarray, train: np.ndarray,
