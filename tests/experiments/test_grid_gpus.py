@@ -34,7 +34,10 @@ def _runs(n, device="cuda"):
             for i in range(n)]
 
 
-def test_two_jobs_on_cuda_train_on_two_different_gpus(tmp_path):
+def test_two_jobs_on_cuda_train_on_two_different_gpus(tmp_path, monkeypatch):
+    # the spawned workers import this module to find record_gpu: the repository root must be
+    # on their path (they inherit the parent's), which pytest's entry point does not put there
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[2]))
     rows = run_grid(_runs(2), tmp_path, jobs=2, threads=1, runner=record_gpu, gpus=["3", "5"])
     assert [r["status"] for r in rows] == ["done", "done"]
     seen = [json.loads((tmp_path / "runs" / f"r{i}" / "gpu.json").read_text()) for i in (0, 1)]
