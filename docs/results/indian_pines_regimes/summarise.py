@@ -6,15 +6,17 @@ baseline fitted on the same training pixels), what each seed chose on its valida
 the paper preset on that regime (its own runs: here for the training shares, with steps matched
 to the paper split's 750; indian_pines_paper and indian_pines_disjoint, 50 epochs, for the
 others). Usage:
-    python summarise.py > table.md
+    python summarise.py [FOLDER] > table.md
+FOLDER holds the regimes' run folders (default ../indian_pines_standard).
 """
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
 
 HERE = Path(__file__).parent
-STANDARD = HERE.parent / "indian_pines_standard"
+STANDARD = Path(sys.argv[1]) if len(sys.argv) > 1 else HERE.parent / "indian_pines_standard"
 PAPER_PRESET = {"paper": HERE.parent / "indian_pines_paper",
                 "share10": HERE / "paper_preset_share10", "share05": HERE / "paper_preset_share05",
                 "disjoint": HERE.parent / "indian_pines_disjoint"}
