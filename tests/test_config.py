@@ -41,6 +41,7 @@ def test_hsi_standard_preset_is_the_paper_recipe_plus_measured_changes():
     assert (std.svm_weight, paper.svm_weight) == ("auto", 0.0)
     assert (std.svm_neighbourhood, paper.svm_neighbourhood) == ("auto", 1)
     assert (std.steps, paper.steps) == (1100, None)  # 50 epochs of the paper split's 22 batches
+    assert (std.drop_last, paper.drop_last) == (True, False)
     assert (std.model, std.components, std.pca, std.unit_norm, std.stem_init) == (
         "fast3dcnn_stem", "all", False, True, "pca")
     same = ("protocol", "test_size", "optimizer", "lr", "batch_size", "epochs",

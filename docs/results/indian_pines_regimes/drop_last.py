@@ -1,7 +1,8 @@
 """The fifth revision with and without --drop-last, seed by seed (issue 24's one-pixel batches).
 
-Reads the finished seeds of `<regime>_drop_last/` beside this script and the fifth revision's
-runs in ../indian_pines_standard/<regime>/ (same splits: same seeds and protocol). Prints the
+Reads the sixth revision's runs in ../indian_pines_standard/<regime>/ (the fifth with
+--drop-last) and the fifth revision's in fifth_revision/<regime>/ beside this script (same
+splits: same seeds and protocol). Prints the
 validation OA (the CNN alone at the kept epoch and the mix the run chose) first, then test OA.
 Usage:
     python drop_last.py > drop_last.txt
@@ -13,12 +14,12 @@ HERE = Path(__file__).parent
 print("| regime | seed | last batch (pixels) | validation: CNN alone | CNN alone, drop-last | "
       "mix | mix, drop-last | test: recipe | recipe, drop-last |")
 print("|---|---|---|---|---|---|---|---|---|")
-for regime in ("share10", "paper", "disjoint"):
+for regime in ("paper", "share10", "share05", "disjoint"):
     for seed in (0, 1, 2):
-        new = HERE / f"{regime}_drop_last" / f"seed_{seed}" / "metrics.json"
+        new = HERE.parent / "indian_pines_standard" / regime / f"seed_{seed}" / "metrics.json"
         if not new.is_file():
             continue
-        old = json.loads((HERE.parent / "indian_pines_standard" / regime / f"seed_{seed}" /
+        old = json.loads((HERE / "fifth_revision" / regime / f"seed_{seed}" /
                           "metrics.json").read_text())
         new = json.loads(new.read_text())
         assert new["split_sizes"] == old["split_sizes"]  # the same pixels
