@@ -72,6 +72,8 @@ def test_audio_standard_preset_is_a_full_width_recipe_independent_of_the_dataset
     assert cfg.filters is None and cfg.batch_norm and cfg.sampling == "clips"
     assert (cfg.optimizer, cfg.scheduler, cfg.validation, cfg.baseline, cfg.augment) == (
         "adamw", "onecycle", "none", "rf", False)
+    # a fixed number of steps, and the forest fused at equal weight (issue 23)
+    assert (cfg.steps, cfg.baseline_weight) == (1200, 0.5)
     preset = load_preset("audio", "standard")
     assert "folds" not in preset and "dataset" not in preset  # works on any layout
     paper = make_config("audio", "paper")
@@ -210,3 +212,10 @@ def test_steps_replace_epochs_and_an_epochs_override_replaces_a_presets_steps(mo
         make_config("audio", "paper", epochs=3, steps=40)
     with pytest.raises(ConfigError, match="steps must be an integer > 0, got 0"):
         make_config("hsi", "paper", scene="indian_pines", steps=0)
+
+
+def test_another_baseline_drops_the_presets_fusion_but_not_an_explicit_weight():
+    assert make_config("audio", "standard", baseline="svm").baseline_weight == 0.0
+    assert make_config("audio", "standard", baseline="none").baseline_weight == 0.0
+    with pytest.raises(ConfigError, match="baseline_weight 0.3 mixes in the MFCC random forest"):
+        make_config("audio", "standard", baseline="svm", baseline_weight=0.3)

@@ -209,3 +209,68 @@ def test_cli_refuses_bad_weights_before_writing(grouped_folder, tmp_path, capsys
     assert code == 1 and err == ("error: baseline_weight 'auto' is chosen on grouped "
                                  "validation clips: set validation to 'group', got 'none'")
     assert not (tmp_path / "r").exists()
+
+
+def test_keep_last_monitors_validation_and_keeps_the_last_epoch(grouped_folder, tmp_path,
+                                                               monkeypatch):
+    monkeypatch.setenv("SPECTRANET_CACHE", str(tmp_path / "cache"))
+    config = make_config("audio", "quick", dataset=str(grouped_folder), folds=[3], jobs=1,
+                         epochs=3, filters=[8, 8, 16, 16], validation="group", val_share=0.25,
+                         keep="last", baseline="rf", baseline_weight="auto", seeds=[1])
+    pipeline.train(config, tmp_path / "run", progress=False)
+    saved = json.loads((tmp_path / "run" / "fold_3" / "seed_1" / "metrics.json").read_text())
+    # this tiny model's curve is level, so "best" would keep the first epoch (a tie never
+    # improves); "last" keeps the third
+    assert saved["best_epoch"] == 3 and len(saved["history"]) == 3
+    assert saved["val_accuracy"] == saved["history"][-1]["val_accuracy"]
+    with pytest.raises(ConfigError, match=r"^keep must be one of 'best', 'last', got 'first'$"):
+        make_config("audio", "standard", keep="first")
+
+
+def test_fixed_weight_without_validation_fits_the_forest_on_every_training_clip(
+        grouped_folder, tmp_path, monkeypatch):
+    """The ``standard`` preset's path: no clip held out, the forest at weight 0.5, two seeds."""
+    monkeypatch.setenv("SPECTRANET_CACHE", str(tmp_path / "cache"))
+    config = make_config("audio", "standard", dataset=str(grouped_folder), folds=[3], jobs=1,
+                         steps=4, filters=[8, 8, 16, 16], seeds=[0, 1])
+    assert (config.validation, config.baseline_weight) == ("none", 0.5)
+    metrics = pipeline.train(config, tmp_path / "run", progress=False)
+    for seed, rnd in zip((0, 1), metrics["rounds"], strict=True):
+        split = json.loads((tmp_path / "run" / "fold_3" / f"seed_{seed}" / "split.json")
+                           .read_text())
+        assert split["val"] == [] and rnd["fusion"]["rule"] == "fixed"
+        assert rnd["fusion"]["weight"] == 0.5 and rnd["fusion"]["weights_tried"] is None
+        assert rnd["fusion"]["train_clips"] == len(split["train"])  # every non-test clip
+        assert sorted(split["train"] + split["test"]) == list(range(len(split["clip_names"])))
+        saved = np.load(tmp_path / "run" / "fold_3" / f"seed_{seed}" / "predictions.npz")
+        mixed = 0.5 * saved["cnn_probs"] + 0.5 * saved["baseline_probs"]
+        assert np.array_equal(mixed.argmax(1), saved["clip_pred"])
+    report = (tmp_path / "run" / "report.md").read_text()
+    assert "## Seeds, and the fusion against its members" in report
+    assert "| fusion > MFCC + random forest |" in report
+
+
+def test_seeds_section_by_hand():
+    from spectranet.audio.report import _seeds_section
+
+    def rnd(fold, seed, cnn, forest, mixed):
+        return {"fold": fold, "seed": seed, "fusion": {
+            "test_accuracy_cnn": cnn, "test_accuracy_baseline": forest,
+            "test_accuracy_mixed": mixed}}
+
+    rounds = [rnd(1, 0, .60, .62, .66), rnd(1, 1, .62, .60, .68),
+              rnd(2, 0, .50, .55, .58), rnd(2, 1, .54, .55, .60)]
+    text = "\n".join(_seeds_section({"rounds": rounds}))
+    # fold 1: CNN (60 + 62) / 2 = 61 ± 1.41; forest 61 ± 1.41; fusion 67 ± 1.41
+    assert "| 1 | 2 | 61.00 ± 1.41 | 61.00 ± 1.41 | 67.00 ± 1.41 |" in text
+    assert "| 2 | 2 | 52.00 ± 2.83 | 55.00 ± 0.00 | 59.00 ± 1.41 |" in text
+    # over folds: fusion (67 + 59) / 2 = 63 ± 5.66 (std of 67 and 59)
+    assert "**63.00 ± 5.66**" in text
+    # fusion - forest per seed: fold 1 +4 and +8, fold 2 +3 and +5
+    assert "| 1 | +4.00 | +8.00 |" in text and "| 2 | +3.00 | +5.00 |" in text
+    # paired by fold: fusion - forest = +6 and +4, mean 5, std 1.41, t(0.975, 1) = 12.706:
+    # 5 ± 12.71; fusion - CNN = +6 and +7: 6.5 ± 12.706 x 0.707 / 1.414 = 6.5 ± 6.35
+    assert ("| fusion > MFCC + random forest | 1: +6.00, 2: +4.00 | +5.00 ± 1.41 | "
+            "[-7.71, +17.71] | 2/2 | not distinguishable with 2 folds |") in text
+    assert "| fusion > CNN alone | 1: +6.00, 2: +7.00 | +6.50 ± 0.71 | [+0.15, +12.85] | 2/2 | " \
+        "holds |" in text

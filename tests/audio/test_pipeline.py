@@ -162,7 +162,7 @@ def test_standard_run_reports_the_baseline_on_the_same_folds(standard_run, subse
     assert f"| 3 | {100 * metrics['clip_accuracy']:.2f} | {100 * base['clip_accuracy']:.2f} |" \
         in report
     assert "one random window per training clip" in report and "Macro-F1" in report
-    assert "chosen on validation accuracy only" in report
+    assert "chosen on validation clips only, in each round a grouped share" in report
     assert json.loads((out / "metrics.json").read_text())["baseline"] == base
 
 

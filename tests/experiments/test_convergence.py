@@ -39,8 +39,8 @@ def test_short_curves_are_not_judged():
 
 
 def test_unsettled_runs_withhold_the_verdicts_that_rest_on_them(tmp_path):
+    from spectranet.engine.verdicts import HOLDS, compare_paired, comparison_cells
     from spectranet.experiments.convergence import unsettled_runs
-    from spectranet.experiments.verdicts import HOLDS, compare_paired, comparison_cells
 
     for fold in (1, 2, 3, 10):
         atomic_write_json(tmp_path / f"runs/a/fold_{fold}/seed_0/metrics.json",

@@ -5,7 +5,7 @@ import math
 import pytest
 from scipy import stats
 
-from spectranet.experiments.verdicts import (
+from spectranet.engine.verdicts import (
     HOLDS,
     REVERSED,
     compare_paired,

@@ -306,7 +306,8 @@ def _train_round(clips: ClipTable, windows: WindowTable, config: AudioConfig,
                 "precision": precision, "fold": fold, "seed": seed}
     result = fit(model, loaders["train"], loaders.get("val"), checkpoint_path=unit.checkpoint,
                  device=config.device, precision=precision, metadata=metadata,
-                 progress=progress, desc=f"fold {fold} seed {seed}", log=unit.log, **options)
+                 progress=progress, desc=f"fold {fold} seed {seed}", log=unit.log,
+                 keep=config.keep, **options)
     metrics = score(model, loaders["test"], clips, config.aggregate, precision, config.device)
     if mfcc is not None:
         cnn = {"test": (metrics["clip_ids"], metrics["clip_probs"])}

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from spectranet.audio.datasets import ClipTable
 from spectranet.audio.extraction import WindowTable
 from spectranet.config import AudioConfig, describe_preset
 from spectranet.engine.optim import schedule_text
+from spectranet.engine.verdicts import COMPARISON_HEADERS, RULE, compare_paired, comparison_cells
 
 __all__ = ["render"]
 
@@ -78,6 +81,58 @@ def _fusion_section(metrics: dict[str, Any]) -> list[str]:
     return [*lines, ""]
 
 
+#: (column, key in a round's ``fusion``) of :func:`_seeds_section`.
+_MEMBERS = (("CNN alone", "test_accuracy_cnn"), ("MFCC + random forest", "test_accuracy_baseline"),
+            ("fusion", "test_accuracy_mixed"))
+
+
+def _seeds_section(metrics: dict[str, Any]) -> list[str]:
+    """Each fold's mean ± std over seeds of the CNN, the forest and their fusion; verdicts."""
+    rounds = [r for r in metrics["rounds"] if r.get("fusion")]
+    if not rounds:
+        return []
+    folds = list(dict.fromkeys(r["fold"] for r in rounds))
+    acc = {(name, fold): [r["fusion"][key] for r in rounds if r["fold"] == fold]
+           for name, key in _MEMBERS for fold in folds}
+
+    def cell(values: list[float]) -> str:
+        return (_pct(values[0]) if len(values) == 1
+                else f"{_pct(float(np.mean(values)))} ± {_pct(float(np.std(values, ddof=1)))}")
+
+    seeds = sorted({r["seed"] for r in rounds})
+    lines = ["## Seeds, and the fusion against its members", "",
+             "Test clip accuracy (%), mean ± std over seeds " + ", ".join(map(str, seeds))
+             + " on each test fold; each seed's forest is seeded with that seed and fitted on "
+             "the same training clips as its CNN. Last row: mean ± std over folds of the "
+             "seed means.", "",
+             "| test fold | seeds | " + " | ".join(name for name, _ in _MEMBERS) + " |",
+             "|---|---|---|---|---|"]
+    for fold in folds:
+        lines.append(f"| {fold} | {len(acc[_MEMBERS[0][0], fold])} | "
+                     + " | ".join(cell(acc[name, fold]) for name, _ in _MEMBERS) + " |")
+    means = {name: {fold: float(np.mean(acc[name, fold])) for fold in folds}
+             for name, _ in _MEMBERS}
+    lines += ["| **over folds** | | " + " | ".join(
+        f"**{cell(list(means[name].values()))}**" for name, _ in _MEMBERS) + " |", ""]
+    pairs = [("fusion", "MFCC + random forest"), ("CNN alone", "MFCC + random forest"),
+             ("fusion", "CNN alone")]
+    lines += ["Paired by test fold over the seed means (points):", "",
+              "| claim | " + " | ".join(COMPARISON_HEADERS) + " |",
+              "|---|" + "---|" * len(COMPARISON_HEADERS)]
+    for a, b in pairs:
+        c = compare_paired(means[a], means[b], unit="folds")
+        lines.append(f"| {a} > {b} | " + " | ".join(comparison_cells(c, digits=2)) + " |")
+    lines += ["", RULE, "", "Per seed, fusion minus forest (points):", "",
+              "| test fold | " + " | ".join(f"seed {s}" for s in seeds) + " |",
+              "|---|" + "---|" * len(seeds)]
+    for fold in folds:
+        gain = {r["seed"]: r["fusion"]["test_accuracy_mixed"]
+                - r["fusion"]["test_accuracy_baseline"] for r in rounds if r["fold"] == fold}
+        lines.append(f"| {fold} | " + " | ".join(
+            f"{100 * gain[s]:+.2f}" if s in gain else "-" for s in seeds) + " |")
+    return [*lines, ""]
+
+
 def _baseline_section(metrics: dict[str, Any], baseline: dict[str, Any]) -> list[str]:
     name = {"rf": "MFCC + random forest", "svm": "MFCC + SVM",
             "ufl": "unsupervised feature learning + random forest"}[baseline["classifier"]]
@@ -139,8 +194,9 @@ def render(config: AudioConfig, clips: ClipTable, windows: WindowTable, precisio
         f"{len(windows)} windows ({int(windows.silent.sum())} silent, dropped from training "
         f"only: {config.drop_silent}). Clip score: {config.aggregate} of window probabilities.",
         "",
-        *(["The `standard` recipe was chosen on validation accuracy only, never on test folds: "
-           "see `spectranet experiment chen2019 ablation --scale standard`.", ""]
+        *(["The `standard` recipe was chosen on validation clips only, in each round a grouped "
+           "share of its training folds (never a test fold): see `spectranet experiment "
+           "chen2019 ablation --scale standard`.", ""]
           if config.preset == "standard" else []),
         _protocol(config),
         "",
@@ -157,7 +213,7 @@ def render(config: AudioConfig, clips: ClipTable, windows: WindowTable, precisio
                  f"{_pct(std['window_accuracy'])} |")
     lines += ["", f"Macro-F1 (test clips pooled over folds): {_pct(metrics['macro_f1'])} %. "
               f"Training time, all rounds: {metrics['train_seconds']:.0f} s.", ""]
-    lines += _validation_section(metrics) + _fusion_section(metrics)
+    lines += _validation_section(metrics) + _fusion_section(metrics) + _seeds_section(metrics)
     baseline = metrics.get("baseline")
     if baseline:
         lines += _baseline_section(metrics, baseline)

@@ -123,6 +123,9 @@ def audio_features(preset: str, folds: tuple[int, ...], skip_bad_files: bool, no
 @click.option("--val-share", type=float,
               help="With --validation group: share of the training folds' recordings that "
                    "validates, in (0, 0.5] (default 0.2).")
+@click.option("--keep", type=click.Choice(["best", "last"]),
+              help="The epoch a validating round keeps: the best on validation or the last "
+                   "(default best).")
 @click.option("--val-windows", type=click.Choice(VAL_WINDOWS),
               help=_p("val_windows", "Validation windows scored every epoch: all, or each "
                                      "clip's middle one."))

@@ -62,7 +62,8 @@ def make_config(domain: str, preset: str | None = "paper", **overrides: Any) -> 
 
     Overrides equal to ``None`` are ignored, so command-line options left unset keep the preset.
     An ``epochs`` override replaces a preset's ``steps`` (the length is then counted in epochs);
-    ``epochs`` and ``steps`` together are refused.
+    ``epochs`` and ``steps`` together are refused. A sound ``baseline`` other than "rf" drops a
+    preset's ``baseline_weight`` (the fusion mixes in the random forest only).
 
     Parameters
     ----------
@@ -85,6 +86,8 @@ def make_config(domain: str, preset: str | None = "paper", **overrides: Any) -> 
                           f"steps {given['steps']!r})")
     if "epochs" in given:
         settings.pop("steps", None)
+    if given.get("baseline", "rf") != "rf" and "baseline_weight" not in given:
+        settings.pop("baseline_weight", None)  # a preset's fusion mixes in the forest only
     settings.update(given)
     settings["preset"] = preset
     return from_dict(cls, settings)

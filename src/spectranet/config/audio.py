@@ -64,6 +64,10 @@ class AudioConfig:
     val_share : float in (0, 0.5], default 0.2
         With ``validation="group"``: the share of the training folds' recordings that
         validates (drawn as one of ``round(1 / val_share)`` stratified group folds).
+    keep : {"best", "last"}, default "best"
+        The epoch a round keeps when it validates: the best on validation, or the last (the
+        validation clips then only monitor, and choose the fusion weight); without
+        validation the last (not in the paper).
     val_windows : {"all", "middle"}, default "all"
         Windows of the validation fold scored after every epoch (to keep the best epoch): all,
         or the middle window of each clip (several times faster; test folds are always scored
@@ -116,6 +120,7 @@ class AudioConfig:
     sampling: str = "windows"
     validation: str = "fold"
     val_share: float = 0.2
+    keep: str = "best"
     val_windows: str = "all"
     mixup: float = 0.0
     label_smoothing: float = 0.0
@@ -144,6 +149,7 @@ class AudioConfig:
         check_choice("sampling", self.sampling, SAMPLINGS)
         check_choice("val_windows", self.val_windows, VAL_WINDOWS)
         check_choice("validation", self.validation, VALIDATIONS)
+        check_choice("keep", self.keep, ("best", "last"))
         check_choice("baseline", self.baseline, BASELINES)
         _check_fusion(self)
         check_positive("mixup", self.mixup, allow_zero=True)

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from spectranet.experiments.report import Report, pct
-from spectranet.experiments.verdicts import (
+from spectranet.engine.verdicts import (
     COMPARISON_HEADERS,
     RULE,
     compare_paired,
@@ -14,6 +13,7 @@ from spectranet.experiments.verdicts import (
     unsettled_in,
     withheld_note,
 )
+from spectranet.experiments.report import Report, pct
 from spectranet.hsi import paper_tables
 from spectranet.hsi.paper_tables import TABLE_IV, TABLE_IV_COLUMNS
 

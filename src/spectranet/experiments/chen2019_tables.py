@@ -8,8 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from spectranet.experiments.report import Report, pct, save_plot
-from spectranet.experiments.verdicts import (
+from spectranet.engine.verdicts import (
     COMPARISON_HEADERS,
     HOLDS,
     RULE,
@@ -18,6 +17,7 @@ from spectranet.experiments.verdicts import (
     unsettled_in,
     withheld_note,
 )
+from spectranet.experiments.report import Report, pct, save_plot
 
 __all__ = ["clip_accuracy", "fold_accuracies", "model_table", "bar_figure", "Pair",
            "pairs_table", "group_pairs"]

@@ -90,7 +90,7 @@ def unsettled_runs(out: str | Path, rows: Sequence[Mapping[str, Any]]) -> set[st
 
     Runs without validation curves (baselines, runs trained without validation) are not in it.
     A claim resting on one of these runs gets no verdict (see
-    :func:`spectranet.experiments.verdicts.comparison_cells`).
+    :func:`spectranet.engine.verdicts.comparison_cells`).
     """
     merged = _summaries(Path(out), rows)
     return {r["name"] for r in rows if r["status"] == "done"
