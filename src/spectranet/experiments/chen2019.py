@@ -142,9 +142,11 @@ def _audio_config(arch: str, scale: str, **options: Any) -> Any:
     if scale == "paper":
         return make_config("audio", "paper", arch=arch, jobs=1, **options)
     if scale == "standard":  # Piczak's 2015 design has no batch norm
+        # 50 epochs, not the preset's steps: the published standard grids trained so (and
+        # settled); the preset's fusion is dropped with baseline "none"
         return make_config("audio", "standard", arch=arch, baseline="none", jobs=1,
                            validation="fold", batch_norm=False if arch == "piczak" else None,
-                           **options)
+                           **({"epochs": 50} | options))
     filters = None if arch == "piczak" else _filters(arch)  # Piczak keeps its own design
     return make_config("audio", "quick", arch=arch, epochs=QUICK["epochs"], filters=filters,
                        augment=QUICK["augment"], validation="fold", jobs=1, **options)
