@@ -117,6 +117,13 @@ def test_ahmad2020_table4_report(tmp_path, fake_runners):
     assert ("| 3D CNN (Ben Hamida et al. 2018) | paper | +15.13 | 0: +5.00 | +5.00 | - | 1/1 | "
             "not distinguishable with 1 seed |") in text
     assert "| HybridSN (Roy et al. 2019) | disjoint | - | 0: +5.00 |" in text
+    # Ahmad's other claims: canned runs have equal parameter counts and no validation curves
+    assert "## indian_pines: parameters, convergence and time (Ahmad's other claims)" in text
+    assert "| 2D CNN (Makantasis et al. 2015) | 2D | 121,000 | 121,000 | 1.00 | equal |" in text
+    assert "| fast 3D CNN (Ahmad 2020) | paper | - | - | no curve |" in text
+    assert ("| 3D CNN (Ben Hamida et al. 2018) | paper | 0: +0.0 | +0.0 | - | 0/1 | "
+            "not distinguishable with 1 seed |") in text  # 22 s each
+    assert "our implementations of the compared models" in text
     rows = json.loads((tmp_path / "results.json").read_text())["runs"]
     assert len(rows) == 15
     assert {r["split"] for r in rows} == {"paper", "share10", "disjoint"}
