@@ -1,6 +1,7 @@
 """Experiment reports on tiny grids whose train functions return canned metrics with real keys."""
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -198,6 +199,19 @@ def test_published_grid_is_rendered_again_without_training(tmp_path, fake_runner
     # a grid folder with its runs renders as before, without the note
     text = run_experiment("ahmad2020", "table2", out=tmp_path / "grid", progress=False).read_text()
     assert "rendered again" not in text
+
+
+def test_published_grid_takes_its_threads_from_the_grid_log(tmp_path, fake_runners):
+    run_experiment("ahmad2020", "table3", out=tmp_path / "grid", progress=False)
+    published = tmp_path / "published"
+    shutil.copytree(tmp_path / "grid", published, ignore=shutil.ignore_patterns("runs"))
+    threads = re.search(r"threads (\d+)", (published / "grid.log").read_text())[1]
+    text = run_experiment("ahmad2020", "table2", out=published, progress=False).read_text()
+    # the runs' config.json (canned: 3 threads) is gone; grid.log names the grid's threads
+    assert f"| 11 x 11 | 121,000 | 22 | 2.8 | {threads} |" in text
+    (published / "grid.log").write_text("")
+    text = run_experiment("ahmad2020", "table2", out=published, progress=False).read_text()
+    assert "| 11 x 11 | 121,000 | 22 | 2.8 | - |" in text
 
 
 def test_published_grid_of_another_scale_is_refused(tmp_path, fake_runners):

@@ -45,6 +45,7 @@ from spectranet.experiments.ahmad2020_tables import (
     table4_claims,
     window_claims,
 )
+from spectranet.experiments.ahmad2020_times import grid_settings
 from spectranet.experiments.convergence import convergence_section, mean_curves, unsettled_runs
 from spectranet.experiments.grid import GridRun, run_dir
 from spectranet.experiments.report import (
@@ -221,8 +222,9 @@ def _window_report(rep: Report, scene: str, rows: Sequence[Mapping[str, Any]], o
                                      "disjoint: threads", "Ahmad Table II: minutes"], body,
               note="Training time = the fit loop over all epochs (mean per seed), validation "
                    "included, map and test excluded; compare times only between runs with the "
-                   "same torch thread count (`-`: the run folder, which records it, is not in "
-                   "this folder). Ahmad Table II = the paper's Table II, row "
+                   "same torch thread count (from the run's folder, else from `grid.log` when "
+                   "all its training invocations logged the same; `-`: neither). Ahmad Table "
+                   "II = the paper's Table II, row "
                    f"{labels.get('II', '-')}, as printed: minutes on Google Colab (the paper "
                    "says Colab offers a GPU, not that its runs used one, and that the time "
                    "\"highly depends on the speed of the internet and available RAM\"; it "
@@ -346,8 +348,13 @@ def write_report(name: str, scale: str, out: Path, rows: Sequence[Mapping[str, A
 
 
 def _threads(out: Path, name: str) -> str:
-    """Torch threads a run trained with (its ``config.json``), or ``-`` if not recorded."""
+    """Torch threads a run trained with, or ``-`` if not recorded.
+
+    From the run's ``config.json``; in a published folder (no runs), from ``grid.log`` when
+    every invocation of the grid that trained runs logged the same thread count.
+    """
     path = run_dir(out, name) / "config.json"
     if not path.is_file():
-        return "-"
+        threads = {s.rsplit(" ", 1)[-1] for s in grid_settings(out)}
+        return threads.pop() if len(threads) == 1 else "-"
     return str(read_json(path).get("environment", {}).get("threads", "-"))
