@@ -3,6 +3,8 @@
 import json
 import shutil
 
+import pytest
+
 from spectranet.engine.runs import atomic_write_json
 from spectranet.experiments.convergence import convergence_section, summarise_curves
 from spectranet.experiments.report import Report
@@ -58,3 +60,18 @@ def test_unsettled_runs_withhold_the_verdicts_that_rest_on_them(tmp_path):
                         tmp_path, rows)
     shutil.rmtree(tmp_path / "runs")
     assert unsettled_runs(tmp_path, rows) == {"b"}
+
+
+def test_mean_curves_from_runs_then_from_the_saved_file(tmp_path):
+    from spectranet.experiments.convergence import mean_curves
+
+    for seed, end in ((0, 0.6), (1, 0.8)):  # two seeds of different lengths: the shorter wins
+        atomic_write_json(tmp_path / f"runs/a/seed_{seed}/metrics.json",
+                          {"history": _curve(end, 0.0, n=10 + seed)})
+    rows = [{"name": "a", "status": "done"}, {"name": "b", "status": "done"},
+            {"name": "c", "status": "failed"}]
+    assert mean_curves(tmp_path, rows) == {"a": pytest.approx([0.7] * 10)}
+    convergence_section(Report("t", experiment="x y", scale="s", data="d", settings=[]),
+                        tmp_path, rows)
+    shutil.rmtree(tmp_path / "runs")
+    assert mean_curves(tmp_path, rows) == {"a": pytest.approx([0.7] * 10)}

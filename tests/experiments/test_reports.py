@@ -1,6 +1,7 @@
 """Experiment reports on tiny grids whose train functions return canned metrics with real keys."""
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -117,6 +118,13 @@ def test_ahmad2020_table4_report(tmp_path, fake_runners):
     assert ("| 3D CNN (Ben Hamida et al. 2018) | paper | +15.13 | 0: +5.00 | +5.00 | - | 1/1 | "
             "not distinguishable with 1 seed |") in text
     assert "| HybridSN (Roy et al. 2019) | disjoint | - | 0: +5.00 |" in text
+    # Ahmad's other claims: canned runs have equal parameter counts and no validation curves
+    assert "## indian_pines: parameters, convergence and time (Ahmad's other claims)" in text
+    assert "| 2D CNN (Makantasis et al. 2015) | 2D | 121,000 | 121,000 | 1.00 | equal |" in text
+    assert "| fast 3D CNN (Ahmad 2020) | paper | - | - | no curve |" in text
+    assert ("| 3D CNN (Ben Hamida et al. 2018) | paper | 0: +0.0 | +0.0 | - | 0/1 | "
+            "not distinguishable with 1 seed |") in text  # 22 s each
+    assert "our implementations of the compared models" in text
     rows = json.loads((tmp_path / "results.json").read_text())["runs"]
     assert len(rows) == 15
     assert {r["split"] for r in rows} == {"paper", "share10", "disjoint"}
@@ -191,6 +199,19 @@ def test_published_grid_is_rendered_again_without_training(tmp_path, fake_runner
     # a grid folder with its runs renders as before, without the note
     text = run_experiment("ahmad2020", "table2", out=tmp_path / "grid", progress=False).read_text()
     assert "rendered again" not in text
+
+
+def test_published_grid_takes_its_threads_from_the_grid_log(tmp_path, fake_runners):
+    run_experiment("ahmad2020", "table3", out=tmp_path / "grid", progress=False)
+    published = tmp_path / "published"
+    shutil.copytree(tmp_path / "grid", published, ignore=shutil.ignore_patterns("runs"))
+    threads = re.search(r"threads (\d+)", (published / "grid.log").read_text())[1]
+    text = run_experiment("ahmad2020", "table2", out=published, progress=False).read_text()
+    # the runs' config.json (canned: 3 threads) is gone; grid.log names the grid's threads
+    assert f"| 11 x 11 | 121,000 | 22 | 2.8 | {threads} |" in text
+    (published / "grid.log").write_text("")
+    text = run_experiment("ahmad2020", "table2", out=published, progress=False).read_text()
+    assert "| 11 x 11 | 121,000 | 22 | 2.8 | - |" in text
 
 
 def test_published_grid_of_another_scale_is_refused(tmp_path, fake_runners):

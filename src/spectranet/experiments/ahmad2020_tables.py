@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from spectranet.engine.verdicts import (
     COMPARISON_HEADERS,
@@ -18,7 +18,20 @@ from spectranet.hsi import paper_tables
 from spectranet.hsi.paper_tables import TABLE_IV, TABLE_IV_COLUMNS
 
 __all__ = ["find_done", "oa_aa_kappa_cells", "printed_cells", "best_window_line", "seed_oas",
-           "first_seed", "window_claims", "table4_claims"]
+           "seed_values", "first_seed", "window_claims", "table4_claims", "ClaimTable"]
+
+
+class ClaimTable(NamedTuple):
+    """A table built before it is appended (e.g. after a summary of its verdicts)."""
+
+    title: str
+    headers: list[str]
+    body: list[list[Any]]
+    note: str
+
+    def add_to(self, rep: Report) -> None:
+        """Append the table to ``rep``."""
+        rep.table(self.title, self.headers, self.body, note=self.note)
 
 
 def find_done(rows: Sequence[Mapping[str, Any]], **tags: Any) -> Mapping[str, Any] | None:
@@ -52,13 +65,18 @@ def best_window_line(who: str, oas: Mapping[int, float]) -> str:
             f"{low} x {low} and {oas[high]:.2f} % at {high} x {high}.")
 
 
-def seed_oas(r: Mapping[str, Any] | None) -> dict[int, float]:
-    """Overall accuracy per seed of a finished run (empty when not run)."""
+def seed_values(r: Mapping[str, Any] | None, key: str) -> dict[int, float]:
+    """``key`` of each seed of a finished run's metrics (empty when not run or not recorded)."""
     if r is None:
         return {}
     m = r["metrics"]
     per_seed = m.get("seeds") or [m | {"seed": m.get("seed", 0)}]
-    return {int(s["seed"]): float(s["overall_accuracy"]) for s in per_seed}
+    return {int(s["seed"]): float(s[key]) for s in per_seed if s.get(key) is not None}
+
+
+def seed_oas(r: Mapping[str, Any] | None) -> dict[int, float]:
+    """Overall accuracy per seed of a finished run (empty when not run)."""
+    return seed_values(r, "overall_accuracy")
 
 
 def first_seed(metrics: Mapping[str, Any]) -> int:

@@ -18,7 +18,7 @@ import numpy as np
 from spectranet.engine.runs import atomic_write_json, read_json
 from spectranet.experiments.report import Report, save_plot
 
-__all__ = ["LAST", "FLAT", "run_curves", "summarise_curves", "unsettled_runs",
+__all__ = ["LAST", "FLAT", "run_curves", "summarise_curves", "mean_curves", "unsettled_runs",
            "convergence_section"]
 
 #: Epochs averaged at the end of a curve, and before them.
@@ -83,6 +83,17 @@ def _summaries(out: Path, rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
                     "mean_curve": np.mean([c[:min(map(len, cs))] for c in cs], axis=0).tolist()}
              for name, cs in curves.items() if cs}
     return saved | fresh
+
+
+def mean_curves(out: str | Path, rows: Sequence[Mapping[str, Any]]) -> dict[str, list[float]]:
+    """Per finished run, its validation accuracy per epoch averaged over folds or seeds.
+
+    From the run folders where they are, else from the grid's ``convergence.json``; runs
+    without validation curves are left out.
+    """
+    merged = _summaries(Path(out), rows)
+    return {r["name"]: list(merged[r["name"]]["mean_curve"]) for r in rows
+            if r["status"] == "done" and (merged.get(r["name"]) or {}).get("mean_curve")}
 
 
 def unsettled_runs(out: str | Path, rows: Sequence[Mapping[str, Any]]) -> set[str]:
