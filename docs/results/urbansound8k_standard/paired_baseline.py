@@ -2,14 +2,14 @@
 
 Reads the committed ``metrics.json`` (the CNN) and ``baseline.json`` (the forest, same test
 folds) and judges "the CNN is better than the baseline" with
-:func:`spectranet.experiments.verdicts.compare_paired` (paired t 95 % interval over the test
+:func:`spectranet.engine.verdicts.compare_paired` (paired t 95 % interval over the test
 folds), the rule of every ``spectranet experiment`` report. Nothing is trained.
 Usage: python paired_baseline.py > paired_baseline.txt
 """
 import json
 from pathlib import Path
 
-from spectranet.experiments.verdicts import compare_paired
+from spectranet.engine.verdicts import compare_paired
 
 here = Path(__file__).parent
 cnn, forest = (json.loads((here / f).read_text()) for f in ("metrics.json", "baseline.json"))
