@@ -249,14 +249,7 @@ def fit(
     -------
     FitResult
     """
-    if not isinstance(epochs, int) or epochs < 1:
-        raise ConfigError(f"epochs must be an integer >= 1, got {epochs!r}")
-    if precision not in PRECISIONS:
-        raise ConfigError(f"precision must be one of {PRECISIONS}, got {precision!r}")
-    if isinstance(mixup, bool) or not isinstance(mixup, (int, float)) or mixup < 0:
-        raise ConfigError(f"mixup must be a number >= 0, got {mixup!r}")
-    if keep not in KEEPS:
-        raise ConfigError(f"keep must be one of {KEEPS}, got {keep!r}")
+    _check_fit(epochs, precision, mixup, keep)
     layouts = memory_layouts(memory_format, precision)
     dist.init_from_env()
     rank, world = dist.rank(), dist.world_size()
@@ -265,73 +258,28 @@ def fit(
     model.to(device)
     path = Path(checkpoint_path) if checkpoint_path is not None else None
     result, best_state, start = _resume(model, optimizer, scheduler, path, epochs)
-    if world > 1:
-        train_loader = dist.ShardedBatches(train_loader, rank, world)
-        if val_loader is not None:
-            val_loader = dist.ShardedBatches(val_loader, rank, world, pad=False)
-    lines = progress and not interactive()  # a log file gets one line per epoch, not bar frames
-
-    def say(message: str) -> None:
-        if lines:
-            line(message)
-        if log is not None and main:
-            log(message)
-
+    train_loader, val_loader = _shard(train_loader, val_loader, rank, world)
+    say = _sayer(progress, log if main else None)
     if start:
         say(f"{desc}: resuming from epoch {start} of {epochs}")
+    step = _EpochStep(model, optimizer, scheduler, device, precision, layouts, loss_fn, mixup,
+                      progress)
     epoch_bar = bar(range(start, epochs), desc=desc, enabled=progress, initial=start,
                     total=epochs)
     with weights_in(model, layouts):
         net = dist.wrap_model(model)
         for epoch in epoch_bar:
-            tic = time.perf_counter()
-            for loader in (train_loader, val_loader):
-                if hasattr(loader, "set_epoch"):
-                    loader.set_epoch(epoch)
-            train_sums = _train_sums(
-                net, train_loader, optimizer, device=device, precision=precision, loss_fn=loss_fn,
-                progress=progress, layouts=layouts, mixup=mixup,
-            )
-            val_sums = None if val_loader is None else score_sums(
-                model, val_loader, device=device, precision=precision, loss_fn=None,
-                layouts=layouts,
-            )
-            train_loss, train_acc, val_loss, val_acc = _epoch_means(train_sums, val_sums)
-            if scheduler is not None:
-                scheduler.step()
-            seconds = time.perf_counter() - tic
-            result.train_seconds += seconds
-            result.history.append(
-                {
-                    "epoch": epoch + 1,
-                    "train_loss": train_loss,
-                    "train_accuracy": train_acc,
-                    "val_loss": val_loss,
-                    "val_accuracy": val_acc,
-                    "seconds": seconds,
-                }
-            )
-            # without validation the last epoch is kept (a fixed schedule)
-            improved = keep == "last" or val_acc is None or val_acc > result.best_val_accuracy
+            record = step.run(net, train_loader, val_loader, epoch)
+            result.train_seconds += record["seconds"]
+            result.history.append(record)
+            improved = _keep_epoch(result, record, keep)
             checkpoint = path is not None and main and epoch + 1 < epochs
             # one copy serves both; torch.save stores the shared tensors once
             current = _cpu_copy(model.state_dict()) if improved or checkpoint else None
-            if improved:
-                result.best_epoch, best_state = epoch + 1, current
-                if val_acc is not None:
-                    result.best_val_accuracy = val_acc
-            shown = "-" if val_acc is None else f"{val_acc:.3f}"
-            epoch_bar.set_postfix(loss=f"{train_loss:.3f}", val_acc=shown)
-            say(f"{desc}: epoch {epoch + 1}/{epochs} loss {train_loss:.3f} val_acc {shown} "
-                f"({seconds:.1f} s)")
+            best_state = current if improved else best_state
+            _show_epoch(epoch_bar, say, desc, epochs, record)
             if checkpoint:
-                resume = {
-                    "model": current,
-                    "optimizer": optimizer.state_dict(),
-                    "scheduler": None if scheduler is None else scheduler.state_dict(),
-                    "epoch": epoch + 1,
-                    "rng": rng_state(),
-                }
+                resume = _resume_state(current, optimizer, scheduler, epoch + 1)
                 save_checkpoint(_final_state(result, best_state, metadata) | {"resume": resume},
                                 path)
     model.load_state_dict(best_state)
@@ -339,6 +287,130 @@ def fit(
         save_checkpoint(_final_state(result, best_state, metadata), path)
     dist.barrier()  # other ranks return once the checkpoint is written
     return result
+
+
+def _check_fit(epochs: Any, precision: Any, mixup: Any, keep: Any) -> None:
+    """Raise :class:`ConfigError` for a bad ``epochs``, ``precision``, ``mixup`` or ``keep``."""
+    if not isinstance(epochs, int) or epochs < 1:
+        raise ConfigError(f"epochs must be an integer >= 1, got {epochs!r}")
+    if precision not in PRECISIONS:
+        raise ConfigError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    if isinstance(mixup, bool) or not isinstance(mixup, (int, float)) or mixup < 0:
+        raise ConfigError(f"mixup must be a number >= 0, got {mixup!r}")
+    if keep not in KEEPS:
+        raise ConfigError(f"keep must be one of {KEEPS}, got {keep!r}")
+
+
+def _shard(
+    train_loader: Iterable[Batch], val_loader: Iterable[Batch] | None, rank: int, world: int
+) -> tuple[Iterable[Batch], Iterable[Batch] | None]:
+    """Under torchrun, every ``world``-th batch from ``rank`` on; else the loaders as they are."""
+    if world > 1:
+        train_loader = dist.ShardedBatches(train_loader, rank, world)
+        if val_loader is not None:
+            val_loader = dist.ShardedBatches(val_loader, rank, world, pad=False)
+    return train_loader, val_loader
+
+
+def _sayer(progress: bool, log: Callable[[str], None] | None) -> Callable[[str], None]:
+    """Where fit's resumption and epoch lines go: standard error when it is no terminal, ``log``."""
+    lines = progress and not interactive()  # a log file gets one line per epoch, not bar frames
+
+    def say(message: str) -> None:
+        if lines:
+            line(message)
+        if log is not None:
+            log(message)
+
+    return say
+
+
+@dataclass(frozen=True)
+class _EpochStep:
+    """What every epoch of one :func:`fit` call trains and scores with."""
+
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None
+    device: torch.device
+    precision: str
+    layouts: Layouts
+    loss_fn: nn.Module | None
+    mixup: float
+    progress: bool
+
+    def run(self, net: nn.Module, train_loader: Iterable[Batch],
+            val_loader: Iterable[Batch] | None, epoch: int) -> dict[str, Any]:
+        """Epoch ``epoch`` (0-based): train, validate, step the schedule; its history row."""
+        tic = time.perf_counter()
+        for loader in (train_loader, val_loader):
+            if hasattr(loader, "set_epoch"):
+                loader.set_epoch(epoch)
+        train_sums = self.train(net, train_loader)
+        val_sums = self.validate(val_loader)
+        train_loss, train_acc, val_loss, val_acc = _epoch_means(train_sums, val_sums)
+        if self.scheduler is not None:
+            self.scheduler.step()
+        return {
+            "epoch": epoch + 1,
+            "train_loss": train_loss,
+            "train_accuracy": train_acc,
+            "val_loss": val_loss,
+            "val_accuracy": val_acc,
+            "seconds": time.perf_counter() - tic,
+        }
+
+    def train(self, net: nn.Module, loader: Iterable[Batch]) -> tuple[float, int, int]:
+        """One training pass of ``net`` (the model, or its DDP wrapper); the sums."""
+        return _train_sums(
+            net, loader, self.optimizer, device=self.device, precision=self.precision,
+            loss_fn=self.loss_fn, progress=self.progress, layouts=self.layouts, mixup=self.mixup,
+        )
+
+    def validate(self, loader: Iterable[Batch] | None) -> tuple[float, int, int] | None:
+        """The plain cross-entropy sums on ``loader``; None without validation."""
+        if loader is None:
+            return None
+        return score_sums(self.model, loader, device=self.device, precision=self.precision,
+                          loss_fn=None, layouts=self.layouts)
+
+
+def _keep_epoch(result: FitResult, record: Mapping[str, Any], keep: str) -> bool:
+    """Whether the epoch of ``record`` is the one kept so far; if so, note it in ``result``."""
+    val_acc = record["val_accuracy"]
+    # without validation the last epoch is kept (a fixed schedule)
+    if not (keep == "last" or val_acc is None or val_acc > result.best_val_accuracy):
+        return False
+    result.best_epoch = record["epoch"]
+    if val_acc is not None:
+        result.best_val_accuracy = val_acc
+    return True
+
+
+def _show_epoch(epoch_bar: Any, say: Callable[[str], None], desc: str, epochs: int,
+                record: Mapping[str, Any]) -> None:
+    """The epoch bar's figures and the epoch's line."""
+    val_acc, loss = record["val_accuracy"], record["train_loss"]
+    shown = "-" if val_acc is None else f"{val_acc:.3f}"
+    epoch_bar.set_postfix(loss=f"{loss:.3f}", val_acc=shown)
+    say(f"{desc}: epoch {record['epoch']}/{epochs} loss {loss:.3f} val_acc {shown} "
+        f"({record['seconds']:.1f} s)")
+
+
+def _resume_state(
+    weights: dict[str, torch.Tensor],
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None,
+    epochs_done: int,
+) -> dict[str, Any]:
+    """The checkpoint's ``"resume"`` entry: what a rerun needs to go on after ``epochs_done``."""
+    return {
+        "model": weights,
+        "optimizer": optimizer.state_dict(),
+        "scheduler": None if scheduler is None else scheduler.state_dict(),
+        "epoch": epochs_done,
+        "rng": rng_state(),
+    }
 
 
 def _cpu_copy(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
