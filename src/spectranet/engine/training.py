@@ -9,14 +9,14 @@ memory layout (bf16 autocast, channels-last) live in
 re-exported here.
 
 Under ``torchrun`` :func:`fit` trains one model with all processes
-(:mod:`spectranet.engine.distributed`).
+(:mod:`spectranet.engine.distributed`). One epoch (the training pass with mixup, the validation
+sums) is :mod:`spectranet.engine.epochs`; ``train_one_epoch`` and ``DivergedError`` are
+re-exported here.
 """
 
 from __future__ import annotations
 
-import math
 import random
-import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,28 +33,15 @@ from spectranet.engine.checkpoints import (
     save_checkpoint,
     set_rng_state,
 )
-from spectranet.engine.precision import (
-    PRECISIONS,
-    Layouts,
-    memory_layouts,
-    prepared,
-    weights_in,
-)
+from spectranet.engine.epochs import Batch, DivergedError, EpochStep, train_one_epoch
+from spectranet.engine.precision import PRECISIONS, memory_layouts, weights_in
 from spectranet.engine.progress import bar, interactive, line
-from spectranet.engine.scoring import batches_of, logits_of, score_sums
-from spectranet.errors import ConfigError, SpectranetError
+from spectranet.errors import ConfigError
 
 __all__ = ["DivergedError", "FitResult", "KEEPS", "seed_everything", "fit", "train_one_epoch"]
 
 #: Which epoch's weights :func:`fit` keeps: the best on validation, or the last.
 KEEPS = ("best", "last")
-
-
-class DivergedError(SpectranetError, ArithmeticError):
-    """The training loss became NaN or infinite."""
-
-
-Batch = Mapping[str, torch.Tensor]
 
 
 @dataclass
@@ -92,74 +79,6 @@ def seed_everything(seed: int) -> torch.Generator:
     np.random.seed(int(seed) % 2**32)
     torch.manual_seed(int(seed))
     return torch.Generator().manual_seed(int(seed))
-
-
-def train_one_epoch(
-    model: nn.Module,
-    loader: Iterable[Batch],
-    optimizer: torch.optim.Optimizer,
-    *,
-    device: str | torch.device = "cpu",
-    precision: str = "fp32",
-    loss_fn: nn.Module | None = None,
-    progress: bool = False,
-    memory_format: str = "auto",
-    mixup: float = 0.0,
-) -> tuple[float, float]:
-    """One pass over ``loader`` with gradient steps; returns (mean loss, accuracy).
-
-    ``precision``, ``memory_format`` and ``mixup`` are those of :func:`fit`.
-    """
-    total_loss, correct, seen = _train_sums(
-        model, loader, optimizer, device=torch.device(device), precision=precision,
-        loss_fn=loss_fn, progress=progress, layouts=memory_layouts(memory_format, precision),
-        mixup=mixup,
-    )
-    if seen == 0:
-        raise ConfigError("the training loader yielded no samples")
-    return total_loss / seen, correct / seen
-
-
-def _train_sums(
-    model: nn.Module,
-    loader: Iterable[Batch],
-    optimizer: torch.optim.Optimizer,
-    *,
-    device: torch.device,
-    precision: str,
-    loss_fn: nn.Module | None,
-    progress: bool,
-    layouts: Layouts,
-    mixup: float = 0.0,
-) -> tuple[float, int, int]:
-    """Train one pass; return (summed loss, correct predictions, samples)."""
-    loss_fn = (loss_fn or nn.CrossEntropyLoss()).to(device)
-    beta = torch.distributions.Beta(mixup, mixup) if mixup > 0 else None
-    model.train()
-    total_loss, correct, seen = 0.0, 0, 0
-    with prepared(model, precision, device, layouts, training=True):
-        for batch in batches_of(loader, progress, "batches"):
-            y = batch["y"].to(device, non_blocking=True)
-            optimizer.zero_grad(set_to_none=True)
-            if beta is not None:  # mixup: a convex mix of two samples, their losses alike
-                lam, perm = float(beta.sample()), torch.randperm(len(y))
-                batch = dict(batch, x=lam * batch["x"] + (1 - lam) * batch["x"][perm])
-            logits = logits_of(model, batch, device, precision, layouts)
-            loss = loss_fn(logits, y)
-            if beta is not None:
-                loss = lam * loss + (1 - lam) * loss_fn(logits, y[perm.to(device)])
-            value = float(loss.detach())
-            if not math.isfinite(value):
-                raise DivergedError(
-                    f"training loss became {value} (precision {precision}); lower the "
-                    "learning rate or train with --precision fp32"
-                )
-            loss.backward()
-            optimizer.step()
-            total_loss += value * len(y)
-            correct += int((logits.argmax(1) == y).sum())
-            seen += len(y)
-    return total_loss, correct, seen
 
 
 def fit(
@@ -262,7 +181,7 @@ def fit(
     say = _sayer(progress, log if main else None)
     if start:
         say(f"{desc}: resuming from epoch {start} of {epochs}")
-    step = _EpochStep(model, optimizer, scheduler, device, precision, layouts, loss_fn, mixup,
+    step = EpochStep(model, optimizer, scheduler, device, precision, layouts, loss_fn, mixup,
                       progress)
     epoch_bar = bar(range(start, epochs), desc=desc, enabled=progress, initial=start,
                     total=epochs)
@@ -325,56 +244,6 @@ def _sayer(progress: bool, log: Callable[[str], None] | None) -> Callable[[str],
     return say
 
 
-@dataclass(frozen=True)
-class _EpochStep:
-    """What every epoch of one :func:`fit` call trains and scores with."""
-
-    model: nn.Module
-    optimizer: torch.optim.Optimizer
-    scheduler: torch.optim.lr_scheduler.LRScheduler | None
-    device: torch.device
-    precision: str
-    layouts: Layouts
-    loss_fn: nn.Module | None
-    mixup: float
-    progress: bool
-
-    def run(self, net: nn.Module, train_loader: Iterable[Batch],
-            val_loader: Iterable[Batch] | None, epoch: int) -> dict[str, Any]:
-        """Epoch ``epoch`` (0-based): train, validate, step the schedule; its history row."""
-        tic = time.perf_counter()
-        for loader in (train_loader, val_loader):
-            if hasattr(loader, "set_epoch"):
-                loader.set_epoch(epoch)
-        train_sums = self.train(net, train_loader)
-        val_sums = self.validate(val_loader)
-        train_loss, train_acc, val_loss, val_acc = _epoch_means(train_sums, val_sums)
-        if self.scheduler is not None:
-            self.scheduler.step()
-        return {
-            "epoch": epoch + 1,
-            "train_loss": train_loss,
-            "train_accuracy": train_acc,
-            "val_loss": val_loss,
-            "val_accuracy": val_acc,
-            "seconds": time.perf_counter() - tic,
-        }
-
-    def train(self, net: nn.Module, loader: Iterable[Batch]) -> tuple[float, int, int]:
-        """One training pass of ``net`` (the model, or its DDP wrapper); the sums."""
-        return _train_sums(
-            net, loader, self.optimizer, device=self.device, precision=self.precision,
-            loss_fn=self.loss_fn, progress=self.progress, layouts=self.layouts, mixup=self.mixup,
-        )
-
-    def validate(self, loader: Iterable[Batch] | None) -> tuple[float, int, int] | None:
-        """The plain cross-entropy sums on ``loader``; None without validation."""
-        if loader is None:
-            return None
-        return score_sums(self.model, loader, device=self.device, precision=self.precision,
-                          loss_fn=None, layouts=self.layouts)
-
-
 def _keep_epoch(result: FitResult, record: Mapping[str, Any], keep: str) -> bool:
     """Whether the epoch of ``record`` is the one kept so far; if so, note it in ``result``."""
     val_acc = record["val_accuracy"]
@@ -417,24 +286,6 @@ def _cpu_copy(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """Detached, contiguous CPU copies of a state dict's tensors."""
     return {k: v.detach().cpu().clone(memory_format=torch.contiguous_format)
             for k, v in state.items()}
-
-
-def _epoch_means(
-    train_sums: tuple[float, int, int], val_sums: tuple[float, int, int] | None
-) -> tuple[float, float, float | None, float | None]:
-    """(train loss, train accuracy, val loss, val accuracy), summed over ranks when distributed.
-
-    ``val_sums=None`` (no validation) gives None for the validation loss and accuracy.
-    """
-    t_loss, t_correct, t_seen, v_loss, v_correct, v_seen = dist.all_reduce_sums(
-        [*train_sums, *(val_sums or (0.0, 0, 0))])
-    if t_seen == 0:
-        raise ConfigError("the training loader yielded no samples")
-    if val_sums is None:
-        return t_loss / t_seen, t_correct / t_seen, None, None
-    if v_seen == 0:
-        raise ConfigError("the validation loader yielded no samples")
-    return t_loss / t_seen, t_correct / t_seen, v_loss / v_seen, v_correct / v_seen
 
 
 def _resume(
