@@ -17,10 +17,8 @@ folder (report, ``results.json``, tables and figures, no ``runs/``) is recognise
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
-import shutil
 import sys
 import time
 import traceback
@@ -33,14 +31,16 @@ from typing import Any
 
 from spectranet.engine.devices import assign_gpus, run_device, use_gpu, visible_gpus
 from spectranet.engine.identity import config_as_json, same_config
-from spectranet.engine.ownership import LOCK
 from spectranet.engine.runs import atomic_write_json, read_json
 from spectranet.engine.workers import exit_with_parent
 from spectranet.errors import ConfigError, DataNotFoundError
 from spectranet.experiments.gridruns import (
     NAME_CHARACTERS,
+    GridPlan,
     GridRun,
+    copy_reused,
     data_fingerprint,
+    find_reusable,
     is_finished,
     run_dir,
 )
@@ -152,36 +152,6 @@ def validate_grid(runs: Sequence[GridRun], out: str | Path, *, jobs: int = 1,
             if run.name in previous and not same_config(previous[run.name], run.config):
                 raise ConfigError(f"{out} holds run {run.name!r} with another configuration; "
                                   "use a new --out")
-
-
-def find_reusable(run: GridRun, others: Sequence[str | Path],
-                  fingerprint: str | None = None) -> Path | None:
-    """Folder of a finished run in grid folders ``others`` with ``run``'s domain and configuration.
-
-    Returns the first match (in ``others`` order, then in each grid's ``grid.json`` order) that
-    finished on data of ``fingerprint`` when given, or None. Folders without ``grid.json``
-    raise :class:`ConfigError`: they are not grids.
-    """
-    for other in map(Path, others):
-        if not (other / "grid.json").is_file():
-            raise ConfigError(f"{other}: not a grid folder (no grid.json) to reuse runs from")
-        for entry in read_json(other / "grid.json")["runs"]:
-            if (entry["domain"] == run.domain and same_config(entry["config"], run.config)
-                    and is_finished(other, entry["name"], fingerprint)):
-                return run_dir(other, entry["name"])
-    return None
-
-
-def _copy_run(source: Path, folder: Path) -> None:
-    """Copy a finished run folder to ``folder`` atomically (temporary sibling, then rename)."""
-    tmp = folder.with_name(f".{folder.name}.reuse-tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    shutil.copytree(source, tmp, ignore=shutil.ignore_patterns("error.json", LOCK))
-    atomic_write_json(tmp / "reused.json", {"source": str(source.resolve()),
-                                            "date": time.strftime("%Y-%m-%d %H:%M:%S")})
-    shutil.rmtree(folder, ignore_errors=True)  # a failed or half-done attempt of this run
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp.rename(folder)
 
 
 def execute_run(run: GridRun, folder: Path, root: str | Path | None, threads: int,
@@ -307,12 +277,12 @@ def run_grid(runs: Sequence[GridRun], out: str | Path, *, jobs: int = 1,
         out.mkdir(parents=True, exist_ok=True)
         _write_grid_json(out, runs)
         note = _grid_log(out, log)
-        plan = _Plan(out, root, custom=runner is not None)
+        plan = GridPlan(out, root, custom=runner is not None)
         todo = plan.left(runs)
         sources = plan.sources(todo, reuse)
         note(f"grid: {len(runs)} runs, {len(runs) - len(todo)} finished before, "
              f"{len(todo)} to run, " + _how(backend, jobs, threads, assigned))
-        _copy_reused(out, todo, sources, note)
+        copy_reused(out, todo, sources, note)
         todo = plan.left(todo)
         finish = _Finish(runs, out, note, len(todo))
         task = _Task(out, root, threads, runner, progress)
@@ -363,45 +333,6 @@ def _grid_log(out: Path, log: Callable[[str], None] | None) -> Callable[[str], N
             log(message)
 
     return note
-
-
-@dataclass
-class _Plan:
-    """What is left of a grid: the runs not finished on the data they name now."""
-
-    out: Path
-    root: str | Path | None
-    custom: bool  # a custom runner's configurations need not name real data
-    fingerprints: dict[str, str | None] = field(default_factory=dict)  # configuration -> now
-
-    def fingerprint(self, run: GridRun) -> str | None:
-        """The fingerprint of ``run``'s data now (None for a custom runner), once per config."""
-        if self.custom:
-            return None
-        key = json.dumps([run.domain, config_as_json(run.config)], sort_keys=True)
-        if key not in self.fingerprints:
-            self.fingerprints[key] = data_fingerprint(run.domain, run.config, self.root)
-        return self.fingerprints[key]
-
-    def left(self, runs: Sequence[GridRun]) -> list[GridRun]:
-        """``runs`` not finished (metrics.json alone is not enough: the same data too)."""
-        return [r for r in runs if not is_finished(self.out, r.name, self.fingerprint(r))]
-
-    def sources(self, todo: Sequence[GridRun],
-                reuse: Sequence[str | Path]) -> dict[str, Path | None]:
-        """Run name -> the finished run in the ``reuse`` grids to copy (see find_reusable)."""
-        if not reuse:
-            return {}
-        return {r.name: find_reusable(r, reuse, self.fingerprint(r)) for r in todo}
-
-
-def _copy_reused(out: Path, todo: Sequence[GridRun], sources: dict[str, Path | None],
-                 note: Callable[[str], None]) -> None:
-    """Copy each run of ``todo`` that has a source into ``out``; note it."""
-    for run in todo:
-        if (source := sources.get(run.name)) is not None:
-            _copy_run(source, run_dir(out, run.name))
-            note(f"reused {run.name} from {source}")
 
 
 @dataclass
