@@ -218,6 +218,11 @@ def export_model(
             data, opset = _to_torchscript(model, example), None
             got = _run_torchscript(data, check.numpy())
         want = model(check).numpy()
+    return Exported(data=data, max_abs_diff=_difference(got, want, name), opset=opset)
+
+
+def _difference(got: np.ndarray, want: np.ndarray, name: str | Path) -> float:
+    """The largest difference of the exported model's logits from PyTorch's; raise if too big."""
     if got.shape != want.shape:
         raise SpectranetError(f"{name}: the exported model returns shape {got.shape}, "
                               f"PyTorch {want.shape}")
@@ -225,4 +230,4 @@ def export_model(
     if not diff <= _RTOL * max(1.0, float(np.abs(want).max())):
         raise SpectranetError(f"{name}: the exported model's logits differ from PyTorch's by "
                               f"{diff:.3g} on the check input")
-    return Exported(data=data, max_abs_diff=diff, opset=opset)
+    return diff

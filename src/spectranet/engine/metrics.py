@@ -57,18 +57,7 @@ def classification_metrics(
     >>> m["overall_accuracy"], m["average_accuracy"]
     (0.75, 0.75)
     """
-    t = np.asarray(y_true).ravel()
-    p = np.asarray(y_pred).ravel()
-    if t.shape != p.shape:
-        raise DataError(f"y_true and y_pred differ in length: {t.size} and {p.size}")
-    if t.size == 0:
-        raise DataError("cannot score an empty set of predictions")
-    for name, arr in (("y_true", t), ("y_pred", p)):
-        if arr.min() < 0 or arr.max() >= n_classes:
-            raise DataError(
-                f"{name} must hold class indices in [0, {n_classes - 1}], "
-                f"got values in [{arr.min()}, {arr.max()}]"
-            )
+    t, p = _checked(y_true, y_pred, n_classes)
     labels = np.arange(n_classes)
     cm = confusion_matrix(t, p, labels=labels)
     support = cm.sum(axis=1)
@@ -91,6 +80,24 @@ def classification_metrics(
         "confusion_matrix": cm.tolist(),
         "n_samples": int(t.size),
     }
+
+
+def _checked(y_true: Sequence[int] | np.ndarray, y_pred: Sequence[int] | np.ndarray,
+             n_classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """``y_true`` and ``y_pred`` as flat arrays of equal, non-zero length holding class indices."""
+    t = np.asarray(y_true).ravel()
+    p = np.asarray(y_pred).ravel()
+    if t.shape != p.shape:
+        raise DataError(f"y_true and y_pred differ in length: {t.size} and {p.size}")
+    if t.size == 0:
+        raise DataError("cannot score an empty set of predictions")
+    for name, arr in (("y_true", t), ("y_pred", p)):
+        if arr.min() < 0 or arr.max() >= n_classes:
+            raise DataError(
+                f"{name} must hold class indices in [0, {n_classes - 1}], "
+                f"got values in [{arr.min()}, {arr.max()}]"
+            )
+    return t, p
 
 
 def _kappa(t: np.ndarray, p: np.ndarray, labels: np.ndarray) -> float:

@@ -9,14 +9,14 @@ memory layout (bf16 autocast, channels-last) live in
 re-exported here.
 
 Under ``torchrun`` :func:`fit` trains one model with all processes
-(:mod:`spectranet.engine.distributed`).
+(:mod:`spectranet.engine.distributed`). One epoch (the training pass with mixup, the validation
+sums) is :mod:`spectranet.engine.epochs`; ``train_one_epoch`` and ``DivergedError`` are
+re-exported here.
 """
 
 from __future__ import annotations
 
-import math
 import random
-import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,28 +33,15 @@ from spectranet.engine.checkpoints import (
     save_checkpoint,
     set_rng_state,
 )
-from spectranet.engine.precision import (
-    PRECISIONS,
-    Layouts,
-    memory_layouts,
-    prepared,
-    weights_in,
-)
+from spectranet.engine.epochs import Batch, DivergedError, EpochStep, train_one_epoch
+from spectranet.engine.precision import PRECISIONS, memory_layouts, weights_in
 from spectranet.engine.progress import bar, interactive, line
-from spectranet.engine.scoring import batches_of, logits_of, score_sums
-from spectranet.errors import ConfigError, SpectranetError
+from spectranet.errors import ConfigError
 
 __all__ = ["DivergedError", "FitResult", "KEEPS", "seed_everything", "fit", "train_one_epoch"]
 
 #: Which epoch's weights :func:`fit` keeps: the best on validation, or the last.
 KEEPS = ("best", "last")
-
-
-class DivergedError(SpectranetError, ArithmeticError):
-    """The training loss became NaN or infinite."""
-
-
-Batch = Mapping[str, torch.Tensor]
 
 
 @dataclass
@@ -92,74 +79,6 @@ def seed_everything(seed: int) -> torch.Generator:
     np.random.seed(int(seed) % 2**32)
     torch.manual_seed(int(seed))
     return torch.Generator().manual_seed(int(seed))
-
-
-def train_one_epoch(
-    model: nn.Module,
-    loader: Iterable[Batch],
-    optimizer: torch.optim.Optimizer,
-    *,
-    device: str | torch.device = "cpu",
-    precision: str = "fp32",
-    loss_fn: nn.Module | None = None,
-    progress: bool = False,
-    memory_format: str = "auto",
-    mixup: float = 0.0,
-) -> tuple[float, float]:
-    """One pass over ``loader`` with gradient steps; returns (mean loss, accuracy).
-
-    ``precision``, ``memory_format`` and ``mixup`` are those of :func:`fit`.
-    """
-    total_loss, correct, seen = _train_sums(
-        model, loader, optimizer, device=torch.device(device), precision=precision,
-        loss_fn=loss_fn, progress=progress, layouts=memory_layouts(memory_format, precision),
-        mixup=mixup,
-    )
-    if seen == 0:
-        raise ConfigError("the training loader yielded no samples")
-    return total_loss / seen, correct / seen
-
-
-def _train_sums(
-    model: nn.Module,
-    loader: Iterable[Batch],
-    optimizer: torch.optim.Optimizer,
-    *,
-    device: torch.device,
-    precision: str,
-    loss_fn: nn.Module | None,
-    progress: bool,
-    layouts: Layouts,
-    mixup: float = 0.0,
-) -> tuple[float, int, int]:
-    """Train one pass; return (summed loss, correct predictions, samples)."""
-    loss_fn = (loss_fn or nn.CrossEntropyLoss()).to(device)
-    beta = torch.distributions.Beta(mixup, mixup) if mixup > 0 else None
-    model.train()
-    total_loss, correct, seen = 0.0, 0, 0
-    with prepared(model, precision, device, layouts, training=True):
-        for batch in batches_of(loader, progress, "batches"):
-            y = batch["y"].to(device, non_blocking=True)
-            optimizer.zero_grad(set_to_none=True)
-            if beta is not None:  # mixup: a convex mix of two samples, their losses alike
-                lam, perm = float(beta.sample()), torch.randperm(len(y))
-                batch = dict(batch, x=lam * batch["x"] + (1 - lam) * batch["x"][perm])
-            logits = logits_of(model, batch, device, precision, layouts)
-            loss = loss_fn(logits, y)
-            if beta is not None:
-                loss = lam * loss + (1 - lam) * loss_fn(logits, y[perm.to(device)])
-            value = float(loss.detach())
-            if not math.isfinite(value):
-                raise DivergedError(
-                    f"training loss became {value} (precision {precision}); lower the "
-                    "learning rate or train with --precision fp32"
-                )
-            loss.backward()
-            optimizer.step()
-            total_loss += value * len(y)
-            correct += int((logits.argmax(1) == y).sum())
-            seen += len(y)
-    return total_loss, correct, seen
 
 
 def fit(
@@ -249,14 +168,7 @@ def fit(
     -------
     FitResult
     """
-    if not isinstance(epochs, int) or epochs < 1:
-        raise ConfigError(f"epochs must be an integer >= 1, got {epochs!r}")
-    if precision not in PRECISIONS:
-        raise ConfigError(f"precision must be one of {PRECISIONS}, got {precision!r}")
-    if isinstance(mixup, bool) or not isinstance(mixup, (int, float)) or mixup < 0:
-        raise ConfigError(f"mixup must be a number >= 0, got {mixup!r}")
-    if keep not in KEEPS:
-        raise ConfigError(f"keep must be one of {KEEPS}, got {keep!r}")
+    _check_fit(epochs, precision, mixup, keep)
     layouts = memory_layouts(memory_format, precision)
     dist.init_from_env()
     rank, world = dist.rank(), dist.world_size()
@@ -265,73 +177,28 @@ def fit(
     model.to(device)
     path = Path(checkpoint_path) if checkpoint_path is not None else None
     result, best_state, start = _resume(model, optimizer, scheduler, path, epochs)
-    if world > 1:
-        train_loader = dist.ShardedBatches(train_loader, rank, world)
-        if val_loader is not None:
-            val_loader = dist.ShardedBatches(val_loader, rank, world, pad=False)
-    lines = progress and not interactive()  # a log file gets one line per epoch, not bar frames
-
-    def say(message: str) -> None:
-        if lines:
-            line(message)
-        if log is not None and main:
-            log(message)
-
+    train_loader, val_loader = _shard(train_loader, val_loader, rank, world)
+    say = _sayer(progress, log if main else None)
     if start:
         say(f"{desc}: resuming from epoch {start} of {epochs}")
+    step = EpochStep(model, optimizer, scheduler, device, precision, layouts, loss_fn, mixup,
+                      progress)
     epoch_bar = bar(range(start, epochs), desc=desc, enabled=progress, initial=start,
                     total=epochs)
     with weights_in(model, layouts):
         net = dist.wrap_model(model)
         for epoch in epoch_bar:
-            tic = time.perf_counter()
-            for loader in (train_loader, val_loader):
-                if hasattr(loader, "set_epoch"):
-                    loader.set_epoch(epoch)
-            train_sums = _train_sums(
-                net, train_loader, optimizer, device=device, precision=precision, loss_fn=loss_fn,
-                progress=progress, layouts=layouts, mixup=mixup,
-            )
-            val_sums = None if val_loader is None else score_sums(
-                model, val_loader, device=device, precision=precision, loss_fn=None,
-                layouts=layouts,
-            )
-            train_loss, train_acc, val_loss, val_acc = _epoch_means(train_sums, val_sums)
-            if scheduler is not None:
-                scheduler.step()
-            seconds = time.perf_counter() - tic
-            result.train_seconds += seconds
-            result.history.append(
-                {
-                    "epoch": epoch + 1,
-                    "train_loss": train_loss,
-                    "train_accuracy": train_acc,
-                    "val_loss": val_loss,
-                    "val_accuracy": val_acc,
-                    "seconds": seconds,
-                }
-            )
-            # without validation the last epoch is kept (a fixed schedule)
-            improved = keep == "last" or val_acc is None or val_acc > result.best_val_accuracy
+            record = step.run(net, train_loader, val_loader, epoch)
+            result.train_seconds += record["seconds"]
+            result.history.append(record)
+            improved = _keep_epoch(result, record, keep)
             checkpoint = path is not None and main and epoch + 1 < epochs
             # one copy serves both; torch.save stores the shared tensors once
             current = _cpu_copy(model.state_dict()) if improved or checkpoint else None
-            if improved:
-                result.best_epoch, best_state = epoch + 1, current
-                if val_acc is not None:
-                    result.best_val_accuracy = val_acc
-            shown = "-" if val_acc is None else f"{val_acc:.3f}"
-            epoch_bar.set_postfix(loss=f"{train_loss:.3f}", val_acc=shown)
-            say(f"{desc}: epoch {epoch + 1}/{epochs} loss {train_loss:.3f} val_acc {shown} "
-                f"({seconds:.1f} s)")
+            best_state = current if improved else best_state
+            _show_epoch(epoch_bar, say, desc, epochs, record)
             if checkpoint:
-                resume = {
-                    "model": current,
-                    "optimizer": optimizer.state_dict(),
-                    "scheduler": None if scheduler is None else scheduler.state_dict(),
-                    "epoch": epoch + 1,
-                    "rng": rng_state(),
-                }
+                resume = _resume_state(current, optimizer, scheduler, epoch + 1)
                 save_checkpoint(_final_state(result, best_state, metadata) | {"resume": resume},
                                 path)
     model.load_state_dict(best_state)
@@ -341,28 +208,84 @@ def fit(
     return result
 
 
+def _check_fit(epochs: Any, precision: Any, mixup: Any, keep: Any) -> None:
+    """Raise :class:`ConfigError` for a bad ``epochs``, ``precision``, ``mixup`` or ``keep``."""
+    if not isinstance(epochs, int) or epochs < 1:
+        raise ConfigError(f"epochs must be an integer >= 1, got {epochs!r}")
+    if precision not in PRECISIONS:
+        raise ConfigError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    if isinstance(mixup, bool) or not isinstance(mixup, (int, float)) or mixup < 0:
+        raise ConfigError(f"mixup must be a number >= 0, got {mixup!r}")
+    if keep not in KEEPS:
+        raise ConfigError(f"keep must be one of {KEEPS}, got {keep!r}")
+
+
+def _shard(
+    train_loader: Iterable[Batch], val_loader: Iterable[Batch] | None, rank: int, world: int
+) -> tuple[Iterable[Batch], Iterable[Batch] | None]:
+    """Under torchrun, every ``world``-th batch from ``rank`` on; else the loaders as they are."""
+    if world > 1:
+        train_loader = dist.ShardedBatches(train_loader, rank, world)
+        if val_loader is not None:
+            val_loader = dist.ShardedBatches(val_loader, rank, world, pad=False)
+    return train_loader, val_loader
+
+
+def _sayer(progress: bool, log: Callable[[str], None] | None) -> Callable[[str], None]:
+    """Where fit's resumption and epoch lines go: standard error when it is no terminal, ``log``."""
+    lines = progress and not interactive()  # a log file gets one line per epoch, not bar frames
+
+    def say(message: str) -> None:
+        if lines:
+            line(message)
+        if log is not None:
+            log(message)
+
+    return say
+
+
+def _keep_epoch(result: FitResult, record: Mapping[str, Any], keep: str) -> bool:
+    """Whether the epoch of ``record`` is the one kept so far; if so, note it in ``result``."""
+    val_acc = record["val_accuracy"]
+    # without validation the last epoch is kept (a fixed schedule)
+    if not (keep == "last" or val_acc is None or val_acc > result.best_val_accuracy):
+        return False
+    result.best_epoch = record["epoch"]
+    if val_acc is not None:
+        result.best_val_accuracy = val_acc
+    return True
+
+
+def _show_epoch(epoch_bar: Any, say: Callable[[str], None], desc: str, epochs: int,
+                record: Mapping[str, Any]) -> None:
+    """The epoch bar's figures and the epoch's line."""
+    val_acc, loss = record["val_accuracy"], record["train_loss"]
+    shown = "-" if val_acc is None else f"{val_acc:.3f}"
+    epoch_bar.set_postfix(loss=f"{loss:.3f}", val_acc=shown)
+    say(f"{desc}: epoch {record['epoch']}/{epochs} loss {loss:.3f} val_acc {shown} "
+        f"({record['seconds']:.1f} s)")
+
+
+def _resume_state(
+    weights: dict[str, torch.Tensor],
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None,
+    epochs_done: int,
+) -> dict[str, Any]:
+    """The checkpoint's ``"resume"`` entry: what a rerun needs to go on after ``epochs_done``."""
+    return {
+        "model": weights,
+        "optimizer": optimizer.state_dict(),
+        "scheduler": None if scheduler is None else scheduler.state_dict(),
+        "epoch": epochs_done,
+        "rng": rng_state(),
+    }
+
+
 def _cpu_copy(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """Detached, contiguous CPU copies of a state dict's tensors."""
     return {k: v.detach().cpu().clone(memory_format=torch.contiguous_format)
             for k, v in state.items()}
-
-
-def _epoch_means(
-    train_sums: tuple[float, int, int], val_sums: tuple[float, int, int] | None
-) -> tuple[float, float, float | None, float | None]:
-    """(train loss, train accuracy, val loss, val accuracy), summed over ranks when distributed.
-
-    ``val_sums=None`` (no validation) gives None for the validation loss and accuracy.
-    """
-    t_loss, t_correct, t_seen, v_loss, v_correct, v_seen = dist.all_reduce_sums(
-        [*train_sums, *(val_sums or (0.0, 0, 0))])
-    if t_seen == 0:
-        raise ConfigError("the training loader yielded no samples")
-    if val_sums is None:
-        return t_loss / t_seen, t_correct / t_seen, None, None
-    if v_seen == 0:
-        raise ConfigError("the validation loader yielded no samples")
-    return t_loss / t_seen, t_correct / t_seen, v_loss / v_seen, v_correct / v_seen
 
 
 def _resume(

@@ -17,29 +17,30 @@ folder (report, ``results.json``, tables and figures, no ``runs/``) is recognise
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
-import shutil
 import sys
 import time
 import traceback
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from contextlib import nullcontext
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from spectranet.engine.devices import assign_gpus, run_device, use_gpu, visible_gpus
 from spectranet.engine.identity import config_as_json, same_config
-from spectranet.engine.ownership import LOCK
 from spectranet.engine.runs import atomic_write_json, read_json
 from spectranet.engine.workers import exit_with_parent
 from spectranet.errors import ConfigError, DataNotFoundError
 from spectranet.experiments.gridruns import (
     NAME_CHARACTERS,
+    GridPlan,
     GridRun,
+    copy_reused,
     data_fingerprint,
+    find_reusable,
     is_finished,
     run_dir,
 )
@@ -151,36 +152,6 @@ def validate_grid(runs: Sequence[GridRun], out: str | Path, *, jobs: int = 1,
             if run.name in previous and not same_config(previous[run.name], run.config):
                 raise ConfigError(f"{out} holds run {run.name!r} with another configuration; "
                                   "use a new --out")
-
-
-def find_reusable(run: GridRun, others: Sequence[str | Path],
-                  fingerprint: str | None = None) -> Path | None:
-    """Folder of a finished run in grid folders ``others`` with ``run``'s domain and configuration.
-
-    Returns the first match (in ``others`` order, then in each grid's ``grid.json`` order) that
-    finished on data of ``fingerprint`` when given, or None. Folders without ``grid.json``
-    raise :class:`ConfigError`: they are not grids.
-    """
-    for other in map(Path, others):
-        if not (other / "grid.json").is_file():
-            raise ConfigError(f"{other}: not a grid folder (no grid.json) to reuse runs from")
-        for entry in read_json(other / "grid.json")["runs"]:
-            if (entry["domain"] == run.domain and same_config(entry["config"], run.config)
-                    and is_finished(other, entry["name"], fingerprint)):
-                return run_dir(other, entry["name"])
-    return None
-
-
-def _copy_run(source: Path, folder: Path) -> None:
-    """Copy a finished run folder to ``folder`` atomically (temporary sibling, then rename)."""
-    tmp = folder.with_name(f".{folder.name}.reuse-tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    shutil.copytree(source, tmp, ignore=shutil.ignore_patterns("error.json", LOCK))
-    atomic_write_json(tmp / "reused.json", {"source": str(source.resolve()),
-                                            "date": time.strftime("%Y-%m-%d %H:%M:%S")})
-    shutil.rmtree(folder, ignore_errors=True)  # a failed or half-done attempt of this run
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp.rename(folder)
 
 
 def execute_run(run: GridRun, folder: Path, root: str | Path | None, threads: int,
@@ -299,62 +270,22 @@ def run_grid(runs: Sequence[GridRun], out: str | Path, *, jobs: int = 1,
                   retries=retries)
     assigned = (worker_gpus(runs, jobs, share_gpus=share_gpus, gpus=gpus)
                 if backend == "local" else None)
-    if backend == "ray":
-        threads = threads or max(1, int(cpus_per_run))
-    threads = threads or max(1, usable_cpus() // jobs)
+    threads = threads or _default_threads(backend, jobs, cpus_per_run)
     # Ray: connected (or refused) before anything is written; stopped after, if started here
     session = ray_session(address, progress=progress) if backend == "ray" else nullcontext()
     with session:
         out.mkdir(parents=True, exist_ok=True)
-        known = read_json(out / "grid.json")["runs"] if (out / "grid.json").is_file() else []
-        names = {r.name for r in runs}
-        known = [r for r in known if r["name"] not in names]
-        atomic_write_json(out / "grid.json", {"runs": known + [
-            {"name": r.name, "domain": r.domain, "tags": dict(r.tags),
-             "config": config_as_json(r.config)} for r in runs]})
-        fingerprints: dict[str, str | None] = {}  # configuration -> its data's fingerprint now
-
-        def fingerprint(run: GridRun) -> str | None:
-            if runner is not None:  # a custom runner's configurations need not name real data
-                return None
-            key = json.dumps([run.domain, config_as_json(run.config)], sort_keys=True)
-            if key not in fingerprints:
-                fingerprints[key] = data_fingerprint(run.domain, run.config, root)
-            return fingerprints[key]
-
-        def finished(run: GridRun) -> bool:  # metrics.json alone is not enough: same data too
-            return is_finished(out, run.name, fingerprint(run))
-
-        todo = [r for r in runs if not finished(r)]
-        sources = ({r.name: find_reusable(r, reuse, fingerprint(r)) for r in todo}
-                   if reuse else {})
-        outcome: dict[str, dict[str, Any]] = {}
-
-        def note(message: str) -> None:
-            line = f"{time.strftime('%Y-%m-%d %H:%M:%S')} {message}"
-            with open(out / "grid.log", "a", encoding="utf-8") as fh:
-                fh.write(line + "\n")
-            if log is not None:
-                log(message)
-
+        _write_grid_json(out, runs)
+        note = _grid_log(out, log)
+        plan = GridPlan(out, root, custom=runner is not None)
+        todo = plan.left(runs)
+        sources = plan.sources(todo, reuse)
         note(f"grid: {len(runs)} runs, {len(runs) - len(todo)} finished before, "
-             f"{len(todo)} to run, "
-             + (f"jobs {jobs}" if backend == "local" else "backend ray")
-             + f", threads {threads}"
-             + (f", GPUs {','.join(assigned)}" if assigned else ""))
-        for run in todo:
-            if (source := sources.get(run.name)) is not None:
-                _copy_run(source, run_dir(out, run.name))
-                note(f"reused {run.name} from {source}")
-        todo = [r for r in todo if not finished(r)]
-
-        def finish(i: int, run: GridRun, result: dict[str, Any]) -> None:
-            outcome[run.name] = result
-            extra = f": {result['error']}" if result["error"] else ""
-            note(f"[{i}/{len(todo)}] {result['status']} {run.name} in "
-                 f"{result['seconds']:.0f} s{extra}")
-            collect_results(runs, out, outcome=outcome)
-
+             f"{len(todo)} to run, " + _how(backend, jobs, threads, assigned))
+        copy_reused(out, todo, sources, note)
+        todo = plan.left(todo)
+        finish = _Finish(runs, out, note, len(todo))
+        task = _Task(out, root, threads, runner, progress)
         if backend == "ray" and todo:
             from spectranet.experiments.raygrid import run_on_ray
 
@@ -362,37 +293,119 @@ def run_grid(runs: Sequence[GridRun], out: str | Path, *, jobs: int = 1,
                        progress=progress, cpus=cpus_per_run, gpus=gpus_per_run,
                        retries=retries, note=note, finish=finish)
         elif jobs == 1:
-            for i, run in enumerate(todo, 1):
-                note(f"[{i}/{len(todo)}] start {run.name}")
-                finish(i, run, execute_run(run, run_dir(out, run.name), root, threads, runner,
-                                        progress))
+            _run_serial(todo, task, note, finish)
         elif todo:
-            context = multiprocessing.get_context("spawn")  # no forked torch/OpenMP state
-            slots = None
-            if assigned:  # each worker takes one entry when it starts
-                slots = context.Queue()
-                for gpu in assigned:
-                    slots.put(gpu)
-            with ProcessPoolExecutor(max_workers=jobs, mp_context=context,
-                                     initializer=start_worker, initargs=(slots,)) as pool:
-                pending: dict[Future[dict[str, Any]], GridRun] = {}
-                for run in todo:
-                    note(f"queued {run.name}")
-                    pending[pool.submit(execute_run, run, run_dir(out, run.name), root, threads,
-                                        runner, progress)] = run
-                done_count = 0
-                while pending:
-                    finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-                    for future in finished:
-                        run = pending.pop(future)
-                        done_count += 1
-                        try:
-                            result = future.result()
-                        except Exception as exc:  # the worker itself died
-                            result = {"status": "failed", "error": f"{type(exc).__name__}: {exc}",
-                                      "seconds": 0.0}
-                        finish(done_count, run, result)
-        return collect_results(runs, out, outcome=outcome)
+            _run_pool(todo, task, note, finish, jobs=jobs, gpus=assigned)
+        return collect_results(runs, out, outcome=finish.outcome)
+
+
+def _default_threads(backend: str, jobs: int, cpus_per_run: float) -> int:
+    """Torch threads per run: a Ray task's CPUs, or this machine's usable CPUs over ``jobs``."""
+    if backend == "ray":
+        return max(1, int(cpus_per_run))
+    return max(1, usable_cpus() // jobs)
+
+
+def _how(backend: str, jobs: int, threads: int, assigned: list[str] | None) -> str:
+    """How the grid's runs are trained, for its first line in ``grid.log``."""
+    return ((f"jobs {jobs}" if backend == "local" else "backend ray") + f", threads {threads}"
+            + (f", GPUs {','.join(assigned)}" if assigned else ""))
+
+
+def _write_grid_json(out: Path, runs: Sequence[GridRun]) -> None:
+    """``grid.json``: the runs named before and not now, then ``runs``."""
+    known = read_json(out / "grid.json")["runs"] if (out / "grid.json").is_file() else []
+    names = {r.name for r in runs}
+    known = [r for r in known if r["name"] not in names]
+    atomic_write_json(out / "grid.json", {"runs": known + [
+        {"name": r.name, "domain": r.domain, "tags": dict(r.tags),
+         "config": config_as_json(r.config)} for r in runs]})
+
+
+def _grid_log(out: Path, log: Callable[[str], None] | None) -> Callable[[str], None]:
+    """``note(message)``: the message, dated, appended to ``grid.log``, and given to ``log``."""
+
+    def note(message: str) -> None:
+        line = f"{time.strftime('%Y-%m-%d %H:%M:%S')} {message}"
+        with open(out / "grid.log", "a", encoding="utf-8") as fh:
+            fh.write(line + "\n")
+        if log is not None:
+            log(message)
+
+    return note
+
+
+@dataclass
+class _Finish:
+    """The finish step: a run's outcome kept and noted, ``results.csv/json`` written again."""
+
+    runs: Sequence[GridRun]
+    out: Path
+    note: Callable[[str], None]
+    total: int
+    outcome: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def __call__(self, i: int, run: GridRun, result: dict[str, Any]) -> None:
+        self.outcome[run.name] = result
+        extra = f": {result['error']}" if result["error"] else ""
+        self.note(f"[{i}/{self.total}] {result['status']} {run.name} in "
+                  f"{result['seconds']:.0f} s{extra}")
+        collect_results(self.runs, self.out, outcome=self.outcome)
+
+
+@dataclass(frozen=True)
+class _Task:
+    """How each run trains (:func:`execute_run`'s arguments but the run and its folder)."""
+
+    out: Path
+    root: str | Path | None
+    threads: int
+    runner: Callable[..., dict[str, Any]] | None
+    progress: bool
+
+    def args(self, run: GridRun) -> tuple[Any, ...]:
+        """:func:`execute_run`'s arguments for ``run``."""
+        return run, run_dir(self.out, run.name), self.root, self.threads, self.runner, self.progress
+
+
+def _run_serial(todo: Sequence[GridRun], task: _Task, note: Callable[[str], None],
+                finish: _Finish) -> None:
+    """Train ``todo`` one after the other in this process."""
+    for i, run in enumerate(todo, 1):
+        note(f"[{i}/{len(todo)}] start {run.name}")
+        finish(i, run, execute_run(*task.args(run)))
+
+
+def _run_pool(todo: Sequence[GridRun], task: _Task, note: Callable[[str], None],
+              finish: _Finish, *, jobs: int, gpus: list[str] | None) -> None:
+    """Train ``todo`` in ``jobs`` spawned worker processes, each taking one of ``gpus``."""
+    context = multiprocessing.get_context("spawn")  # no forked torch/OpenMP state
+    slots = None
+    if gpus:  # each worker takes one entry when it starts
+        slots = context.Queue()
+        for gpu in gpus:
+            slots.put(gpu)
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context,
+                             initializer=start_worker, initargs=(slots,)) as pool:
+        pending: dict[Future[dict[str, Any]], GridRun] = {}
+        for run in todo:
+            note(f"queued {run.name}")
+            pending[pool.submit(execute_run, *task.args(run))] = run
+        done = 0
+        while pending:
+            ready, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in ready:
+                run = pending.pop(future)
+                done += 1
+                finish(done, run, _pool_result(future))
+
+
+def _pool_result(future: Future[dict[str, Any]]) -> dict[str, Any]:
+    """A pool run's outcome; a failure when its worker process itself died."""
+    try:
+        return future.result()
+    except Exception as exc:  # the worker itself died
+        return {"status": "failed", "error": f"{type(exc).__name__}: {exc}", "seconds": 0.0}
 
 
 def stderr_log(message: str) -> None:
