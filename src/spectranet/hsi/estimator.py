@@ -6,7 +6,6 @@ split, model registry, the engine's ``fit`` and batched full-scene inference.
 
 from __future__ import annotations
 
-from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
@@ -19,6 +18,14 @@ from spectranet.engine import training
 from spectranet.engine.distributed import check_device
 from spectranet.engine.precision import resolve_precision
 from spectranet.errors import ConfigError, DataError
+from spectranet.hsi.estimator_inputs import (
+    check_cube,
+    check_fraction,
+    check_int,
+    check_label_map,
+    encode,
+    holdout,
+)
 from spectranet.hsi.models import build_model
 from spectranet.hsi.patches import PatchBatches, PatchDataset, check_window
 from spectranet.hsi.predictor import HSIPredictor
@@ -33,7 +40,6 @@ from spectranet.hsi.recipe import (
     training_transforms,
 )
 from spectranet.hsi.reduce import SpectralReducer
-from spectranet.hsi.splits import random_split
 
 __all__ = ["HSIClassifier"]
 
@@ -212,16 +218,16 @@ class HSIClassifier(ClassifierMixin, BaseEstimator):
             class with fewer than 3 pixels when ``validation_fraction > 0``.
         """
         config = make_config("hsi", self.preset, cube=_IN_MEMORY, gt=_IN_MEMORY,
-                             seeds=[_check_int("seed", self.seed, 0)],
+                             seeds=[check_int("seed", self.seed, 0)],
                              **{name: getattr(self, name) for name in _OPTIONS})
-        fraction = _fraction(self.validation_fraction, config.val_fraction)
-        cube = _check_cube(cube)
-        labels = _check_label_map(label_map, cube.shape[:2])
+        fraction = check_fraction(self.validation_fraction, config.val_fraction)
+        cube = check_cube(cube)
+        labels = check_label_map(label_map, cube.shape[:2])
         check_window(config.window, cube.shape[:2])
         config = resolve_components(config, cube.shape[2], "the cube given to fit")
         check_device(config.device)
-        classes, codes = _encode(labels)
-        train, val = _holdout(codes, classes, fraction, config.seeds[0])
+        classes, codes = encode(labels)
+        train, val = holdout(codes, classes, fraction, config.seeds[0])
         if "auto" in (config.svm_weight, config.svm_neighbourhood) and val is None:
             raise ConfigError("svm_weight or svm_neighbourhood 'auto' is chosen on held-out "
                               "pixels: give validation_fraction > 0")
@@ -283,8 +289,8 @@ class HSIClassifier(ClassifierMixin, BaseEstimator):
         float in [0, 1]
         """
         self._check_fitted("score")
-        cube = _check_cube(cube)
-        labels = _check_label_map(label_map, cube.shape[:2])
+        cube = check_cube(cube)
+        labels = check_label_map(label_map, cube.shape[:2])
         mask = labels != 0
         if not mask.any():
             raise DataError("label_map must hold a labelled pixel (id != 0), got none")
@@ -297,7 +303,7 @@ class HSIClassifier(ClassifierMixin, BaseEstimator):
 
     def _predict(self, cube: np.ndarray, method: str) -> tuple[np.ndarray, np.ndarray]:
         self._check_fitted(method)
-        cube, window = _check_cube(cube), self.config_.window
+        cube, window = check_cube(cube), self.config_.window
         if cube.shape[2] != self.n_bands_in_:
             raise DataError(f"cube must have {self.n_bands_in_} bands as at fit, "
                             f"got {cube.shape[2]}")
@@ -332,68 +338,3 @@ def _train(cube: np.ndarray, codes: np.ndarray, train: np.ndarray, val: np.ndarr
                       batches_per_epoch=len(train_batches)),
     )
     return model, reducer, result
-
-
-def _check_int(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
-        raise ConfigError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def _fraction(value: Any, preset_value: float) -> float:
-    if value is None:
-        return float(preset_value)
-    if isinstance(value, bool) or not isinstance(value, Real) or not 0 <= value < 1:
-        raise ConfigError(f"validation_fraction must be a number in [0, 1), got {value!r}")
-    return float(value)
-
-
-def _check_cube(cube: Any) -> np.ndarray:
-    arr = np.asarray(cube)
-    if arr.ndim != 3 or 0 in arr.shape:
-        raise DataError(f"cube must be a non-empty 3-D (rows, cols, bands) array, "
-                        f"got shape {arr.shape}")
-    if arr.dtype.kind not in "iuf":
-        raise DataError(f"cube must hold real numbers, got dtype {arr.dtype}")
-    return arr
-
-
-def _check_label_map(label_map: Any, shape: tuple[int, ...]) -> np.ndarray:
-    labels = np.asarray(label_map)
-    if labels.ndim != 2:
-        raise DataError(f"label_map must be a 2-D (rows, cols) array, got shape {labels.shape}")
-    if labels.shape != tuple(shape):
-        raise DataError(f"label_map has shape {labels.shape} but the cube has (rows, cols) = "
-                        f"{tuple(shape)}: spatial sizes differ")
-    if labels.dtype.kind == "f" and np.isfinite(labels).all() and (labels == labels.round()).all():
-        labels = labels.astype(np.int64)  # integer ids stored as floats (e.g. from MATLAB)
-    if labels.dtype.kind not in "iu":
-        raise DataError(f"label_map must hold integer class ids, got dtype {labels.dtype}")
-    if labels.min() < 0:
-        raise DataError(f"label_map must hold ids >= 0 (0 = unlabelled), got {labels.min()}")
-    return labels
-
-
-def _encode(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The class ids present (0 excluded) and the map of class indices (-1 = unlabelled)."""
-    classes = np.unique(labels[labels != 0])
-    if classes.size < 2:
-        raise DataError(f"label_map must hold at least 2 classes (ids != 0), "
-                        f"got {classes.tolist()}")
-    codes = np.searchsorted(classes, labels).astype(np.int64)
-    codes[labels == 0] = -1
-    return classes, codes
-
-
-def _holdout(codes: np.ndarray, classes: np.ndarray, fraction: float,
-             seed: int) -> tuple[np.ndarray, np.ndarray | None]:
-    """Training and validation pixels: the paper split's test share is the hold-out."""
-    if fraction == 0:
-        return np.flatnonzero(codes.ravel() >= 0), None
-    counts = np.bincount(codes[codes >= 0], minlength=len(classes))
-    if counts.min() < 3:
-        k = int(counts.argmin())
-        raise DataError(f"class {classes[k]} has {counts[k]} labelled pixels; "
-                        f"validation_fraction > 0 needs >= 3 per class (or pass 0)")
-    split = random_split(codes, test_size=fraction, val_fraction=0.5, seed=seed)
-    return np.sort(np.concatenate([split.train, split.val])), split.test
