@@ -30,6 +30,7 @@ from spectranet.hsi.models import build_model
 from spectranet.hsi.patches import PatchBatches, PatchDataset, check_window
 from spectranet.hsi.predictor import HSIPredictor
 from spectranet.hsi.recipe import (
+    TrainedModel,
     fit_options,
     fit_svm,
     make_reducer,
@@ -40,13 +41,14 @@ from spectranet.hsi.recipe import (
     training_transforms,
 )
 from spectranet.hsi.reduce import SpectralReducer
+from spectranet.hsi.self_training import Pool, self_train
 
 __all__ = ["HSIClassifier"]
 
 #: Constructor arguments that are :class:`~spectranet.config.HSIConfig` fields (None = preset).
 _OPTIONS = ("window", "components", "model", "dropout", "optimizer", "lr", "batch_size",
             "epochs", "steps", "weight_decay", "scheduler", "class_weight", "precision", "device",
-            "map_batch_size", "svm_weight", "svm_neighbourhood")
+            "map_batch_size", "svm_weight", "svm_neighbourhood", "self_training")
 _IN_MEMORY = "<in-memory>"  # HSIConfig wants a data source; the estimator is given arrays
 
 
@@ -92,6 +94,12 @@ class HSIClassifier(ClassifierMixin, BaseEstimator):
     svm_neighbourhood : odd int >= 1, "auto" or None, default None
         The SVM sees each pixel's mean spectrum over this window (1: the pixel alone; "auto":
         chosen on the held-out pixels); None keeps the preset's (paper: 1).
+    self_training : float in (0, 1), 0 or None, default None
+        One round of self-training (:mod:`spectranet.hsi.self_training`): the pixels marked -1
+        in the label map (the pool; 0 stays background) whose top probability, of the mix when
+        mixing, is at least this threshold take their top class, and a fresh model trains as
+        many steps on them and the training pixels (the SVM on the training pixels only); the
+        hold-out is random, so no patch rule applies. 0: off; None keeps the preset's (off).
     validation_fraction : float in [0, 1) or None, default None
         Share of each class's labelled pixels held out to keep the best epoch; None = the
         preset's ``val_fraction`` (0.5: the paper halves its non-test pixels); 0 trains on
@@ -121,6 +129,9 @@ class HSIClassifier(ClassifierMixin, BaseEstimator):
         ``precision`` resolved ("auto": bf16 on CPUs with native bfloat16).
     history_ : list of dict
         One entry per epoch (losses, accuracies, seconds); ``best_epoch_`` : int.
+    self_training_ : dict or None
+        With ``self_training``: the pool, the pseudo-labels kept per class and both models'
+        held-out accuracy (:func:`~spectranet.hsi.self_training.self_train`); else None.
 
     Notes
     -----
@@ -163,6 +174,7 @@ class HSIClassifier(ClassifierMixin, BaseEstimator):
         map_batch_size: int | None = None,
         svm_weight: float | str | None = None,
         svm_neighbourhood: int | str | None = None,
+        self_training: float | None = None,
         seed: int = 0,
         verbose: bool = False,
     ) -> None:
@@ -186,6 +198,7 @@ class HSIClassifier(ClassifierMixin, BaseEstimator):
         self.map_batch_size = map_batch_size
         self.svm_weight = svm_weight
         self.svm_neighbourhood = svm_neighbourhood
+        self.self_training = self_training
         self.seed = seed
         self.verbose = verbose
 
@@ -204,6 +217,7 @@ class HSIClassifier(ClassifierMixin, BaseEstimator):
             The scene, any units, finite.
         label_map : array-like of int, shape (rows, cols)
             0 = unlabelled, any other id a class (need not be contiguous); >= 2 classes.
+            With ``self_training``, -1 marks the unlabelled pixels it may pseudo-label.
 
         Returns
         -------
@@ -222,7 +236,7 @@ class HSIClassifier(ClassifierMixin, BaseEstimator):
                              **{name: getattr(self, name) for name in _OPTIONS})
         fraction = check_fraction(self.validation_fraction, config.val_fraction)
         cube = check_cube(cube)
-        labels = check_label_map(label_map, cube.shape[:2])
+        labels = check_label_map(label_map, cube.shape[:2], pool=bool(config.self_training))
         check_window(config.window, cube.shape[:2])
         config = resolve_components(config, cube.shape[2], "the cube given to fit")
         check_device(config.device)
@@ -232,26 +246,39 @@ class HSIClassifier(ClassifierMixin, BaseEstimator):
             raise ConfigError("svm_weight or svm_neighbourhood 'auto' is chosen on held-out "
                               "pixels: give validation_fraction > 0")
         precision = resolve_precision(config.precision)
-        model, reducer, result = _train(cube, codes, train, val, config, precision,
-                                        len(classes), self.verbose)
         held_out = np.zeros(0, np.int64) if val is None else val
         svm, _ = fit_svm(config, cube, codes, train, held_out, config.seeds[0])
-        predictor = HSIPredictor(model, config.model, model_kwargs(config, len(classes)),
-                                 reducer, tuple(int(c) for c in classes),
-                                 tuple(f"class {c}" for c in classes), (), int(cube.shape[2]),
-                                 precision, config.seeds[0], svm)
-        if svm is not None and config.svm_weight == "auto":
-            cnn, ids = predictor.cnn_proba_pixels(cube, held_out,
-                                                  batch_size=config.map_batch_size,
-                                                  device=config.device)
-            svm, _ = settle_svm_weight(config, svm, cnn, predictor.svm_proba_pixels(cube, ids),
-                                       codes.ravel()[ids])
-            predictor = predictor.with_svm_mix(svm)
-        self.predictor_ = predictor
-        self.model_, self.reducer_, self.svm_mix_ = model, reducer, svm
+        scoring = {"batch_size": config.map_batch_size, "device": config.device}
+
+        def train_model(pixels: np.ndarray, targets: np.ndarray,
+                        recipe: HSIConfig) -> TrainedModel:
+            model, reducer, result, steps = _train(cube, targets, pixels, val, recipe,
+                                                   precision, len(classes), self.verbose)
+            predictor = HSIPredictor(model, config.model, model_kwargs(config, len(classes)),
+                                     reducer, tuple(int(c) for c in classes),
+                                     tuple(f"class {c}" for c in classes), (),
+                                     int(cube.shape[2]), precision, config.seeds[0], svm)
+            if svm is not None and config.svm_weight == "auto":
+                cnn, ids = predictor.cnn_proba_pixels(cube, held_out, **scoring)
+                settled, _ = settle_svm_weight(config, svm, cnn,
+                                               predictor.svm_proba_pixels(cube, ids),
+                                               codes.ravel()[ids])
+                predictor = predictor.with_svm_mix(settled)
+            return TrainedModel(predictor, result, len(result.history), steps)
+
+        kept, self.self_training_ = train_model(train, codes, config), None
+        if config.self_training:
+            pool = np.flatnonzero(labels.ravel() == -1)
+            kept, self.self_training_, _ = self_train(
+                kept, Pool(pool, pool, None), config, train_model, cube=cube, labels=codes,
+                train=train, val=held_out, scored={"val": held_out}, pool_truth=False,
+                **scoring)
+        self.predictor_ = predictor = kept.predictor
+        self.model_, self.reducer_ = predictor.model, predictor.reducer
+        self.svm_mix_ = predictor.svm_mix
         self.config_, self.classes_, self.precision_ = config, classes, precision
         self.n_bands_in_ = int(cube.shape[2])
-        self.history_, self.best_epoch_ = result.history, result.best_epoch
+        self.history_, self.best_epoch_ = kept.result.history, kept.result.best_epoch
         return self
 
     def predict_proba(self, cube: np.ndarray) -> np.ndarray:
@@ -317,8 +344,11 @@ class HSIClassifier(ClassifierMixin, BaseEstimator):
 
 def _train(cube: np.ndarray, codes: np.ndarray, train: np.ndarray, val: np.ndarray | None,
            config: HSIConfig, precision: str, n_classes: int,
-           verbose: bool) -> tuple[Any, SpectralReducer, training.FitResult]:
-    """Seed, build the model, reduce the cube and run the engine's ``fit`` (pipeline order)."""
+           verbose: bool) -> tuple[Any, SpectralReducer, training.FitResult, int]:
+    """Seed, build the model, reduce the cube and run the engine's ``fit`` (pipeline order).
+
+    Returns the model, the fitted reducer, the fit's record and the optimisation steps run.
+    """
     seed = config.seeds[0]
     training.seed_everything(seed)
     model = build_model(config.model, **model_kwargs(config, n_classes))  # validates first
@@ -337,4 +367,4 @@ def _train(cube: np.ndarray, codes: np.ndarray, train: np.ndarray, val: np.ndarr
         **fit_options(config, model, codes.ravel()[train], n_classes,
                       batches_per_epoch=len(train_batches)),
     )
-    return model, reducer, result
+    return model, reducer, result, len(result.history) * len(train_batches)

@@ -45,8 +45,13 @@ def check_cube(cube: Any) -> np.ndarray:
     return arr
 
 
-def check_label_map(label_map: Any, shape: tuple[int, ...]) -> np.ndarray:
-    """An integer (rows, cols) label map of the cube's ``shape``: ids >= 0, 0 = unlabelled."""
+def check_label_map(label_map: Any, shape: tuple[int, ...], *, pool: bool = False) -> np.ndarray:
+    """An integer (rows, cols) label map of the cube's ``shape``: ids >= 0, 0 = unlabelled.
+
+    With ``pool`` (self-training) the id -1 is allowed too: unlabelled pixels that
+    self-training may pseudo-label (scikit-learn's ``SelfTrainingClassifier`` marks its
+    unlabelled samples -1); 0 stays background, never pseudo-labelled.
+    """
     labels = np.asarray(label_map)
     if labels.ndim != 2:
         raise DataError(f"label_map must be a 2-D (rows, cols) array, got shape {labels.shape}")
@@ -57,19 +62,21 @@ def check_label_map(label_map: Any, shape: tuple[int, ...]) -> np.ndarray:
         labels = labels.astype(np.int64)  # integer ids stored as floats (e.g. from MATLAB)
     if labels.dtype.kind not in "iu":
         raise DataError(f"label_map must hold integer class ids, got dtype {labels.dtype}")
-    if labels.min() < 0:
-        raise DataError(f"label_map must hold ids >= 0 (0 = unlabelled), got {labels.min()}")
+    if labels.min() < -int(pool):
+        raise DataError("label_map must hold ids >= 0 (0 = unlabelled"
+                        + ("; -1 = the self-training pool" if pool else "")
+                        + f"), got {labels.min()}")
     return labels
 
 
 def encode(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The class ids present (0 excluded) and the map of class indices (-1 = unlabelled)."""
-    classes = np.unique(labels[labels != 0])
+    """The class ids present (0 and -1 excluded) and the map of class indices (-1 = none)."""
+    classes = np.unique(labels[labels > 0])
     if classes.size < 2:
         raise DataError(f"label_map must hold at least 2 classes (ids != 0), "
                         f"got {classes.tolist()}")
     codes = np.searchsorted(classes, labels).astype(np.int64)
-    codes[labels == 0] = -1
+    codes[labels <= 0] = -1
     return classes, codes
 
 

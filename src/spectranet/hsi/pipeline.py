@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from spectranet.config import HSIConfig
-from spectranet.engine.checkpoints import update_metadata
+from spectranet.engine.checkpoints import load_checkpoint, save_checkpoint, update_metadata
 from spectranet.engine.distributed import check_device
 from spectranet.engine.identity import fingerprint_files
 from spectranet.engine.metrics import classification_metrics, mean_std
@@ -57,6 +57,7 @@ from spectranet.hsi.recipe import (
     training_transforms,
 )
 from spectranet.hsi.reduce import SpectralReducer
+from spectranet.hsi.self_training import make_pool, self_train
 from spectranet.hsi.spectral_svm import SVMMix
 from spectranet.hsi.split_files import load_split_file, save_split_file
 from spectranet.hsi.splits import Split, leakage, per_class_split, random_split
@@ -315,7 +316,20 @@ def _train_seed(
         return TrainedModel(predictor, result, options["epochs"],
                             options["epochs"] * len(train_batches), val_part, chosen)
 
-    kept = train_model(split.train, scene.labels, config)
+    pool = make_pool(scene.labels, split, config.window, leakage_free=preprocessing_on_training(
+        config, split)) if config.self_training else None
+    first_path = (unit.path / "first_model.pt" if pool is not None and pool.eligible.size
+                  else unit.checkpoint)  # the kept model's is checkpoint.pt
+    kept = first = train_model(split.train, scene.labels, config, first_path)
+    if pool is not None:
+        kept, self_record, pseudo = self_train(
+            first, pool, config, train_model, cube=scene.cube, labels=scene.labels,
+            train=split.train, val=split.val, scored={"val": split.val, "test": split.test},
+            pool_truth=True, **scoring)
+        if run is not None:
+            run.write_json("pseudo_labels.json", pseudo.to_dict())
+            if kept is first and first_path != unit.checkpoint:  # nothing pseudo-labelled
+                save_checkpoint(load_checkpoint(first_path), unit.checkpoint)
     predictor, result = kept.predictor, kept.result
     parts = {} if kept.val_part is None else {"val": kept.val_part}
     svm_record = svm_record | kept.chosen
@@ -346,7 +360,8 @@ def _train_seed(
                     "map_pixels_per_second": label_map.size / map_seconds}
     metrics |= {
         "seed": seed,
-        "train_seconds": result.train_seconds,
+        "train_seconds": result.train_seconds + (first.result.train_seconds
+                                                 if kept is not first else 0.0),
         "test_seconds": test_seconds,
         "best_epoch": result.best_epoch,
         "epochs": kept.epochs,
@@ -361,6 +376,8 @@ def _train_seed(
         "leakage": leakage(split, scene.labels.shape, config.window),
         "history": result.history,
     }
+    if pool is not None:
+        metrics["self_training"] = self_record
     return unit.finish(metrics)
 
 
