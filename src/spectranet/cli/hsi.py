@@ -53,6 +53,16 @@ def _number_or_auto(kind: type) -> Any:
     return convert
 
 
+def _threshold_or_off(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+    """A click callback reading a number, or the word 'off' (0: the option's off value)."""
+    if value is None or value == "off":
+        return None if value is None else 0.0
+    try:
+        return float(value)
+    except ValueError:
+        raise click.BadParameter(f"a confidence in (0, 1) or 'off', got {value!r}") from None
+
+
 def _models() -> list[str]:
     from spectranet.hsi.models import list_models
 
@@ -138,6 +148,12 @@ def hsi() -> None:
 @click.option("--svm-neighbourhood", callback=_number_or_auto(int), help=_p(
     "svm_neighbourhood", "The SVM sees each pixel's mean spectrum over this odd window (1: the "
     "pixel alone); auto: 1, 3, 5 or 7, chosen on the validation pixels."))
+@click.option("--self-training", metavar="THRESHOLD|off", callback=_threshold_or_off, help=_p(
+    "self_training", "One round of self-training: each seed's model pseudo-labels the pixels "
+    "of its unlabelled pool (labelled pixels in no set, e.g. the disjoint buffers; under a "
+    "leakage-free split only those whose patch holds no test or validation pixel) whose top "
+    "probability is >= THRESHOLD, in (0, 1), and a fresh model trains as many steps on them "
+    "and the training pixels; off: none."))
 @click.option("--precision", type=click.Choice(PRECISION_CHOICES), help=_p("precision",
                                                                           PRECISION_HELP))
 @click.option("--seeds", type=int, multiple=True,

@@ -54,6 +54,10 @@ def _recipe_extras(cfg: HSIConfig) -> None:
                            or size % 2 == 0):
         raise ConfigError(f"svm_neighbourhood must be an odd integer >= 1 or 'auto', got "
                           f"{size!r}")
+    st = cfg.self_training
+    if isinstance(st, bool) or (st != 0 and (not isinstance(st, (int, float)) or not 0 < st < 1)):
+        raise ConfigError(f"self_training must be a confidence threshold in (0, 1), or 0 for "
+                          f"off, got {st!r}")
     auto = [k for k in ("svm_weight", "svm_neighbourhood") if getattr(cfg, k) == "auto"]
     if auto and cfg.validation == "none":
         raise ConfigError(f"{auto[0]} 'auto' is chosen on the validation pixels: not with "
@@ -172,6 +176,16 @@ class HSIConfig:
         The SVM sees each pixel's mean spectrum over this window (pixels per side; 1 = the
         pixel alone); "auto": the window in 1, 3, 5, 7 whose SVM scores best on the validation
         pixels (see :func:`spectranet.hsi.spectral_svm.choose_neighbourhood`; not in the paper).
+    self_training : float in (0, 1), or 0, default 0 (off)
+        One round of self-training: each seed's trained model (with its SVM mix, if any)
+        classifies the seed's unlabelled pool (labelled pixels in none of its training,
+        validation and test sets, e.g. the disjoint protocol's buffers; their labels are never
+        read for training), the pool pixels whose top probability is at least this threshold
+        take their top class as a pseudo-label, and a fresh model of the same recipe and seed
+        trains as many optimisation steps on the training and pseudo-labelled pixels; the SVM
+        still fits on the training pixels only. Under a leakage-free split only the pool pixels
+        whose patch holds no test or validation pixel are labelled (see
+        :mod:`spectranet.hsi.self_training`; not in the paper).
     """
 
     scene: str | None = None
@@ -218,6 +232,7 @@ class HSIConfig:
     mixup: float = 0.0
     svm_weight: float | str = 0.0
     svm_neighbourhood: int | str = 1
+    self_training: float = 0.0
 
     def __post_init__(self) -> None:
         _recipe_extras(self)

@@ -6,7 +6,6 @@ split, model registry, the engine's ``fit`` and batched full-scene inference.
 
 from __future__ import annotations
 
-from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
@@ -19,10 +18,19 @@ from spectranet.engine import training
 from spectranet.engine.distributed import check_device
 from spectranet.engine.precision import resolve_precision
 from spectranet.errors import ConfigError, DataError
+from spectranet.hsi.estimator_inputs import (
+    check_cube,
+    check_fraction,
+    check_int,
+    check_label_map,
+    encode,
+    holdout,
+)
 from spectranet.hsi.models import build_model
 from spectranet.hsi.patches import PatchBatches, PatchDataset, check_window
 from spectranet.hsi.predictor import HSIPredictor
 from spectranet.hsi.recipe import (
+    TrainedModel,
     fit_options,
     fit_svm,
     make_reducer,
@@ -33,14 +41,14 @@ from spectranet.hsi.recipe import (
     training_transforms,
 )
 from spectranet.hsi.reduce import SpectralReducer
-from spectranet.hsi.splits import random_split
+from spectranet.hsi.self_training import Pool, self_train
 
 __all__ = ["HSIClassifier"]
 
 #: Constructor arguments that are :class:`~spectranet.config.HSIConfig` fields (None = preset).
 _OPTIONS = ("window", "components", "model", "dropout", "optimizer", "lr", "batch_size",
             "epochs", "steps", "weight_decay", "scheduler", "class_weight", "precision", "device",
-            "map_batch_size", "svm_weight", "svm_neighbourhood")
+            "map_batch_size", "svm_weight", "svm_neighbourhood", "self_training")
 _IN_MEMORY = "<in-memory>"  # HSIConfig wants a data source; the estimator is given arrays
 
 
@@ -86,6 +94,12 @@ class HSIClassifier(ClassifierMixin, BaseEstimator):
     svm_neighbourhood : odd int >= 1, "auto" or None, default None
         The SVM sees each pixel's mean spectrum over this window (1: the pixel alone; "auto":
         chosen on the held-out pixels); None keeps the preset's (paper: 1).
+    self_training : float in (0, 1), 0 or None, default None
+        One round of self-training (:mod:`spectranet.hsi.self_training`): the pixels marked -1
+        in the label map (the pool; 0 stays background) whose top probability, of the mix when
+        mixing, is at least this threshold take their top class, and a fresh model trains as
+        many steps on them and the training pixels (the SVM on the training pixels only); the
+        hold-out is random, so no patch rule applies. 0: off; None keeps the preset's (off).
     validation_fraction : float in [0, 1) or None, default None
         Share of each class's labelled pixels held out to keep the best epoch; None = the
         preset's ``val_fraction`` (0.5: the paper halves its non-test pixels); 0 trains on
@@ -115,6 +129,9 @@ class HSIClassifier(ClassifierMixin, BaseEstimator):
         ``precision`` resolved ("auto": bf16 on CPUs with native bfloat16).
     history_ : list of dict
         One entry per epoch (losses, accuracies, seconds); ``best_epoch_`` : int.
+    self_training_ : dict or None
+        With ``self_training``: the pool, the pseudo-labels kept per class and both models'
+        held-out accuracy (:func:`~spectranet.hsi.self_training.self_train`); else None.
 
     Notes
     -----
@@ -157,6 +174,7 @@ class HSIClassifier(ClassifierMixin, BaseEstimator):
         map_batch_size: int | None = None,
         svm_weight: float | str | None = None,
         svm_neighbourhood: int | str | None = None,
+        self_training: float | None = None,
         seed: int = 0,
         verbose: bool = False,
     ) -> None:
@@ -180,6 +198,7 @@ class HSIClassifier(ClassifierMixin, BaseEstimator):
         self.map_batch_size = map_batch_size
         self.svm_weight = svm_weight
         self.svm_neighbourhood = svm_neighbourhood
+        self.self_training = self_training
         self.seed = seed
         self.verbose = verbose
 
@@ -198,6 +217,7 @@ class HSIClassifier(ClassifierMixin, BaseEstimator):
             The scene, any units, finite.
         label_map : array-like of int, shape (rows, cols)
             0 = unlabelled, any other id a class (need not be contiguous); >= 2 classes.
+            With ``self_training``, -1 marks the unlabelled pixels it may pseudo-label.
 
         Returns
         -------
@@ -212,40 +232,53 @@ class HSIClassifier(ClassifierMixin, BaseEstimator):
             class with fewer than 3 pixels when ``validation_fraction > 0``.
         """
         config = make_config("hsi", self.preset, cube=_IN_MEMORY, gt=_IN_MEMORY,
-                             seeds=[_check_int("seed", self.seed, 0)],
+                             seeds=[check_int("seed", self.seed, 0)],
                              **{name: getattr(self, name) for name in _OPTIONS})
-        fraction = _fraction(self.validation_fraction, config.val_fraction)
-        cube = _check_cube(cube)
-        labels = _check_label_map(label_map, cube.shape[:2])
+        fraction = check_fraction(self.validation_fraction, config.val_fraction)
+        cube = check_cube(cube)
+        labels = check_label_map(label_map, cube.shape[:2], pool=bool(config.self_training))
         check_window(config.window, cube.shape[:2])
         config = resolve_components(config, cube.shape[2], "the cube given to fit")
         check_device(config.device)
-        classes, codes = _encode(labels)
-        train, val = _holdout(codes, classes, fraction, config.seeds[0])
+        classes, codes = encode(labels)
+        train, val = holdout(codes, classes, fraction, config.seeds[0])
         if "auto" in (config.svm_weight, config.svm_neighbourhood) and val is None:
             raise ConfigError("svm_weight or svm_neighbourhood 'auto' is chosen on held-out "
                               "pixels: give validation_fraction > 0")
         precision = resolve_precision(config.precision)
-        model, reducer, result = _train(cube, codes, train, val, config, precision,
-                                        len(classes), self.verbose)
         held_out = np.zeros(0, np.int64) if val is None else val
         svm, _ = fit_svm(config, cube, codes, train, held_out, config.seeds[0])
-        predictor = HSIPredictor(model, config.model, model_kwargs(config, len(classes)),
-                                 reducer, tuple(int(c) for c in classes),
-                                 tuple(f"class {c}" for c in classes), (), int(cube.shape[2]),
-                                 precision, config.seeds[0], svm)
-        if svm is not None and config.svm_weight == "auto":
-            cnn, ids = predictor.cnn_proba_pixels(cube, held_out,
-                                                  batch_size=config.map_batch_size,
-                                                  device=config.device)
-            svm, _ = settle_svm_weight(config, svm, cnn, predictor.svm_proba_pixels(cube, ids),
-                                       codes.ravel()[ids])
-            predictor = predictor.with_svm_mix(svm)
-        self.predictor_ = predictor
-        self.model_, self.reducer_, self.svm_mix_ = model, reducer, svm
+        scoring = {"batch_size": config.map_batch_size, "device": config.device}
+
+        def train_model(pixels: np.ndarray, targets: np.ndarray,
+                        recipe: HSIConfig) -> TrainedModel:
+            model, reducer, result, steps = _train(cube, targets, pixels, val, recipe,
+                                                   precision, len(classes), self.verbose)
+            predictor = HSIPredictor(model, config.model, model_kwargs(config, len(classes)),
+                                     reducer, tuple(int(c) for c in classes),
+                                     tuple(f"class {c}" for c in classes), (),
+                                     int(cube.shape[2]), precision, config.seeds[0], svm)
+            if svm is not None and config.svm_weight == "auto":
+                cnn, ids = predictor.cnn_proba_pixels(cube, held_out, **scoring)
+                settled, _ = settle_svm_weight(config, svm, cnn,
+                                               predictor.svm_proba_pixels(cube, ids),
+                                               codes.ravel()[ids])
+                predictor = predictor.with_svm_mix(settled)
+            return TrainedModel(predictor, result, len(result.history), steps)
+
+        kept, self.self_training_ = train_model(train, codes, config), None
+        if config.self_training:
+            pool = np.flatnonzero(labels.ravel() == -1)
+            kept, self.self_training_, _ = self_train(
+                kept, Pool(pool, pool, None), config, train_model, cube=cube, labels=codes,
+                train=train, val=held_out, scored={"val": held_out}, pool_truth=False,
+                **scoring)
+        self.predictor_ = predictor = kept.predictor
+        self.model_, self.reducer_ = predictor.model, predictor.reducer
+        self.svm_mix_ = predictor.svm_mix
         self.config_, self.classes_, self.precision_ = config, classes, precision
         self.n_bands_in_ = int(cube.shape[2])
-        self.history_, self.best_epoch_ = result.history, result.best_epoch
+        self.history_, self.best_epoch_ = kept.result.history, kept.result.best_epoch
         return self
 
     def predict_proba(self, cube: np.ndarray) -> np.ndarray:
@@ -283,8 +316,8 @@ class HSIClassifier(ClassifierMixin, BaseEstimator):
         float in [0, 1]
         """
         self._check_fitted("score")
-        cube = _check_cube(cube)
-        labels = _check_label_map(label_map, cube.shape[:2])
+        cube = check_cube(cube)
+        labels = check_label_map(label_map, cube.shape[:2])
         mask = labels != 0
         if not mask.any():
             raise DataError("label_map must hold a labelled pixel (id != 0), got none")
@@ -297,7 +330,7 @@ class HSIClassifier(ClassifierMixin, BaseEstimator):
 
     def _predict(self, cube: np.ndarray, method: str) -> tuple[np.ndarray, np.ndarray]:
         self._check_fitted(method)
-        cube, window = _check_cube(cube), self.config_.window
+        cube, window = check_cube(cube), self.config_.window
         if cube.shape[2] != self.n_bands_in_:
             raise DataError(f"cube must have {self.n_bands_in_} bands as at fit, "
                             f"got {cube.shape[2]}")
@@ -311,8 +344,11 @@ class HSIClassifier(ClassifierMixin, BaseEstimator):
 
 def _train(cube: np.ndarray, codes: np.ndarray, train: np.ndarray, val: np.ndarray | None,
            config: HSIConfig, precision: str, n_classes: int,
-           verbose: bool) -> tuple[Any, SpectralReducer, training.FitResult]:
-    """Seed, build the model, reduce the cube and run the engine's ``fit`` (pipeline order)."""
+           verbose: bool) -> tuple[Any, SpectralReducer, training.FitResult, int]:
+    """Seed, build the model, reduce the cube and run the engine's ``fit`` (pipeline order).
+
+    Returns the model, the fitted reducer, the fit's record and the optimisation steps run.
+    """
     seed = config.seeds[0]
     training.seed_everything(seed)
     model = build_model(config.model, **model_kwargs(config, n_classes))  # validates first
@@ -331,69 +367,4 @@ def _train(cube: np.ndarray, codes: np.ndarray, train: np.ndarray, val: np.ndarr
         **fit_options(config, model, codes.ravel()[train], n_classes,
                       batches_per_epoch=len(train_batches)),
     )
-    return model, reducer, result
-
-
-def _check_int(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
-        raise ConfigError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def _fraction(value: Any, preset_value: float) -> float:
-    if value is None:
-        return float(preset_value)
-    if isinstance(value, bool) or not isinstance(value, Real) or not 0 <= value < 1:
-        raise ConfigError(f"validation_fraction must be a number in [0, 1), got {value!r}")
-    return float(value)
-
-
-def _check_cube(cube: Any) -> np.ndarray:
-    arr = np.asarray(cube)
-    if arr.ndim != 3 or 0 in arr.shape:
-        raise DataError(f"cube must be a non-empty 3-D (rows, cols, bands) array, "
-                        f"got shape {arr.shape}")
-    if arr.dtype.kind not in "iuf":
-        raise DataError(f"cube must hold real numbers, got dtype {arr.dtype}")
-    return arr
-
-
-def _check_label_map(label_map: Any, shape: tuple[int, ...]) -> np.ndarray:
-    labels = np.asarray(label_map)
-    if labels.ndim != 2:
-        raise DataError(f"label_map must be a 2-D (rows, cols) array, got shape {labels.shape}")
-    if labels.shape != tuple(shape):
-        raise DataError(f"label_map has shape {labels.shape} but the cube has (rows, cols) = "
-                        f"{tuple(shape)}: spatial sizes differ")
-    if labels.dtype.kind == "f" and np.isfinite(labels).all() and (labels == labels.round()).all():
-        labels = labels.astype(np.int64)  # integer ids stored as floats (e.g. from MATLAB)
-    if labels.dtype.kind not in "iu":
-        raise DataError(f"label_map must hold integer class ids, got dtype {labels.dtype}")
-    if labels.min() < 0:
-        raise DataError(f"label_map must hold ids >= 0 (0 = unlabelled), got {labels.min()}")
-    return labels
-
-
-def _encode(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The class ids present (0 excluded) and the map of class indices (-1 = unlabelled)."""
-    classes = np.unique(labels[labels != 0])
-    if classes.size < 2:
-        raise DataError(f"label_map must hold at least 2 classes (ids != 0), "
-                        f"got {classes.tolist()}")
-    codes = np.searchsorted(classes, labels).astype(np.int64)
-    codes[labels == 0] = -1
-    return classes, codes
-
-
-def _holdout(codes: np.ndarray, classes: np.ndarray, fraction: float,
-             seed: int) -> tuple[np.ndarray, np.ndarray | None]:
-    """Training and validation pixels: the paper split's test share is the hold-out."""
-    if fraction == 0:
-        return np.flatnonzero(codes.ravel() >= 0), None
-    counts = np.bincount(codes[codes >= 0], minlength=len(classes))
-    if counts.min() < 3:
-        k = int(counts.argmin())
-        raise DataError(f"class {classes[k]} has {counts[k]} labelled pixels; "
-                        f"validation_fraction > 0 needs >= 3 per class (or pass 0)")
-    split = random_split(codes, test_size=fraction, val_fraction=0.5, seed=seed)
-    return np.sort(np.concatenate([split.train, split.val])), split.test
+    return model, reducer, result, len(result.history) * len(train_batches)

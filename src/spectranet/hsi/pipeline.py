@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from spectranet.config import HSIConfig
-from spectranet.engine.checkpoints import update_metadata
+from spectranet.engine.checkpoints import load_checkpoint, save_checkpoint, update_metadata
 from spectranet.engine.distributed import check_device
 from spectranet.engine.identity import fingerprint_files
 from spectranet.engine.metrics import classification_metrics, mean_std
@@ -46,6 +46,7 @@ from spectranet.hsi.plots import plot_regions
 from spectranet.hsi.predictor import HSIPredictor, palette_of
 from spectranet.hsi.readers import read_class_names
 from spectranet.hsi.recipe import (
+    TrainedModel,
     fit_options,
     fit_svm,
     make_reducer,
@@ -56,6 +57,7 @@ from spectranet.hsi.recipe import (
     training_transforms,
 )
 from spectranet.hsi.reduce import SpectralReducer
+from spectranet.hsi.self_training import make_pool, self_train
 from spectranet.hsi.spectral_svm import SVMMix
 from spectranet.hsi.split_files import load_split_file, save_split_file
 from spectranet.hsi.splits import Split, leakage, per_class_split, random_split
@@ -274,47 +276,63 @@ def _train_seed(
         run.save_figure(plot_regions(split, scene.labels, title=f"{scene.name}, seed {seed}: "
                                      "regions"), "regions")
     reducer, cube = _reduce(scene, config, split, {} if reduced is None else reduced)
-    patches = PatchDataset(cube, scene.labels, split.train, window=config.window)
     labels = scene.labels.ravel()
     n_classes = scene.n_classes
-
-    def batches(indices: np.ndarray, shuffle: bool, batch_size: int) -> PatchBatches:
-        return PatchBatches(patches.subset(indices), batch_size, shuffle=shuffle, seed=seed,
-                            transforms=training_transforms(config) if shuffle else None,
-                            drop_last=shuffle and config.drop_last)
-
     kwargs = model_kwargs(config, n_classes)
-    model = build_model(config.model, **kwargs)
-    start_model(config, model, cube, split.train)
-    svm, svm_record = fit_svm(config, scene.cube, scene.labels, split.train, split.val, seed)
-    predictor = HSIPredictor(model, config.model, kwargs, reducer, tuple(scene.class_ids),
-                             tuple(scene.class_names), palette_of(scene.palette),
-                             int(scene.cube.shape[2]), precision, seed, svm)
-    train_batches = batches(split.train, True, config.batch_size)
-    options = fit_options(config, model, labels[split.train], n_classes,
-                          batches_per_epoch=len(train_batches))
-    result = fit(
-        model,
-        train_batches,
-        batches(split.val, False, config.map_batch_size) if split.val.size else None,
-        checkpoint_path=unit.checkpoint,
-        device=config.device,
-        precision=precision,
-        metadata=predictor.to_state(),
-        progress=progress,
-        desc=f"seed {seed}",
-        log=unit.log,
-        **options,
-    )
-    parts: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
     scoring = {"reduced": cube, "batch_size": config.map_batch_size, "device": config.device}
-    if svm is not None and split.val.size:
-        cnn, val_ids = predictor.cnn_proba_pixels(scene.cube, split.val, **scoring)
-        parts["val"] = (val_ids, cnn, predictor.svm_proba_pixels(scene.cube, val_ids))
-        svm, chosen = settle_svm_weight(config, svm, cnn, parts["val"][2], labels[val_ids])
-        predictor, svm_record = predictor.with_svm_mix(svm), svm_record | chosen
-        if chosen and run is not None:  # evaluate and predict read the weight chosen here
-            update_metadata(unit.checkpoint, predictor.to_state())
+    svm, svm_record = fit_svm(config, scene.cube, scene.labels, split.train, split.val, seed)
+
+    def train_model(train: np.ndarray, targets: np.ndarray, recipe: HSIConfig,
+                    checkpoint: Path = unit.checkpoint) -> TrainedModel:
+        """A fresh model of the recipe trained on ``train``, classes from the map ``targets``."""
+        patches = PatchDataset(cube, targets, train, window=config.window)
+
+        def batches(indices: np.ndarray, shuffle: bool, batch_size: int) -> PatchBatches:
+            return PatchBatches(patches.subset(indices), batch_size, shuffle=shuffle, seed=seed,
+                                transforms=training_transforms(config) if shuffle else None,
+                                drop_last=shuffle and config.drop_last)
+
+        model = build_model(config.model, **kwargs)
+        start_model(config, model, cube, train)
+        predictor = HSIPredictor(model, config.model, kwargs, reducer, tuple(scene.class_ids),
+                                 tuple(scene.class_names), palette_of(scene.palette),
+                                 int(scene.cube.shape[2]), precision, seed, svm)
+        train_batches = batches(train, True, config.batch_size)
+        options = fit_options(recipe, model, targets.ravel()[train], n_classes,
+                              batches_per_epoch=len(train_batches))
+        result = fit(model, train_batches,
+                     batches(split.val, False, config.map_batch_size) if split.val.size else None,
+                     checkpoint_path=checkpoint, device=config.device, precision=precision,
+                     metadata=predictor.to_state(), progress=progress, desc=f"seed {seed}",
+                     log=unit.log, **options)
+        val_part, chosen = None, {}
+        if svm is not None and split.val.size:
+            cnn, val_ids = predictor.cnn_proba_pixels(scene.cube, split.val, **scoring)
+            val_part = (val_ids, cnn, predictor.svm_proba_pixels(scene.cube, val_ids))
+            settled, chosen = settle_svm_weight(config, svm, cnn, val_part[2], labels[val_ids])
+            predictor = predictor.with_svm_mix(settled)
+            if chosen and run is not None:  # evaluate and predict read the weight chosen here
+                update_metadata(checkpoint, predictor.to_state())
+        return TrainedModel(predictor, result, options["epochs"],
+                            options["epochs"] * len(train_batches), val_part, chosen)
+
+    pool = make_pool(scene.labels, split, config.window, leakage_free=preprocessing_on_training(
+        config, split)) if config.self_training else None
+    first_path = (unit.path / "first_model.pt" if pool is not None and pool.eligible.size
+                  else unit.checkpoint)  # the kept model's is checkpoint.pt
+    kept = first = train_model(split.train, scene.labels, config, first_path)
+    if pool is not None:
+        kept, self_record, pseudo = self_train(
+            first, pool, config, train_model, cube=scene.cube, labels=scene.labels,
+            train=split.train, val=split.val, scored={"val": split.val, "test": split.test},
+            pool_truth=True, **scoring)
+        if run is not None:
+            run.write_json("pseudo_labels.json", pseudo.to_dict())
+            if kept is first and first_path != unit.checkpoint:  # nothing pseudo-labelled
+                save_checkpoint(load_checkpoint(first_path), unit.checkpoint)
+    predictor, result = kept.predictor, kept.result
+    parts = {} if kept.val_part is None else {"val": kept.val_part}
+    svm_record = svm_record | kept.chosen
     tic = time.perf_counter()
     probs, ids = predictor.cnn_proba_pixels(scene.cube, split.test, **scoring)
     if svm is not None:
@@ -342,12 +360,13 @@ def _train_seed(
                     "map_pixels_per_second": label_map.size / map_seconds}
     metrics |= {
         "seed": seed,
-        "train_seconds": result.train_seconds,
+        "train_seconds": result.train_seconds + (first.result.train_seconds
+                                                 if kept is not first else 0.0),
         "test_seconds": test_seconds,
         "best_epoch": result.best_epoch,
-        "epochs": options["epochs"],
-        "steps": options["epochs"] * len(train_batches),
-        "parameters": count_parameters(model),
+        "epochs": kept.epochs,
+        "steps": kept.steps,
+        "parameters": count_parameters(predictor.model),
         "split_sizes": {k: int(len(getattr(split, k))) for k in ("train", "val", "test")},
         "class_counts": {k: np.bincount(labels[getattr(split, k)], minlength=n_classes).tolist()
                          for k in ("train", "val", "test")},
@@ -357,6 +376,8 @@ def _train_seed(
         "leakage": leakage(split, scene.labels.shape, config.window),
         "history": result.history,
     }
+    if pool is not None:
+        metrics["self_training"] = self_record
     return unit.finish(metrics)
 
 

@@ -18,14 +18,42 @@ from torch import nn
 
 from spectranet.config import HSIConfig
 from spectranet.engine.optim import fit_options as engine_fit_options
+from spectranet.engine.training import FitResult
 from spectranet.errors import ConfigError
 from spectranet.hsi.augment import make_augment
+from spectranet.hsi.predictor import HSIPredictor
 from spectranet.hsi.reduce import SpectralReducer, check_components_without_pca
 from spectranet.hsi.spectral_svm import SVMMix, choose_neighbourhood, choose_weight
 from spectranet.hsi.stem_init import init_stem_pca
 
 __all__ = ["resolve_components", "model_kwargs", "make_reducer", "training_transforms",
-           "start_model", "kept_epoch", "fit_options", "fit_svm", "settle_svm_weight"]
+           "start_model", "kept_epoch", "fit_options", "fit_svm", "settle_svm_weight",
+           "TrainedModel"]
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainedModel:
+    """One model trained by the recipe: the predictor (SVM weight settled) and its schedule.
+
+    Attributes
+    ----------
+    predictor : HSIPredictor
+    result : FitResult
+        The engine's record of the fit (history, kept epoch, seconds).
+    epochs, steps : int
+        Epochs trained, and optimisation steps (epochs x batches per epoch).
+    val_part : tuple of ndarray or None, default None
+        With an SVM mix: (validation pixel ids, the CNN's probabilities, the SVM's) on them.
+    chosen : dict, default {}
+        The SVM weight's choice on validation, for ``metrics.json`` (empty without one).
+    """
+
+    predictor: HSIPredictor
+    result: FitResult
+    epochs: int
+    steps: int
+    val_part: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+    chosen: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 def resolve_components(config: HSIConfig, n_bands: int, source: str) -> HSIConfig:
