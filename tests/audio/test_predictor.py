@@ -1,4 +1,5 @@
-"""A trained sound model answering: numbers pinned before the predictor was built.
+"""A trained sound model answering: numbers pinned before the predictor was built, and a unit
+of the earlier format kept as a fixture.
 
 The pinned numbers come from running the code of commit 5a22740 (before
 ``spectranet.audio.predictor.SoundPredictor``) on real UrbanSound8K clips: a user folder of
@@ -9,6 +10,8 @@ the estimator on synthetic tones. They must stay bit-identical (``==``).
 """
 
 import hashlib
+import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +21,14 @@ import torch
 from threadpoolctl import threadpool_limits
 
 from spectranet.audio import SoundClassifier, inference, pipeline
+from spectranet.audio.predictor import SoundPredictor, network_from_state
 from spectranet.config import make_config
+from spectranet.engine.checkpoints import load_checkpoint
+from spectranet.engine.run import model_from_state
+from spectranet.errors import DataError, DataNotFoundError
+from spectranet.export import export_run, sidecar_path
+
+FIXTURE = Path(__file__).resolve().parent / "fixtures" / "checkpoint_v1"
 
 PER_FOLD = {1: 6, 2: 3, 3: 3}  # clips per class in each fold of the user folder
 TINY = {"folds": [3], "jobs": 1, "epochs": 2, "filters": [4, 4, 8, 8], "seeds": [0],
@@ -177,3 +187,136 @@ def test_the_estimator_gives_the_pinned_probabilities():
     proba = est.predict_proba(x)
     got = {"dtype": str(proba.dtype), "row_0": proba[0].tolist(), "sha256": _sha(proba)}
     assert got == PINNED["estimator"]
+
+
+# -- the earlier format: a fused unit written before the predictor -----------------------------
+
+def _fixture_predictor(folder: Path = FIXTURE, state: dict | None = None) -> SoundPredictor:
+    state = load_checkpoint(folder / "checkpoint.pt") if state is None else state
+    saved = model_from_state(state, "audio", network_from_state, folder / "checkpoint.pt")
+    return SoundPredictor.from_saved(saved)
+
+
+def _same(a, b):
+    """Equal nested metadata: dicts, lists, numbers, strings and tensors (equal values)."""
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list | tuple):
+        return isinstance(b, list | tuple) and len(a) == len(b) and all(map(_same, a, b))
+    if isinstance(a, torch.Tensor):
+        return isinstance(b, torch.Tensor) and a.dtype == b.dtype and torch.equal(a, b)
+    return type(a) is type(b) and a == b
+
+
+def test_a_unit_of_the_earlier_format_gives_its_stored_probabilities():
+    expected = np.load(FIXTURE / "expected.npz")
+    predictor = _fixture_predictor()
+    assert (predictor.class_names, predictor.fold, predictor.forest_weight) == \
+        (("high", "low"), 3, 0.5)
+    assert predictor.input_shape == (2, 8, 9) and predictor.aggregate == "mean"
+    scores = predictor.scores(expected["x"], expected["window_ids"], mfcc=expected["mfcc"])
+    assert np.array_equal(scores.window_proba, expected["window_proba"])
+    assert np.array_equal(scores.window_ids, expected["window_ids"])
+    assert np.array_equal(scores.clip_ids, expected["clip_ids"])
+    assert np.array_equal(scores.network_proba.astype(np.float32), expected["cnn_proba"])
+    assert np.array_equal(scores.forest_proba, expected["forest_proba"])
+    assert np.array_equal(scores.proba, expected["proba"])
+    proba, ids = predictor.proba(expected["x"], expected["window_ids"],
+                                 mfcc=lambda clips: expected["mfcc"])
+    assert np.array_equal(proba, expected["proba"]) and np.array_equal(ids, expected["clip_ids"])
+    assert np.array_equal(predictor.mix(scores.network_proba, scores.forest_proba), proba)
+
+
+def test_to_state_writes_back_the_metadata_with_the_forest_it_found():
+    state = load_checkpoint(FIXTURE / "checkpoint.pt")
+    predictor = _fixture_predictor(state=state)
+    written = predictor.to_state()
+    fusion = written.pop("fusion")
+    assert _same(written, state["metadata"])
+    with np.load(FIXTURE / "baseline_mix.npz") as stored:
+        assert np.array_equal(fusion["features"].numpy(), stored["features"])
+        assert np.array_equal(fusion["labels"].numpy(), stored["labels"])
+    assert (fusion["weight"], fusion["seed"]) == (0.5, 0)
+    again = SoundPredictor.from_state(predictor.to_state(), lambda _: predictor.model)
+    assert _same(again.to_state(), predictor.to_state())
+    expected = np.load(FIXTURE / "expected.npz")
+    assert np.array_equal(again.proba(expected["x"], expected["window_ids"],
+                                      mfcc=expected["mfcc"])[0], expected["proba"])
+
+
+def test_the_checkpoint_alone_of_the_earlier_format_is_the_network_alone():
+    state = load_checkpoint(FIXTURE / "checkpoint.pt")
+    predictor = SoundPredictor.from_state(state["metadata"])  # no folder: no forest
+    assert predictor.forest is None and predictor.to_state()["fusion"] is None
+    trained = _fixture_predictor().with_forest(None)
+    expected = np.load(FIXTURE / "expected.npz")
+    proba, _ = trained.proba(expected["x"], expected["window_ids"])
+    assert np.array_equal(proba.astype(np.float32), expected["cnn_proba"])
+    with pytest.raises(DataError, match="this model has no MFCC random forest"):
+        trained.forest_proba(expected["mfcc"])
+
+
+def test_a_unit_of_the_earlier_format_without_its_metrics_is_refused(tmp_path):
+    for name in ("checkpoint.pt", "checkpoint.pt.sha256", "baseline_mix.npz"):
+        shutil.copyfile(FIXTURE / name, tmp_path / name)
+    with pytest.raises(DataNotFoundError, match=r"metrics.json: missing; it records the weight "
+                                                r"of the forest in baseline_mix.npz"):
+        _fixture_predictor(tmp_path)
+
+
+def test_bad_inputs_are_refused():
+    predictor = _fixture_predictor()
+    expected = np.load(FIXTURE / "expected.npz")
+    with pytest.raises(DataError, match=r"^windows must have shape \(n, 2, 8, 9\), got "
+                                        r"\(3, 2, 8, 10\)$"):
+        predictor.window_proba(np.zeros((3, 2, 8, 10), np.float32))
+    with pytest.raises(DataError, match="this model fuses the MFCC random forest: pass mfcc"):
+        predictor.scores(expected["x"], expected["window_ids"])
+
+
+def test_the_export_fields_say_the_forest_is_not_exported():
+    fields = _fixture_predictor().export_fields()
+    assert fields["fusion"]["weight"] == 0.5 and fields["fusion"]["exported"] is False
+    assert fields["preprocessing"]["mean"] == \
+        load_checkpoint(FIXTURE / "checkpoint.pt")["metadata"]["standardizer"]["mean"]
+    assert "fusion" not in _fixture_predictor().with_forest(None).export_fields()
+
+
+# -- the consumers of a run trained today ------------------------------------------------------
+
+def test_the_run_s_checkpoint_holds_its_predictor_s_state(pinned_run):
+    name, out, _ = pinned_run
+    state = load_checkpoint(out / "fold_3" / "seed_0" / "checkpoint.pt")
+    predictor = inference.load_run_predictor(out)
+    assert _same(predictor.to_state(), state["metadata"])
+    assert (predictor.forest is None) == (name == "plain")
+    assert predictor.forest_weight == (None if name == "plain" else 0.5)
+    assert not (out / "fold_3" / "seed_0" / "baseline_mix.npz").exists()
+
+
+def test_predict_of_a_fused_run_mixes_the_forest_as_its_test_scores(pinned_run, folder):
+    name, out, _ = pinned_run
+    if name != "fused":
+        pytest.skip("the plain run's predict is pinned above")
+    split = json.loads((out / "fold_3" / "seed_0" / "split.json").read_text())
+    saved = np.load(out / "fold_3" / "seed_0" / "predictions.npz")
+    ids = saved["clip_ids"][:4]
+    rows = inference.predict(out, [folder / split["clip_names"][i] for i in ids], progress=False)
+    predictor = inference.load_run_predictor(out)
+    for row, want in zip(rows, saved["clip_probs"][:4], strict=True):
+        got = dict(row["top3"])
+        top = np.argsort(-want)[:3]
+        assert [predictor.class_names[k] for k in top] == [n for n, _ in row["top3"]]
+        np.testing.assert_allclose([got[predictor.class_names[k]] for k in top], want[top],
+                                   rtol=0, atol=1e-6)
+
+
+def test_export_of_a_fused_run_writes_the_network_alone_and_says_so(pinned_run, tmp_path):
+    name, out, _ = pinned_run
+    path = export_run(out, tmp_path / "model.pt", format="torchscript")
+    side = json.loads(sidecar_path(path).read_text())
+    assert side["input"]["shape"] == ["batch", 2, 64, 41] and side["fold"] == 3
+    if name == "plain":
+        assert "fusion" not in side
+    else:
+        assert side["fusion"]["weight"] == 0.5 and side["fusion"]["exported"] is False
