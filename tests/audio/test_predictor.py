@@ -25,7 +25,7 @@ from spectranet.audio.predictor import SoundPredictor, network_from_state
 from spectranet.config import make_config
 from spectranet.engine.checkpoints import load_checkpoint
 from spectranet.engine.run import model_from_state
-from spectranet.errors import DataError, DataNotFoundError
+from spectranet.errors import ConfigError, DataError, DataNotFoundError
 from spectranet.export import export_run, sidecar_path
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "checkpoint_v1"
@@ -272,6 +272,11 @@ def test_bad_inputs_are_refused():
         predictor.window_proba(np.zeros((3, 2, 8, 10), np.float32))
     with pytest.raises(DataError, match="this model fuses the MFCC random forest: pass mfcc"):
         predictor.scores(expected["x"], expected["window_ids"])
+    with pytest.raises(ConfigError, match="^forest and forest_weight go together"):
+        predictor.with_forest(predictor.forest)
+    with pytest.raises(ConfigError, match="^aggregate must be one of 'mean', 'vote', got 'max'$"):
+        SoundPredictor.from_state(load_checkpoint(FIXTURE / "checkpoint.pt")["metadata"]
+                                  | {"aggregate": "max"})
 
 
 def test_the_export_fields_say_the_forest_is_not_exported():

@@ -150,8 +150,8 @@ class SoundPredictor:
     def with_forest(self, forest: BaselineMix | None,
                     weight: float | None = None) -> SoundPredictor:
         """The same model with another forest and weight (None: the network alone)."""
-        return dataclasses.replace(self, forest=forest,
-                                   forest_weight=None if forest is None else float(weight))
+        weight = None if forest is None or weight is None else float(weight)
+        return dataclasses.replace(self, forest=forest, forest_weight=weight)
 
     def windows(self, y: np.ndarray) -> np.ndarray:
         """Windows (n, 2, n_mels, frames) of a waveform at ``features.sr`` Hz, unstandardised."""
