@@ -161,49 +161,10 @@ def _hsi(run: Path, seed: int | None,
 
 def _audio(run: Path, seed: int | None,
            saved: dict[str, Any]) -> tuple[torch.nn.Module, tuple[int, ...], dict[str, Any]]:
-    from spectranet.audio.features import FeatureSettings, window_hop
-    from spectranet.audio.inference import load_run_model
+    from spectranet.audio.inference import load_run_predictor
 
-    model, meta = load_run_model(run, seed=seed)
-    s = FeatureSettings(**meta["features"])
-    scaler = meta["standardizer"]
-    fields = {
-        "layout": "(batch, channel, mel band, frame): channel 0 the log-mel spectrogram in dB, "
-                  "channel 1 its delta, both standardised per channel and band",
-        "class_names": list(meta["class_names"]),
-        "class_ids": [int(c) for c in meta["class_ids"]],
-        "model": {"arch": meta["arch"], **meta["model_options"]},
-        "fold": meta["fold"],
-        "seed": meta["seed"],
-        "preprocessing": {
-            "decode": "mono (mean of the channels), resampled to sr with soxr_hq: "
-                      "librosa.load(path, sr=sr, mono=True, res_type='soxr_hq')",
-            "pad": s.pad,
-            "min_samples": (s.frames - 1) * s.hop_length,
-            "pad_rule": "a clip shorter than min_samples is first tiled (pad='repeat', "
-                        "numpy.resize) or zero-padded (pad='zeros') to min_samples",
-            "sr": s.sr, "n_fft": s.n_fft, "win_length": s.n_fft, "hop_length": s.hop_length,
-            "window": "hann", "center": True, "pad_mode": "constant", "power": 2.0,
-            "n_mels": s.n_mels, "fmin": s.fmin, "fmax": s.sr / 2 if s.fmax is None else s.fmax,
-            "htk": False, "norm": "slaney",
-            "ref": s.ref, "amin": s.amin, "top_db": s.top_db,
-            "delta_width": s.delta_width, "delta_order": s.delta_order,
-            "delta_mode": s.delta_mode,
-            "frames": s.frames, "overlap": s.overlap,
-            "window_hop": window_hop(s.frames, s.overlap),
-            "windows": "log-mel (librosa.feature.melspectrogram, then power_to_db) and its "
-                       "delta over the whole clip, stacked as (2, n_mels, T); window k is "
-                       "frames [k * window_hop, k * window_hop + frames); a trailing part "
-                       "shorter than a window is dropped",
-            "standardize": "x = (window - mean[:, :, None]) / std[:, :, None]",
-            "mean": scaler["mean"],
-            "std": scaler["scale"],
-            "aggregate": meta["aggregate"],
-            "aggregate_rule": "a clip's score: the mean of its windows' softmax probabilities "
-                              "('mean'), or their majority vote ('vote')",
-        },
-    }
-    return model, (2, s.n_mels, s.frames), fields
+    predictor = load_run_predictor(run, seed=seed)
+    return predictor.model, predictor.input_shape, predictor.export_fields()
 
 
 _TARGETS = {"hsi": _hsi, "audio": _audio}

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from spectranet.audio import pipeline
+from spectranet.audio import inference, pipeline
 from spectranet.audio.fusion import BaselineMix, choose_weight, mix_proba
 from spectranet.cli import main
 from spectranet.config import make_config
@@ -181,13 +181,20 @@ def test_fused_accuracy_is_the_mix_of_the_saved_probabilities(fused_run):
 def test_forest_trained_on_the_rounds_training_clips_only(fused_run, grouped_folder):
     out, _, _ = fused_run
     split = json.loads((out / "fold_3" / "seed_1" / "split.json").read_text())
-    with np.load(out / "fold_3" / "seed_1" / "baseline_mix.npz", allow_pickle=False) as saved:
-        labels, seed = saved["labels"], int(saved["seed"])
-        assert saved["features"].shape == (len(split["train"]), 275)
+    predictor = inference.load_run_predictor(out)  # the checkpoint holds the forest
+    labels, seed = predictor.forest.labels, predictor.forest.seed
+    assert predictor.forest.features.shape == (len(split["train"]), 275)
+    assert predictor.forest_weight == metrics_weight(out)
+    assert not (out / "fold_3" / "seed_1" / "baseline_mix.npz").exists()
     from spectranet.audio.datasets import load_clips
 
     clips = load_clips(grouped_folder)
     assert np.array_equal(labels, clips.labels[split["train"]]) and seed == 1
+
+
+def metrics_weight(out: Path) -> float:
+    """The weight the round chose, as its ``metrics.json`` records it."""
+    return json.loads((out / "fold_3" / "seed_1" / "metrics.json").read_text())["fusion"]["weight"]
 
 
 def test_evaluate_reproduces_the_fused_metrics(fused_run):

@@ -10,6 +10,7 @@ from spectranet.audio.estimator import SoundClassifier
 from spectranet.audio.inference import predict
 from spectranet.audio.models import PAPER_SPECS, PiczakCNN, build_model, from_spec, parse_spec
 from spectranet.audio.pipeline import evaluate, train
+from spectranet.audio.predictor import SoundPredictor
 from spectranet.audio.protocol import aggregate_clips, fold_assignments, fold_split
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "ClipTable",
     "PiczakCNN",
     "SoundClassifier",
+    "SoundPredictor",
     "aggregate_clips",
     "build_model",
     "evaluate",

@@ -30,8 +30,8 @@ from spectranet.engine.metrics import classification_metrics, mean_std
 from spectranet.engine.run import Run
 from spectranet.errors import ConfigError, DataError
 
-__all__ = ["BaselineConfig", "CLASSIFIERS", "cross_validate", "data_fingerprint", "make_classifier",
-           "mfcc_features", "mfcc_baseline", "train"]
+__all__ = ["BaselineConfig", "CLASSIFIERS", "clip_mfcc_features", "cross_validate",
+           "data_fingerprint", "make_classifier", "mfcc_features", "mfcc_baseline", "train"]
 
 #: Classifier names and what each is.
 CLASSIFIERS = {
@@ -98,8 +98,23 @@ def _check_classifier(classifier: str) -> None:
         raise ConfigError(f"classifier must be one of {sorted(CLASSIFIERS)}, got {classifier!r}")
 
 
-def _clip_vector(y: np.ndarray, *, sr: int, n_mfcc: int, n_mels: int, n_fft: int,
-                 hop_length: int) -> np.ndarray:
+def clip_mfcc_features(y: np.ndarray, *, sr: int = 22050, n_mfcc: int = 25, n_mels: int = 40,
+                       n_fft: int = 1024, hop_length: int = 512) -> np.ndarray:
+    """Summary statistics of one clip's MFCCs: a row of :func:`mfcc_features`.
+
+    Parameters
+    ----------
+    y : float ndarray, shape (n_samples,)
+        Mono waveform at ``sr`` Hz (e.g. :func:`~spectranet.audio.decoding.load_audio`'s).
+    sr : int, Hz, default 22050
+    n_mfcc, n_mels, n_fft, hop_length : int, default 25, 40, 1024 and 512 samples
+        As :func:`mfcc_features`.
+
+    Returns
+    -------
+    float ndarray, shape (11 * n_mfcc,)
+        The statistics :func:`mfcc_features` lists, in its order.
+    """
     import librosa
     from scipy import stats
 
@@ -140,8 +155,8 @@ def mfcc_features(clips: ClipTable, *, sr: int = 22050, n_mfcc: int = 25, n_mels
         first and of the second delta (width 9, mode "interp"). Clips shorter than 9 frames
         are repeated up to 9 frames.
     """
-    rows = [_clip_vector(load_audio(r.path, sr=sr), sr=sr, n_mfcc=n_mfcc, n_mels=n_mels,
-                         n_fft=n_fft, hop_length=hop_length) for r in clips.records]
+    rows = [clip_mfcc_features(load_audio(r.path, sr=sr), sr=sr, n_mfcc=n_mfcc, n_mels=n_mels,
+                               n_fft=n_fft, hop_length=hop_length) for r in clips.records]
     return np.stack(rows) if rows else np.zeros((0, 11 * n_mfcc))
 
 

@@ -23,15 +23,13 @@ from spectranet.audio.extraction import WindowTable, extract_features
 from spectranet.audio.features import clip_features, silent_windows
 from spectranet.audio.models import build_model, check_reach
 from spectranet.audio.pipeline import default_cache, feature_settings, model_options, round_loaders
-from spectranet.audio.protocol import aggregate_clips
+from spectranet.audio.predictor import SoundPredictor
 from spectranet.audio.scaling import Standardizer
 from spectranet.config import AudioConfig, make_config
 from spectranet.engine import training
-from spectranet.engine.batches import ArrayBatches
 from spectranet.engine.distributed import check_device
 from spectranet.engine.optim import fit_options
 from spectranet.engine.precision import resolve_precision
-from spectranet.engine.scoring import predict_proba
 from spectranet.errors import ConfigError, DataError
 
 __all__ = ["SoundClassifier"]
@@ -42,7 +40,6 @@ _OPTIONS = ("arch", "filters", "dropout", "n_fft", "hop_length", "n_mels", "fram
             "batch_size", "epochs", "steps", "weight_decay", "batch_norm", "scheduler", "augment",
             "sampling", "val_windows", "mixup", "label_smoothing", "class_weight",
             "feature_cache", "jobs", "precision", "device")
-_EVAL_BATCH = 256  # windows per forward pass when scoring, as in the pipeline
 
 
 class _NotFittedError(errors.NotFittedError, sklearn.exceptions.NotFittedError):
@@ -54,7 +51,8 @@ class SoundClassifier(ClassifierMixin, BaseEstimator):
 
     Each clip is cut into log-mel + delta windows (:mod:`spectranet.audio.features`); the CNN
     scores windows and a clip's decision aggregates its windows' probabilities
-    (:func:`~spectranet.audio.protocol.aggregate_clips`). ``fit`` standardises the bands on
+    (:func:`~spectranet.audio.protocol.aggregate_clips`), as the trained model's
+    :class:`~spectranet.audio.predictor.SoundPredictor` answers. ``fit`` standardises the bands on
     the training windows (:func:`~spectranet.audio.pipeline.round_loaders`), may hold out a
     stratified share of the clips to keep the best epoch, and trains with the engine's
     ``fit``. Nothing is written to disk but the feature cache of files (``feature_cache``).
@@ -97,10 +95,13 @@ class SoundClassifier(ClassifierMixin, BaseEstimator):
     classes_ : ndarray, shape (n_classes,)
         The distinct labels of ``y``, sorted; column order of :meth:`predict_proba`.
     config_ : AudioConfig
+    predictor_ : SoundPredictor
+        The trained model as it answers (features, scaler, network, aggregation).
     scaler_ : Standardizer
-        Per-band statistics of the training windows.
+        Per-band statistics of the training windows (``predictor_.standardizer``).
     model_ : torch.nn.Module
-        Weights of the best validation epoch (the last epoch without validation).
+        Weights of the best validation epoch (the last epoch without validation;
+        ``predictor_.model``).
     precision_ : {"fp32", "bf16"}
     history_ : list of dict
         One entry per epoch; ``best_epoch_`` : int.
@@ -211,8 +212,13 @@ class SoundClassifier(ClassifierMixin, BaseEstimator):
         build_model(config.arch, len(classes), **model_options(config))  # validates first
         windows = self._windows(clips, config)
         precision = resolve_precision(config.precision)
-        self.model_, self.scaler_, result = _train(windows, codes, classes, val, config,
-                                                   precision, self.verbose)
+        model, scaler, result = _train(windows, codes, classes, val, config, precision,
+                                       self.verbose)
+        self.predictor_ = SoundPredictor(
+            model, config.arch, model_options(config), windows.settings, scaler,
+            tuple(range(len(classes))), tuple(map(str, classes)), config.aggregate, precision,
+            config.seeds[0])
+        self.model_, self.scaler_ = model, scaler
         self.config_, self.classes_, self.precision_ = config, classes, precision
         self.history_, self.best_epoch_ = result.history, result.best_epoch
         return self
@@ -233,13 +239,7 @@ class SoundClassifier(ClassifierMixin, BaseEstimator):
             raise _NotFittedError(f"{type(self).__name__} is not fitted: call fit(X, y) "
                                   f"before predicting")
         windows = self._windows(_check_clips(X), self.config_)
-        scaler = self.scaler_
-        loader = ArrayBatches(windows.x, np.zeros(len(windows), np.int64), windows.clip_ids,
-                              batch_size=_EVAL_BATCH,
-                              transform=lambda xb, _rng: scaler.transform(xb))
-        probs, ids = predict_proba(self.model_, loader, device=self.config_.device,
-                                   precision=self.precision_)
-        return aggregate_clips(probs, ids, method=self.config_.aggregate)[1]  # type: ignore[arg-type]
+        return self.predictor_.proba(windows.x, windows.clip_ids, device=self.config_.device)[0]
 
     def predict(self, X: Iterable[Any]) -> np.ndarray:
         """Label of each clip (the class of highest aggregated probability).

@@ -199,6 +199,40 @@ class FeatureSettings:
         """Plain dict of every field (JSON-ready)."""
         return dataclasses.asdict(self)
 
+    def window_times(self, n_windows: int) -> tuple[np.ndarray, np.ndarray]:
+        """Start and end of a clip's first ``n_windows`` windows, seconds (two (n,) arrays)."""
+        hop = window_hop(self.frames, self.overlap) * self.hop_length  # samples
+        starts = np.arange(n_windows) * hop / self.sr
+        return starts, starts + (self.frames - 1) * self.hop_length / self.sr
+
+    def export_fields(self) -> dict[str, Any]:
+        """The settings as an exported model's sidecar gives them (its ``preprocessing``).
+
+        Decoding, the short-clip rule, every argument of librosa's ``melspectrogram``,
+        ``power_to_db`` and ``delta``, and the windows, as numbers and rules that a reader
+        without spectranet can follow (``docs/export.md``).
+        """
+        return {
+            "decode": "mono (mean of the channels), resampled to sr with soxr_hq: "
+                      "librosa.load(path, sr=sr, mono=True, res_type='soxr_hq')",
+            "pad": self.pad,
+            "min_samples": (self.frames - 1) * self.hop_length,
+            "pad_rule": "a clip shorter than min_samples is first tiled (pad='repeat', "
+                        "numpy.resize) or zero-padded (pad='zeros') to min_samples",
+            "sr": self.sr, "n_fft": self.n_fft, "win_length": self.n_fft,
+            "hop_length": self.hop_length, "window": "hann", "center": True,
+            "pad_mode": "constant", "power": 2.0, "n_mels": self.n_mels, "fmin": self.fmin,
+            "fmax": self.sr / 2 if self.fmax is None else self.fmax, "htk": False,
+            "norm": "slaney", "ref": self.ref, "amin": self.amin, "top_db": self.top_db,
+            "delta_width": self.delta_width, "delta_order": self.delta_order,
+            "delta_mode": self.delta_mode, "frames": self.frames, "overlap": self.overlap,
+            "window_hop": window_hop(self.frames, self.overlap),
+            "windows": "log-mel (librosa.feature.melspectrogram, then power_to_db) and its "
+                       "delta over the whole clip, stacked as (2, n_mels, T); window k is "
+                       "frames [k * window_hop, k * window_hop + frames); a trailing part "
+                       "shorter than a window is dropped",
+        }
+
     def key(self) -> str:
         """sha256 over the settings and the librosa and numpy versions (cache folder name)."""
         blob = json.dumps(

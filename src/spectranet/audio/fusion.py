@@ -6,8 +6,11 @@ Each test clip is classified by ``(1 - w) * CNN + w * forest`` clip probabilitie
 on the round's validation clips (:func:`choose_weight`).
 
 :class:`BaselineMix` carries the forest through a run folder as data: the training clips' MFCC
-statistics, their labels and the seed, saved as plain arrays (:meth:`BaselineMix.save`) and
-fitted again on load (the seeded forest is deterministic); no fitted object is pickled.
+statistics, their labels and the seed, kept as plain arrays and fitted again on load (the seeded
+forest is deterministic); no fitted object is pickled. A run's checkpoint holds them
+(:meth:`BaselineMix.to_state`, in the state of
+:class:`~spectranet.audio.predictor.SoundPredictor`); runs written before the predictor kept them
+in the unit's ``baseline_mix.npz`` (:meth:`BaselineMix.save`, :meth:`BaselineMix.load`).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from spectranet.audio.baseline import make_classifier
 from spectranet.engine.runs import atomic_write_bytes
@@ -187,6 +191,17 @@ class BaselineMix:
         out = np.zeros((len(features), n_classes))
         out[:, self.model.classes_] = self.model.predict_proba(np.asarray(features, np.float64))
         return out
+
+    def to_state(self) -> dict[str, Any]:
+        """Tensors and numbers only (a checkpoint's ``weights_only`` load accepts them)."""
+        return {"seed": self.seed, "features": torch.from_numpy(self.features),
+                "labels": torch.from_numpy(self.labels)}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> BaselineMix:
+        """The forest of :meth:`to_state`, fitted again on the stored clips: the same model."""
+        return cls.fit(state["features"].numpy(), state["labels"].numpy(),
+                       seed=int(state["seed"]))
 
     def save(self, path: str | Path) -> Path:
         """Write ``features``, ``labels`` and ``seed`` to an ``.npz`` file, atomically."""

@@ -1,4 +1,8 @@
-"""``spectranet audio predict``: label new recordings with a trained run."""
+"""``spectranet audio predict``: label new recordings with a trained run.
+
+A run's trained model answers as a :class:`~spectranet.audio.predictor.SoundPredictor`
+(standardisation, network, clip aggregation, the MFCC forest of a fused run).
+"""
 
 from __future__ import annotations
 
@@ -11,41 +15,50 @@ import numpy as np
 import torch
 
 from spectranet.audio.decoding import load_audio
-from spectranet.audio.features import FeatureSettings, clip_features, window_hop
-from spectranet.audio.models import build_model
 from spectranet.audio.plots import plot_timeline
-from spectranet.audio.protocol import aggregate_clips
-from spectranet.audio.scaling import Standardizer
-from spectranet.engine.batches import ArrayBatches
+from spectranet.audio.predictor import SoundPredictor, network_from_state
 from spectranet.engine.distributed import check_device
 from spectranet.engine.identity import check_out_dir
 from spectranet.engine.ownership import output_folder
 from spectranet.engine.progress import bar
 from spectranet.engine.run import best_model, model_from_state
 from spectranet.engine.runs import RunDir
-from spectranet.engine.scoring import predict_proba
 
 #: The kind of output folder ``predict`` writes (its marker).
 PREDICT = "audio predict"
 
-__all__ = ["predict", "load_run_model", "model_from_checkpoint", "model_from_metadata", "segments",
-           "segment_summary"]
+__all__ = ["predict", "load_run_predictor", "load_run_model", "model_from_checkpoint",
+           "model_from_metadata", "segments", "segment_summary"]
 
 
 def model_from_metadata(meta: dict[str, Any]) -> torch.nn.Module:
-    """The untrained model a checkpoint's metadata describes (the run layer's ``build``)."""
-    return build_model(meta["arch"], len(meta["class_names"]), **meta["model_options"])
+    """The untrained model a checkpoint's metadata describes (the run layer's ``build``).
+
+    :func:`~spectranet.audio.predictor.network_from_state`, under its earlier name.
+    """
+    return network_from_state(meta)
+
+
+def load_run_predictor(run: str | Path, *, seed: int | None = None) -> SoundPredictor:
+    """The trained model of a sound run's round with the best validation accuracy.
+
+    ``seed`` restricts the choice to that seed's rounds. Its network is in eval mode with the
+    kept weights; its MFCC forest (a run trained with ``baseline_weight``) is fitted again
+    from the clips the checkpoint stores.
+    """
+    return SoundPredictor.from_saved(best_model(
+        run, domain="audio", build=network_from_state,
+        pattern=f"fold_*/seed_{'*' if seed is None else seed}/checkpoint.pt"))
 
 
 def load_run_model(run: str | Path, *, seed: int | None = None
                    ) -> tuple[torch.nn.Module, dict[str, Any]]:
-    """The model of a sound run's round with the best validation accuracy, in eval mode.
+    """The network of :func:`load_run_predictor`, in eval mode, and its checkpoint metadata.
 
-    ``seed`` restricts the choice to that seed's rounds.
+    The metadata is :meth:`SoundPredictor.to_state`.
     """
-    saved = best_model(run, domain="audio", build=model_from_metadata,
-                       pattern=f"fold_*/seed_{'*' if seed is None else seed}/checkpoint.pt")
-    return saved.model, saved.metadata
+    predictor = load_run_predictor(run, seed=seed)
+    return predictor.model, predictor.to_state()
 
 
 def model_from_checkpoint(state: dict[str, Any]) -> torch.nn.Module:
@@ -53,17 +66,19 @@ def model_from_checkpoint(state: dict[str, Any]) -> torch.nn.Module:
 
     The architecture and its options come from the checkpoint's metadata.
     """
-    return model_from_state(state, "audio", model_from_metadata).model
+    return model_from_state(state, "audio", network_from_state).model
 
 
 def predict(run: str | Path, files: list[str | Path], *, out: str | Path | None = None,
             top: int = 3, device: str = "cpu", progress: bool = True) -> list[dict[str, Any]]:
     """Label each file with a run's model: top label, top-3 probabilities, window timeline.
 
-    The clip score is the mean (or vote, as the run was trained) of its window probabilities.
-    With ``out``, writes ``predictions.csv`` and, for each recording longer than one window,
-    ``<stem>_timeline.csv`` (window start and end in seconds, predicted class, probabilities)
-    and ``figures/<stem>_timeline.png``.
+    The clip score is the mean (or vote, as the run was trained) of its window probabilities;
+    for a run trained with ``baseline_weight``, mixed with the MFCC forest's probabilities of
+    the file as the run scored its test clips (:class:`SoundPredictor`). With ``out``, writes
+    ``predictions.csv`` and, for each recording longer than one window,
+    ``<stem>_timeline.csv`` (window start and end in seconds, predicted class, the network's
+    probabilities) and ``figures/<stem>_timeline.png``.
 
     ``device`` ("cpu", "cuda", "cuda:<index>") is checked before anything is read;
     ``progress`` shows a bar over the files on a terminal. Output files take each input's
@@ -86,35 +101,28 @@ def predict(run: str | Path, files: list[str | Path], *, out: str | Path | None 
     check_device(device)
     if out is not None:
         check_out_dir(out, marker=None, kind=PREDICT)
-    model, meta = load_run_model(run)
-    model.to(device)
-    settings = FeatureSettings(**meta["features"])
-    scaler = Standardizer.from_dict(meta["standardizer"])
-    names = meta["class_names"]
-    audio = [load_audio(f, sr=settings.sr) for f in files]  # validates every file first
-    step = window_hop(settings.frames, settings.overlap) * settings.hop_length  # samples
+    predictor = load_run_predictor(run)
+    names = list(predictor.class_names)
+    audio = [load_audio(f, sr=predictor.features.sr) for f in files]  # validates every file
     rows = []
     for path, y in bar(list(zip(files, audio, strict=True)), desc="files",
                        enabled=progress and len(files) > 1):
-        x = clip_features(y, settings=settings)
-        windows = ArrayBatches(x, np.zeros(len(x)), np.arange(len(x)), batch_size=256,
-                               transform=lambda xb, rng: scaler.transform(xb))
-        probs, _ = predict_proba(model, windows, precision=meta["precision"], device=device)
-        _, clip = aggregate_clips(probs, np.zeros(len(probs), np.int64), method=meta["aggregate"])
+        mfcc = None if predictor.forest is None else predictor.forest_features(y)[None]
+        scores = predictor.scores(predictor.windows(y), mfcc=mfcc, device=device)
+        probs, clip = scores.window_proba, scores.proba
         order = np.argsort(-clip[0])[:top]
-        starts = np.arange(len(probs)) * step / settings.sr
-        span = (settings.frames - 1) * settings.hop_length / settings.sr
+        starts, ends = predictor.features.window_times(len(probs))
         rows.append({
             "file": str(path),
             "label": names[order[0]],
             "top3": [(names[k], float(clip[0, k])) for k in order],
             "windows": len(probs),
             "timeline": [
-                {"start": float(s), "end": float(s + span), "label": names[int(p.argmax())],
+                {"start": float(s), "end": float(e), "label": names[int(p.argmax())],
                  "probabilities": p.round(5).tolist()}
-                for s, p in zip(starts, probs, strict=True)
+                for s, e, p in zip(starts, ends, probs, strict=True)
             ],
-            "segments": segments(starts, starts + span, probs, names),
+            "segments": segments(starts, ends, probs, names),
         })
     if out is not None:
         with output_folder(out, PREDICT, run=str(Path(run).resolve())) as folder:

@@ -25,11 +25,10 @@ from spectranet.audio.cache import FeatureCache
 from spectranet.audio.datasets import ClipTable, load_clips
 from spectranet.audio.extraction import WindowTable, extract_features
 from spectranet.audio.features import FeatureSettings
-from spectranet.audio.fusion import BaselineMix, fuse_round, mix_proba
-from spectranet.audio.inference import model_from_metadata
+from spectranet.audio.fusion import fuse_round
 from spectranet.audio.models import build_model, check_reach, check_window_fits
+from spectranet.audio.predictor import SoundPredictor, SoundScores, network_from_state
 from spectranet.audio.protocol import (
-    aggregate_clips,
     round_split,
     round_warnings,
     validation_summary,
@@ -37,6 +36,7 @@ from spectranet.audio.protocol import (
 from spectranet.audio.scaling import Standardizer
 from spectranet.config import AudioConfig, from_dict
 from spectranet.engine.batches import ArrayBatches
+from spectranet.engine.checkpoints import update_metadata
 from spectranet.engine.distributed import check_device
 from spectranet.engine.identity import check_same_data, read_run
 from spectranet.engine.metrics import classification_metrics, mean_std
@@ -45,7 +45,6 @@ from spectranet.engine.plots import plot_confusion_matrix, plot_history
 from spectranet.engine.precision import resolve_precision
 from spectranet.engine.run import Run, SavedModel, rescore
 from spectranet.engine.runs import RunDir, read_json
-from spectranet.engine.scoring import predict_proba
 from spectranet.engine.training import fit
 
 __all__ = ["features", "train", "evaluate", "data_fingerprint", "feature_settings",
@@ -134,9 +133,10 @@ def train(config: AudioConfig, out: str | Path, *, root: str | Path | None = Non
     from training only; every test clip is scored by the mean (or vote) of its windows. With
     ``config.baseline`` the MFCC baseline runs on the same folds and goes into
     ``metrics.json`` (``baseline``) and the report. With ``config.baseline_weight`` each round
-    fits the MFCC forest on its training clips (``baseline_mix.npz``) and classifies test
-    clips by the mix of both probabilities (:mod:`spectranet.audio.fusion`; the round's
-    ``fusion``; ``predictions.npz`` keeps ``cnn_probs`` and ``baseline_probs``).
+    fits the MFCC forest on its training clips and classifies test clips by the mix of both
+    probabilities (:mod:`spectranet.audio.fusion`; the round's ``fusion``; the checkpoint's
+    :class:`~spectranet.audio.predictor.SoundPredictor` holds the forest and its weight;
+    ``predictions.npz`` keeps ``cnn_probs`` and ``baseline_probs``).
 
     Returns
     -------
@@ -244,12 +244,13 @@ def summarise(rounds: list[dict[str, Any]], n_classes: int) -> dict[str, Any]:
 def round_loaders(x: np.ndarray, clips: ClipTable, windows: WindowTable,
                   split: dict[str, np.ndarray], config: AudioConfig, seed: int
                   ) -> tuple[Standardizer, dict[str, ArrayBatches]]:
-    """The scaler and the train / val / test batches of one round, as ``config`` asks.
+    """The scaler and the train / val batches of one round, as ``config`` asks.
 
     The scaler is fitted on the training windows (silent ones dropped when
     ``config.drop_silent``); training batches are shuffled, augmented and drawn per
     ``config.sampling``; validation takes ``config.val_windows`` (no ``"val"`` loader when
-    the split has no validation clips); test takes every window.
+    the split has no validation clips). Test clips are scored by the round's
+    :class:`~spectranet.audio.predictor.SoundPredictor`.
     """
     labels = clips.labels[windows.clip_ids]
     train_w = windows.windows_of(split["train"])
@@ -272,11 +273,11 @@ def round_loaders(x: np.ndarray, clips: ClipTable, windows: WindowTable,
                               transform=train_tf,
                               groups=windows.clip_ids if config.sampling == "clips" else None),
     }
-    for part in ("val", "test") if split["val"].size else ("test",):
-        rows = (windows.middle_windows(split[part]) if part == "val"
-                and config.val_windows == "middle" else windows.windows_of(split[part]))
-        loaders[part] = ArrayBatches(x, labels, windows.clip_ids, indices=rows, batch_size=256,
-                                     transform=eval_tf)
+    if split["val"].size:
+        rows = (windows.middle_windows(split["val"]) if config.val_windows == "middle"
+                else windows.windows_of(split["val"]))
+        loaders["val"] = ArrayBatches(x, labels, windows.clip_ids, indices=rows,
+                                      batch_size=256, transform=eval_tf)
     return scaler, loaders
 
 
@@ -299,27 +300,27 @@ def _train_round(clips: ClipTable, windows: WindowTable, config: AudioConfig,
     model = build_model(config.arch, n_classes, **model_options(config))
     options = fit_options(config, model, train_labels, n_classes,
                           batches_per_epoch=len(loaders["train"]))
-    metadata = {"domain": "audio", "arch": config.arch, "model_options": model_options(config),
-                "class_names": list(clips.class_names),
-                "class_ids": list(clips.class_ids), "features": windows.settings.to_dict(),
-                "standardizer": scaler.to_dict(), "aggregate": config.aggregate,
-                "precision": precision, "fold": fold, "seed": seed}
+    predictor = SoundPredictor(model, config.arch, model_options(config), windows.settings,
+                               scaler, tuple(clips.class_ids), tuple(clips.class_names),
+                               config.aggregate, precision, seed, fold)
     result = fit(model, loaders["train"], loaders.get("val"), checkpoint_path=unit.checkpoint,
-                 device=config.device, precision=precision, metadata=metadata,
+                 device=config.device, precision=precision, metadata=predictor.to_state(),
                  progress=progress, desc=f"fold {fold} seed {seed}", log=unit.log,
                  keep=config.keep, **options)
-    metrics = score(model, loaders["test"], clips, config.aggregate, precision, config.device)
+    test = _scores(predictor, windows, split["test"], config.device)
+    fusion = None
     if mfcc is not None:
-        cnn = {"test": (metrics["clip_ids"], metrics["clip_probs"])}
+        cnn = {"test": (test.clip_ids, _network(test))}
         if split["val"].size:
-            val = score(model, _eval_loader(windows, clips, scaler, split["val"]), clips,
-                        config.aggregate, precision, config.device)
-            cnn["val"] = (val["clip_ids"], val["clip_probs"])
-        mix, fusion, base = fuse_round(mfcc(), clips.labels, split["train"], cnn,
-                                       weight=config.baseline_weight, seed=seed)
-        metrics = _fused(metrics, base["test"], fusion["weight"], clips) | {"fusion": fusion}
-        if run is not None:
-            mix.save(unit.path / "baseline_mix.npz")
+            val = _scores(predictor, windows, split["val"], config.device)
+            cnn["val"] = (val.clip_ids, _network(val))
+        forest, fusion, base = fuse_round(mfcc(), clips.labels, split["train"], cnn,
+                                          weight=config.baseline_weight, seed=seed)
+        predictor = predictor.with_forest(forest, fusion["weight"])
+        test = predictor.fuse(test, base["test"])
+        if run is not None:  # evaluate and predict read the forest and weight from there
+            update_metadata(unit.checkpoint, predictor.to_state())
+    metrics = clip_metrics(test, clips) | ({} if fusion is None else {"fusion": fusion})
     saved = {k: metrics.pop(k) for k in ("clip_true", "clip_pred", "clip_probs", "clip_ids",
                                          "cnn_probs", "baseline_probs") if k in metrics}
     if run is not None:
@@ -340,41 +341,38 @@ def _train_round(clips: ClipTable, windows: WindowTable, config: AudioConfig,
                                    "clip_pred": saved["clip_pred"]}
 
 
-def score(model: Any, loader: ArrayBatches, clips: ClipTable, aggregate: str, precision: str,
-          device: str = "cpu") -> dict[str, Any]:
-    """Window- and clip-level accuracy of ``model`` on a loader of test windows."""
-    probs, ids = predict_proba(model, loader, precision=precision, device=device)
-    window_acc = float(np.mean(probs.argmax(1) == clips.labels[ids]))
-    clip_ids, clip_probs = aggregate_clips(probs, ids, method=aggregate)  # type: ignore[arg-type]
-    return _clip_scores(clip_ids, clip_probs.astype(np.float32), clips) | {
-        "window_accuracy": window_acc}
+def clip_metrics(scores: SoundScores, clips: ClipTable) -> dict[str, Any]:
+    """Window- and clip-level accuracy of a predictor's scores of some clips.
+
+    With a forest, the clips are classified by the mix; ``cnn_probs`` and ``baseline_probs``
+    keep both members' probabilities. The network's clip probabilities are kept as float32
+    (``clip_probs``, or ``cnn_probs`` when fused), as the runs always have.
+    """
+    labels = clips.labels[scores.clip_ids]
+    proba = _network(scores) if scores.forest_proba is None else scores.proba
+    m = classification_metrics(labels, proba.argmax(1), n_classes=len(clips.class_names))
+    out = {"clip_accuracy": m["overall_accuracy"],
+           "per_class_accuracy": m["per_class_accuracy"], "macro_f1": m["macro_f1"],
+           "confusion_matrix": m["confusion_matrix"], "clip_true": labels,
+           "clip_pred": proba.argmax(1), "clip_probs": proba, "clip_ids": scores.clip_ids,
+           "window_accuracy": float(np.mean(scores.window_proba.argmax(1)
+                                            == clips.labels[scores.window_ids]))}
+    if scores.forest_proba is not None:
+        out |= {"cnn_probs": _network(scores), "baseline_probs": scores.forest_proba}
+    return out
 
 
-def _clip_scores(clip_ids: np.ndarray, clip_probs: np.ndarray,
-                 clips: ClipTable) -> dict[str, Any]:
-    labels = clips.labels[clip_ids]
-    clip_pred = clip_probs.argmax(1)
-    m = classification_metrics(labels, clip_pred, n_classes=len(clips.class_names))
-    return {"clip_accuracy": m["overall_accuracy"],
-            "per_class_accuracy": m["per_class_accuracy"], "macro_f1": m["macro_f1"],
-            "confusion_matrix": m["confusion_matrix"], "clip_true": labels,
-            "clip_pred": clip_pred, "clip_probs": clip_probs, "clip_ids": clip_ids}
+def _scores(predictor: SoundPredictor, windows: WindowTable, clip_indices: np.ndarray,
+            device: str, mfcc: Callable[[np.ndarray], np.ndarray] | None = None
+            ) -> SoundScores:
+    """The predictor's scores of every window of some clips (in batches of 256)."""
+    return predictor.scores(windows.x, windows.clip_ids, indices=windows.windows_of(clip_indices),
+                            mfcc=mfcc, device=device)
 
 
-def _fused(cnn: dict[str, Any], baseline_probs: np.ndarray, weight: float,
-           clips: ClipTable) -> dict[str, Any]:
-    """:func:`score`'s metrics of the test clips classified by the mix of both probabilities."""
-    mixed = mix_proba(cnn["clip_probs"], baseline_probs, weight)
-    return cnn | _clip_scores(cnn["clip_ids"], mixed, clips) | {
-        "cnn_probs": cnn["clip_probs"], "baseline_probs": baseline_probs}
-
-
-def _eval_loader(windows: WindowTable, clips: ClipTable, scaler: Standardizer,
-                 clip_indices: np.ndarray) -> ArrayBatches:
-    """Every window of some clips, standardised, in batches of 256."""
-    return ArrayBatches(windows.x, clips.labels[windows.clip_ids], windows.clip_ids,
-                        indices=windows.windows_of(clip_indices), batch_size=256,
-                        transform=lambda xb, _rng: scaler.transform(xb))
+def _network(scores: SoundScores) -> np.ndarray:
+    """The network's clip probabilities as the runs keep them: float32."""
+    return scores.network_proba.astype(np.float32)
 
 
 def evaluate(run: str | Path, *, root: str | Path | None = None,
@@ -388,24 +386,19 @@ def evaluate(run: str | Path, *, root: str | Path | None = None,
                     files=str(config.dataset))
 
     def score_round(saved: SavedModel) -> dict[str, Any]:
-        meta = saved.metadata
-        split = round_split(clips.folds, meta["fold"], validation=config.validation,
+        predictor = SoundPredictor.from_saved(saved)
+        split = round_split(clips.folds, predictor.fold, validation=config.validation,
                             labels=clips.labels, groups=clips.groups, share=config.val_share,
-                            seed=meta["seed"])
-        scaler = Standardizer.from_dict(meta["standardizer"])
-        m = score(saved.model.to(config.device), _eval_loader(windows, clips, scaler,
-                                                              split["test"]),
-                  clips, meta["aggregate"], meta["precision"], config.device)
-        if config.baseline_weight != 0:  # the forest fitted again on the stored clips
-            folder = saved.path.parent
-            mix = BaselineMix.load(folder / "baseline_mix.npz")
-            x = mfcc_features(dataclasses.replace(clips, records=tuple(
-                clips.records[i] for i in m["clip_ids"])), sr=config.sr)
-            weight = read_json(folder / "metrics.json")["fusion"]["weight"]
-            m = _fused(m, mix.proba(x, len(clips.class_names)), weight, clips)
-        return m | {"fold": meta["fold"], "seed": meta["seed"],
+                            seed=predictor.seed)
+
+        def mfcc(ids: np.ndarray) -> np.ndarray:  # the test clips' only, for the forest
+            return mfcc_features(dataclasses.replace(clips, records=tuple(
+                clips.records[i] for i in ids)), sr=predictor.features.sr)
+
+        m = clip_metrics(_scores(predictor, windows, split["test"], config.device, mfcc), clips)
+        return m | {"fold": predictor.fold, "seed": predictor.seed,
                     "train_seconds": saved.train_seconds, "test_clips": int(len(split["test"]))}
 
-    rounds = rescore(run, domain="audio", build=model_from_metadata, score=score_round,
+    rounds = rescore(run, domain="audio", build=network_from_state, score=score_round,
                      pattern="fold_*/seed_*/checkpoint.pt")
     return summarise(rounds, len(clips.class_names))

@@ -208,7 +208,8 @@ def audio_predict(run: str, files: tuple[str, ...], out: str | None, device: str
     """Label and top-3 probabilities per file, and segments of long recordings.
 
     A recording longer than one window also gets its segments (runs of windows with the same
-    top class); with --out, predictions.csv and a window timeline per recording.
+    top class); with --out, predictions.csv and a window timeline per recording. A run trained
+    with --baseline-weight mixes the MFCC forest into the label as its test scores did.
 
     \b
     Example:
