@@ -268,11 +268,11 @@ def test_seeds_section_by_hand():
     rounds = [rnd(1, 0, .60, .62, .66), rnd(1, 1, .62, .60, .68),
               rnd(2, 0, .50, .55, .58), rnd(2, 1, .54, .55, .60)]
     text = "\n".join(_seeds_section({"rounds": rounds}))
-    # fold 1: CNN (60 + 62) / 2 = 61 ± 1.41; forest 61 ± 1.41; fusion 67 ± 1.41
-    assert "| 1 | 2 | 61.00 ± 1.41 | 61.00 ± 1.41 | 67.00 ± 1.41 |" in text
-    assert "| 2 | 2 | 52.00 ± 2.83 | 55.00 ± 0.00 | 59.00 ± 1.41 |" in text
-    # over folds: fusion (67 + 59) / 2 = 63 ± 5.66 (std of 67 and 59)
-    assert "**63.00 ± 5.66**" in text
+    # fold 1: CNN (60 + 62) / 2 = 61 ± 1 (population std); forest 61 ± 1; fusion 67 ± 1
+    assert "| 1 | 2 | 61.00 ± 1.00 | 61.00 ± 1.00 | 67.00 ± 1.00 |" in text
+    assert "| 2 | 2 | 52.00 ± 2.00 | 55.00 ± 0.00 | 59.00 ± 1.00 |" in text
+    # over folds: fusion (67 + 59) / 2 = 63 ± 4
+    assert "**63.00 ± 4.00**" in text
     # fusion - forest per seed: fold 1 +4 and +8, fold 2 +3 and +5
     assert "| 1 | +4.00 | +8.00 |" in text and "| 2 | +3.00 | +5.00 |" in text
     # paired by fold: fusion - forest = +6 and +4, mean 5, std 1.41, t(0.975, 1) = 12.706:

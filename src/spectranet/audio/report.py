@@ -96,8 +96,9 @@ def _seeds_section(metrics: dict[str, Any]) -> list[str]:
            for name, key in _MEMBERS for fold in folds}
 
     def cell(values: list[float]) -> str:
+        # population std (ddof 0), as every other mean ± std of the reports
         return (_pct(values[0]) if len(values) == 1
-                else f"{_pct(float(np.mean(values)))} ± {_pct(float(np.std(values, ddof=1)))}")
+                else f"{_pct(float(np.mean(values)))} ± {_pct(float(np.std(values)))}")
 
     seeds = sorted({r["seed"] for r in rounds})
     lines = ["## Seeds, and the fusion against its members", "",
