@@ -275,6 +275,7 @@ def test_seeds_section_by_hand():
     assert "**63.00 ± 4.00**" in text
     # fusion - forest per seed: fold 1 +4 and +8, fold 2 +3 and +5
     assert "| 1 | +4.00 | +8.00 |" in text and "| 2 | +3.00 | +5.00 |" in text
+    assert "The fusion is above the forest on 4 of 4 rounds" in text
     # paired by fold: fusion - forest = +6 and +4, mean 5, std 1.41, t(0.975, 1) = 12.706:
     # 5 ± 12.71; fusion - CNN = +6 and +7: 6.5 ± 12.706 x 0.707 / 1.414 = 6.5 ± 6.35
     assert ("| fusion > MFCC + random forest | 1: +6.00, 2: +4.00 | +5.00 ± 1.41 | "

@@ -131,7 +131,10 @@ def _seeds_section(metrics: dict[str, Any]) -> list[str]:
                 - r["fusion"]["test_accuracy_baseline"] for r in rounds if r["fold"] == fold}
         lines.append(f"| {fold} | " + " | ".join(
             f"{100 * gain[s]:+.2f}" if s in gain else "-" for s in seeds) + " |")
-    return [*lines, ""]
+    above = sum(r["fusion"]["test_accuracy_mixed"] > r["fusion"]["test_accuracy_baseline"]
+                for r in rounds)
+    return [*lines, "", f"The fusion is above the forest on {above} of {len(rounds)} rounds "
+            "(test fold x seed).", ""]
 
 
 def _baseline_section(metrics: dict[str, Any], baseline: dict[str, Any]) -> list[str]:
