@@ -112,11 +112,25 @@ def cache(tmp_path_factory):
     mp.undo()
 
 
+def _pinned(name, folder, tmp_path_factory):
+    out = tmp_path_factory.mktemp("pinned") / name
+    config = make_config("audio", "quick", dataset=str(folder), **TINY, **OPTIONS[name])
+    return name, out, pipeline.train(config, out, progress=False)
+
+
+@pytest.fixture(scope="module")
+def plain_run(folder, cache, tmp_path_factory):
+    return _pinned("plain", folder, tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def fused_run(folder, cache, tmp_path_factory):
+    return _pinned("fused", folder, tmp_path_factory)
+
+
 @pytest.fixture(scope="module", params=sorted(OPTIONS))
-def pinned_run(request, folder, cache, tmp_path_factory):
-    out = tmp_path_factory.mktemp("pinned") / request.param
-    config = make_config("audio", "quick", dataset=str(folder), **TINY, **OPTIONS[request.param])
-    return request.param, out, pipeline.train(config, out, progress=False)
+def pinned_run(request):
+    return request.getfixturevalue(f"{request.param}_run")
 
 
 def _sha(array: np.ndarray) -> str:
@@ -165,10 +179,8 @@ def test_evaluate_gives_the_run_s_metrics_from_the_checkpoint(pinned_run):
         assert again[key] == metrics[key], key
 
 
-def test_predict_gives_the_pinned_probabilities_of_a_plain_run(pinned_run, folder):
-    name, out, _ = pinned_run
-    if name != "plain":
-        pytest.skip("a fused run's predict mixes the forest in (tested below)")
+def test_predict_gives_the_pinned_probabilities_of_a_plain_run(plain_run, folder):
+    _, out, _ = plain_run
     row = inference.predict(out, [_long_test_clip(folder)], progress=False)[0]
     got = {"top3": row["top3"], "windows": row["windows"],
            "timeline": _sha(np.array([w["probabilities"] for w in row["timeline"]]))}
@@ -299,10 +311,8 @@ def test_the_run_s_checkpoint_holds_its_predictor_s_state(pinned_run):
     assert not (out / "fold_3" / "seed_0" / "baseline_mix.npz").exists()
 
 
-def test_predict_of_a_fused_run_mixes_the_forest_as_its_test_scores(pinned_run, folder):
-    name, out, _ = pinned_run
-    if name != "fused":
-        pytest.skip("the plain run's predict is pinned above")
+def test_predict_of_a_fused_run_mixes_the_forest_as_its_test_scores(fused_run, folder):
+    _, out, _ = fused_run
     split = json.loads((out / "fold_3" / "seed_0" / "split.json").read_text())
     saved = np.load(out / "fold_3" / "seed_0" / "predictions.npz")
     ids = saved["clip_ids"][:4]
