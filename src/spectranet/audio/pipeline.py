@@ -297,10 +297,11 @@ def _train_round(clips: ClipTable, windows: WindowTable, config: AudioConfig,
     scaler, loaders = round_loaders(windows.x, clips, windows, split, config, seed)
     n_classes = len(clips.class_names)
     train_labels = loaders["train"].y[loaders["train"].indices]
-    model = build_model(config.arch, n_classes, **model_options(config))
+    network_options = model_options(config)
+    model = build_model(config.arch, n_classes, **network_options)
     options = fit_options(config, model, train_labels, n_classes,
                           batches_per_epoch=len(loaders["train"]))
-    predictor = SoundPredictor(model, config.arch, model_options(config), windows.settings,
+    predictor = SoundPredictor(model, config.arch, network_options, windows.settings,
                                scaler, tuple(clips.class_ids), tuple(clips.class_names),
                                config.aggregate, precision, seed, fold)
     result = fit(model, loaders["train"], loaders.get("val"), checkpoint_path=unit.checkpoint,
